@@ -1,0 +1,48 @@
+// Dataset: inputs and targets held in memory, handed out in batches.
+//
+// Images stay uint8 (a quarter of float32's memory); each batch is converted
+// to float32 and multiplied by the rescale factor as it is drawn:
+//   auto train = kiln::data::Dataset(images, labels).rescale(1.0 / 255);
+#pragma once
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "kiln/tensor.hpp"
+
+namespace kiln::data {
+
+struct Batch {
+  Tensor x;  // float32 (or the stored float dtype), [batch, ...]
+  Tensor y;  // targets in their stored dtype, [batch, ...]
+};
+
+class Dataset {
+ public:
+  Dataset() = default;
+  // x [n, ...] (uint8 or floating), y [n, ...] (any dtype) or undefined (for predict).
+  Dataset(Tensor x, Tensor y = Tensor());
+
+  // Multiply inputs by `scale` as batches are drawn (1/255 for pixels).
+  Dataset rescale(double scale) const;
+
+  std::int64_t size() const { return x_.defined() ? x_.size(0) : 0; }
+  Shape sample_shape() const;  // x's shape without the batch axis
+  const Tensor& x() const { return x_; }
+  const Tensor& y() const { return y_; }
+  double scale() const { return scale_; }
+  bool has_targets() const { return y_.defined(); }
+
+  // Rows [start, end) in order.
+  Batch batch(std::int64_t start, std::int64_t end) const;
+  // The given rows, in the given order.
+  Batch gather(std::span<const std::int64_t> indices) const;
+  // Rows [start, end) as a dataset sharing this one's memory.
+  Dataset subset(std::int64_t start, std::int64_t end) const;
+
+ private:
+  Tensor x_, y_;
+  double scale_ = 1.0;
+};
+
+}  // namespace kiln::data

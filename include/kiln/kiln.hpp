@@ -1,0 +1,57 @@
+// Kiln — a deep-learning framework in C++ with a Keras-like API.
+//
+// The article's CIFAR-10 classifier, line for line:
+//
+//   #include <kiln/kiln.hpp>
+//   using namespace kiln::layers;
+//
+//   int main() {
+//     auto [train, test] = kiln::datasets::cifar10::load_data();   // uint8 NHWC + labels
+//     // "inputs / 255": done batch by batch, so the images stay uint8 in memory
+//     auto train_ds = kiln::data::Dataset(train.images, train.labels).rescale(1.0 / 255);
+//     auto test_ds = kiln::data::Dataset(test.images, test.labels).rescale(1.0 / 255);
+//
+//     kiln::Sequential model;
+//     model.add(Conv2D(32, {3, 3}, "relu", {32, 32, 3}));
+//     model.add(MaxPooling2D({2, 2}));
+//     model.add(Conv2D(64, {3, 3}, "relu"));
+//     model.add(MaxPooling2D({2, 2}));
+//     model.add(Conv2D(64, {3, 3}, "relu"));
+//     model.add(Flatten());
+//     model.add(Dense(64, "relu"));
+//     model.add(Dense(10, "softmax"));
+//     model.summary();
+//
+//     model.compile(kiln::optim::Adam(), kiln::losses::SparseCategoricalCrossentropy(), {"accuracy"});
+//     model.fit(train_ds, {.epochs = 10, .batch_size = 64, .validation_data = test_ds});
+//     auto result = model.evaluate(test_ds, {.verbose = 2});
+//     std::printf("Test accuracy: %.4f\n", result["accuracy"]);
+//   }
+//
+// Underneath: Tensor (kiln/tensor.hpp) with autograd (kiln/autograd.hpp) and
+// differentiable ops (kiln/ops.hpp); layers build on ops, models on layers.
+#pragma once
+
+#include "kiln/autograd.hpp"
+#include "kiln/callbacks.hpp"
+#include "kiln/data/dataset.hpp"
+#include "kiln/datasets.hpp"
+#include "kiln/error.hpp"
+#include "kiln/initializers.hpp"
+#include "kiln/layers/activation.hpp"
+#include "kiln/layers/conv2d.hpp"
+#include "kiln/layers/dense.hpp"
+#include "kiln/layers/dropout.hpp"
+#include "kiln/layers/layer.hpp"
+#include "kiln/layers/pooling.hpp"
+#include "kiln/layers/rescaling.hpp"
+#include "kiln/layers/reshaping.hpp"
+#include "kiln/losses.hpp"
+#include "kiln/metrics.hpp"
+#include "kiln/model.hpp"
+#include "kiln/ops.hpp"
+#include "kiln/optimizers.hpp"
+#include "kiln/random.hpp"
+#include "kiln/sequential.hpp"
+#include "kiln/tensor.hpp"
+#include "kiln/threading.hpp"

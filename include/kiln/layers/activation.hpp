@@ -1,0 +1,27 @@
+// Activation layer, and the activation names other layers accept.
+#pragma once
+#include <string>
+
+#include "kiln/layers/layer.hpp"
+
+namespace kiln::layers {
+
+// Names: "linear" (or ""), "relu", "sigmoid", "tanh", "softmax", "leaky_relu".
+// Throws an Error listing the known names for anything else.
+void check_activation_name(const std::string& activation, const std::string& where);
+Tensor apply_activation(const std::string& activation, const Tensor& x);
+
+class Activation : public Layer {
+ public:
+  explicit Activation(std::string activation, std::string name = "");
+  const std::string& activation() const { return activation_; }
+  Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+
+ protected:
+  Tensor forward(const Tensor& x, bool training) override;
+
+ private:
+  std::string activation_;
+};
+
+}  // namespace kiln::layers

@@ -1,0 +1,39 @@
+// Dense: y = activation(x W + b), applied to the last axis.
+#pragma once
+#include "kiln/layers/layer.hpp"
+
+namespace kiln::layers {
+
+struct DenseOptions {
+  std::string activation;  // "" = linear
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer bias_initializer = "zeros";
+  Shape input_shape = {};  // only needed on a model's first layer
+  std::string name;
+};
+
+class Dense : public Layer {
+ public:
+  explicit Dense(std::int64_t units, std::string activation = "", Shape input_shape = {});
+  Dense(std::int64_t units, DenseOptions options);
+
+  std::int64_t units() const { return units_; }
+  const DenseOptions& options() const { return options_; }
+  // Weights exist once the layer is built (from an input_shape or a first call).
+  Tensor kernel() const;  // [in, units]
+  Tensor bias() const;        // [units]
+  Shape compute_output_shape(const Shape& input_shape) const override;
+
+ protected:
+  void build_weights(const Shape& input_shape, Generator& generator) override;
+  Tensor forward(const Tensor& x, bool training) override;
+  bool accepts(const Shape& built, const Shape& actual) const override;
+
+ private:
+  std::int64_t units_;
+  DenseOptions options_;
+  Tensor kernel_, bias_;
+};
+
+}  // namespace kiln::layers

@@ -1,0 +1,27 @@
+// Dropout: during training, zeroes a fraction `rate` of the inputs and scales
+// the rest by 1 / (1 - rate); at inference it passes inputs through.
+#pragma once
+#include <optional>
+
+#include "kiln/layers/layer.hpp"
+
+namespace kiln::layers {
+
+class Dropout : public Layer {
+ public:
+  // Without a seed, masks come from a generator seeded from kiln's default one at build time.
+  explicit Dropout(double rate, std::optional<std::uint64_t> seed = std::nullopt, std::string name = "");
+  double rate() const { return rate_; }
+  Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+
+ protected:
+  void build_weights(const Shape& input_shape, Generator& generator) override;
+  Tensor forward(const Tensor& x, bool training) override;
+
+ private:
+  double rate_;
+  std::optional<std::uint64_t> seed_;
+  Generator generator_;
+};
+
+}  // namespace kiln::layers

@@ -1,0 +1,97 @@
+// Layer: parameters plus a forward pass built from ops.
+//
+// Shapes given to and reported by layers exclude the batch axis, as Keras's
+// `input_shape=(32, 32, 3)` does. A layer builds its weights the first time
+// it sees an input shape; after that, inputs of another shape are an error
+// that names the layer, the expected and the actual shape.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kiln/initializers.hpp"
+#include "kiln/random.hpp"
+#include "kiln/tensor.hpp"
+
+namespace kiln::layers {
+
+// A height/width pair; a single number means a square.
+struct Size2 {
+  Size2(std::int64_t both) : h(both), w(both) {}  // NOLINT: Conv2D(32, 3) as in Keras
+  Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
+  std::int64_t h, w;
+  bool operator==(const Size2&) const = default;
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name, std::string type_name);
+  virtual ~Layer() = default;
+  Layer(const Layer&) = default;
+  Layer& operator=(const Layer&) = default;
+
+  const std::string& type() const { return type_; }  // "Conv2D"
+  const std::string& name() const { return name_; }  // "conv2d_1"
+  void set_name(std::string name) { name_ = std::move(name); }
+
+  // Creates the weights for inputs of `input_shape` (batch axis excluded).
+  void build(const Shape& input_shape);
+  bool built() const { return built_; }
+  const Shape& input_shape() const;
+  Shape output_shape() const { return compute_output_shape(input_shape()); }
+  // Validates `input_shape` for this layer (throwing an Error that names it) and returns the output shape.
+  virtual Shape compute_output_shape(const Shape& input_shape) const = 0;
+
+  // Runs the layer on a batch [batch, ...]; builds it on first use.
+  Tensor operator()(const Tensor& x, bool training = false);
+
+  // The shape this layer was declared to take (Keras's input_shape argument), if any.
+  const std::optional<Shape>& declared_input_shape() const { return declared_input_shape_; }
+
+  struct Weight {
+    std::string name;  // "kernel", "bias"
+    Tensor value;
+    bool trainable = true;
+  };
+  const std::vector<Weight>& weights() const { return weights_; }
+  std::vector<Tensor> trainable_weights() const;
+  std::int64_t count_params() const;
+  std::int64_t count_trainable_params() const;
+
+  // Freezing a layer (trainable = false) keeps its weights out of training.
+  bool trainable() const { return trainable_; }
+  void set_trainable(bool trainable);
+
+  // Weights are created in this dtype (float32 by default; float64 for gradient checks).
+  DType dtype() const { return dtype_; }
+  void set_dtype(DType dtype);
+
+ protected:
+  virtual void build_weights(const Shape& input_shape, Generator& generator);
+  virtual Tensor forward(const Tensor& x, bool training) = 0;
+  // Whether an input of `actual` shape fits a layer built for `built`.
+  virtual bool accepts(const Shape& built, const Shape& actual) const { return built == actual; }
+
+  Tensor add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
+                    Generator& generator, bool trainable = true);
+  void set_declared_input_shape(const Shape& shape);
+  // "Conv2D 'conv2d_1'", for error messages.
+  std::string describe() const;
+
+ private:
+  std::string name_, type_;
+  bool built_ = false;
+  bool trainable_ = true;
+  DType dtype_ = DType::Float32;
+  Shape input_shape_;
+  std::optional<Shape> declared_input_shape_;
+  std::vector<Weight> weights_;
+};
+
+// A fresh Keras-style name: "dense", then "dense_1", "dense_2", ...
+std::string unique_name(const std::string& base);
+
+}  // namespace kiln::layers

@@ -1,0 +1,64 @@
+// Losses with Keras's names and defaults. Each returns the mean over the
+// batch (Keras's "sum_over_batch_size" reduction) as a scalar tensor.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "kiln/tensor.hpp"
+
+namespace kiln::losses {
+
+class Loss {
+ public:
+  virtual ~Loss() = default;
+  virtual std::string name() const = 0;  // "sparse_categorical_crossentropy"
+  virtual Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const = 0;
+};
+
+class MeanSquaredError : public Loss {
+ public:
+  std::string name() const override { return "mean_squared_error"; }
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
+};
+
+// Probabilities are clipped to [1e-7, 1 - 1e-7] as in Keras. When y_pred came
+// straight from a sigmoid/softmax, the loss uses that op's logits instead (as
+// Keras does), which is exact and stable.
+class BinaryCrossentropy : public Loss {
+ public:
+  explicit BinaryCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}
+  std::string name() const override { return "binary_crossentropy"; }
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
+
+ private:
+  bool from_logits_;
+};
+
+// y_true is one-hot (or a distribution) of y_pred's shape.
+class CategoricalCrossentropy : public Loss {
+ public:
+  explicit CategoricalCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}
+  std::string name() const override { return "categorical_crossentropy"; }
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
+
+ private:
+  bool from_logits_;
+};
+
+// y_true holds integer class ids, one per sample.
+class SparseCategoricalCrossentropy : public Loss {
+ public:
+  explicit SparseCategoricalCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}
+  std::string name() const override { return "sparse_categorical_crossentropy"; }
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
+  bool from_logits() const { return from_logits_; }
+
+ private:
+  bool from_logits_;
+};
+
+// "mse"/"mean_squared_error", "binary_crossentropy", "categorical_crossentropy",
+// "sparse_categorical_crossentropy".
+std::shared_ptr<Loss> get(const std::string& name);
+
+}  // namespace kiln::losses

@@ -1,0 +1,113 @@
+// Model: compile / fit / evaluate / predict, as in Keras.
+//
+// A subclass supplies call() (the forward pass). fit() runs train_step() on
+// each batch, which a subclass may override for custom training (GANs) and
+// still get progress bars, history and callbacks.
+#pragma once
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiln/callbacks.hpp"
+#include "kiln/data/dataset.hpp"
+#include "kiln/layers/layer.hpp"
+#include "kiln/losses.hpp"
+#include "kiln/metrics.hpp"
+#include "kiln/optimizers.hpp"
+#include "kiln/tensor.hpp"
+
+namespace kiln {
+
+struct FitOptions {
+  int epochs = 1;
+  std::int64_t batch_size = 32;
+  // 1: a progress bar on a terminal; 2: one line per epoch; 0: silent.
+  // -1 ("auto"): 1 when standard output is a terminal, else 2.
+  int verbose = -1;
+  // Hold out this fraction of the training data (the last samples, before shuffling) for validation.
+  double validation_split = 0.0;
+  std::optional<data::Dataset> validation_data;
+  bool shuffle = true;
+  // Seeds the shuffling; by default drawn from kiln's default generator.
+  std::optional<std::uint64_t> seed;
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  int initial_epoch = 0;
+};
+
+struct EvaluateOptions {
+  std::int64_t batch_size = 32;
+  int verbose = -1;
+};
+
+struct PredictOptions {
+  std::int64_t batch_size = 32;
+  int verbose = 0;
+};
+
+struct History {
+  std::vector<int> epoch;
+  std::map<std::string, std::vector<double>> history;  // "loss", "accuracy", "val_loss", ...
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  // The forward pass on a batch.
+  virtual Tensor call(const Tensor& x, bool training) = 0;
+  Tensor operator()(const Tensor& x, bool training = false) { return call(x, training); }
+
+  virtual std::vector<std::shared_ptr<layers::Layer>> layers() const = 0;
+  std::vector<Tensor> trainable_weights() const;
+  std::int64_t count_params() const;
+
+  // --- compile ---------------------------------------------------------------
+  void compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss,
+               const std::vector<std::string>& metrics = {});
+  // compile(Adam(), SparseCategoricalCrossentropy(), {"accuracy"}) with objects by value
+  template <typename O, typename L>
+    requires std::derived_from<O, optim::Optimizer> && std::derived_from<L, losses::Loss>
+  void compile(O optimizer, L loss, const std::vector<std::string>& metrics = {}) {
+    compile(std::make_shared<O>(std::move(optimizer)), std::make_shared<L>(std::move(loss)), metrics);
+  }
+  // compile("adam", "sparse_categorical_crossentropy", {"accuracy"})
+  void compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics = {});
+  bool compiled() const { return optimizer_ && loss_; }
+  optim::Optimizer& optimizer() const;
+  const losses::Loss& loss() const;
+
+  // --- training and inference ---------------------------------------------------
+  History fit(const data::Dataset& train, const FitOptions& options = {});
+  History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  Logs evaluate(const data::Dataset& data, const EvaluateOptions& options = {});
+  Logs evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options = {});
+  Tensor predict(const data::Dataset& data, const PredictOptions& options = {});
+  Tensor predict(const Tensor& x, const PredictOptions& options = {});
+
+  // One optimisation step on a batch; returns the batch's loss (the metrics
+  // are updated in place). Override for custom training.
+  virtual Logs train_step(const data::Batch& batch);
+  // Loss and metric updates for one evaluation batch.
+  virtual Logs test_step(const data::Batch& batch);
+
+  // Set by a callback to end fit() after the current epoch.
+  bool stop_training = false;
+
+  // Keras's summary table: layer (type), output shape, parameter counts.
+  virtual void summary(std::ostream& out) const = 0;
+  void summary() const;
+
+ protected:
+  std::vector<std::shared_ptr<metrics::Metric>>& compiled_metrics() { return metrics_; }
+  void require_compiled(const char* what) const;
+
+ private:
+  std::shared_ptr<optim::Optimizer> optimizer_;
+  std::shared_ptr<losses::Loss> loss_;
+  std::vector<std::shared_ptr<metrics::Metric>> metrics_;
+};
+
+}  // namespace kiln

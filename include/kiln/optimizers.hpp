@@ -1,0 +1,120 @@
+// Optimizers with Keras's update rules and defaults.
+//
+//   optimizer.apply_gradients(params);   // uses each param's grad(), then clears it
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kiln/tensor.hpp"
+
+namespace kiln::optim {
+
+class Optimizer {
+ public:
+  explicit Optimizer(double learning_rate);
+  virtual ~Optimizer() = default;
+  virtual std::string name() const = 0;
+
+  // Updates every parameter that has a gradient; throws an Error naming the
+  // parameter when none of them has one (a forgotten backward()).
+  void apply_gradients(const std::vector<Tensor>& params);
+  // Drops the gradients of `params` (the next backward rebuilds them).
+  static void zero_grad(const std::vector<Tensor>& params);
+
+  double learning_rate() const { return learning_rate_; }
+  void set_learning_rate(double lr);
+  std::int64_t iterations() const { return iterations_; }  // steps taken
+
+  // Per-parameter state (moments, velocities), exposed for checkpoints.
+  struct Slots {
+    Tensor param;                // kept so the key below stays valid
+    std::vector<Tensor> values;  // e.g. Adam: {m, v}
+  };
+  const std::unordered_map<const void*, Slots>& slots() const { return slots_; }
+
+ protected:
+  // Called once per step before the updates (to precompute step-size factors).
+  virtual void begin_step() {}
+  virtual std::size_t slot_count() const = 0;
+  virtual void update(Tensor& param, const Tensor& grad, std::vector<Tensor>& slots) = 0;
+
+ private:
+  double learning_rate_;
+  std::int64_t iterations_ = 0;
+  std::unordered_map<const void*, Slots> slots_;
+};
+
+struct SGDOptions {
+  double learning_rate = 0.01;
+  double momentum = 0.0;
+  bool nesterov = false;
+};
+
+class SGD : public Optimizer {
+ public:
+  explicit SGD(double learning_rate = 0.01) : SGD(SGDOptions{.learning_rate = learning_rate}) {}
+  explicit SGD(SGDOptions options);
+  std::string name() const override { return "SGD"; }
+  const SGDOptions& options() const { return options_; }
+
+ protected:
+  std::size_t slot_count() const override { return options_.momentum > 0 ? 1 : 0; }
+  void update(Tensor& param, const Tensor& grad, std::vector<Tensor>& slots) override;
+
+ private:
+  SGDOptions options_;
+};
+
+struct AdamOptions {
+  double learning_rate = 0.001;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
+
+// Keras's form: epsilon is added to sqrt(v) after the bias correction is
+// folded into the step size ("epsilon hat" in the Adam paper).
+class Adam : public Optimizer {
+ public:
+  explicit Adam(double learning_rate = 0.001) : Adam(AdamOptions{.learning_rate = learning_rate}) {}
+  explicit Adam(AdamOptions options);
+  std::string name() const override { return "Adam"; }
+  const AdamOptions& options() const { return options_; }
+
+ protected:
+  void begin_step() override;
+  std::size_t slot_count() const override { return 2; }
+  void update(Tensor& param, const Tensor& grad, std::vector<Tensor>& slots) override;
+
+ private:
+  AdamOptions options_;
+  double step_size_ = 0.0;
+};
+
+struct RMSpropOptions {
+  double learning_rate = 0.001;
+  double rho = 0.9;
+  double epsilon = 1e-7;
+};
+
+class RMSprop : public Optimizer {
+ public:
+  explicit RMSprop(double learning_rate = 0.001) : RMSprop(RMSpropOptions{.learning_rate = learning_rate}) {}
+  explicit RMSprop(RMSpropOptions options);
+  std::string name() const override { return "RMSprop"; }
+
+ protected:
+  std::size_t slot_count() const override { return 1; }
+  void update(Tensor& param, const Tensor& grad, std::vector<Tensor>& slots) override;
+
+ private:
+  RMSpropOptions options_;
+};
+
+// "sgd", "adam", "rmsprop" with default settings.
+std::shared_ptr<Optimizer> get(const std::string& name);
+
+}  // namespace kiln::optim

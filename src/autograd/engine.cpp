@@ -1,0 +1,168 @@
+// The backward pass: reverse topological walk over recorded nodes.
+#include <unordered_map>
+#include <unordered_set>
+
+#include "kernels/cpu/elementwise.hpp"
+#include "kiln/autograd.hpp"
+#include "kiln/error.hpp"
+#include "tensor/tensor_impl.hpp"
+
+namespace kiln::autograd {
+namespace {
+
+// a + b into a fresh tensor: accumulated gradients may alias one another
+// (add's backward returns the same tensor twice), so nothing is updated in place.
+Tensor sum_of(const Tensor& a, const Tensor& b) {
+  Tensor ca = a.contiguous(), cb = b.contiguous();
+  Tensor out = Tensor::empty(a.shape(), a.dtype());
+  if (a.dtype() == DType::Float32) {
+    kernels::cpu::add(ca.data<float>(), cb.data<float>(), out.data<float>(), a.numel());
+  } else if (a.dtype() == DType::Float64) {
+    kernels::cpu::add(ca.data<double>(), cb.data<double>(), out.data<double>(), a.numel());
+  } else {
+    throw Error(std::string("backward: cannot accumulate gradients of dtype ") + dtype_name(a.dtype()));
+  }
+  return out;
+}
+
+void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? sum_of(slot, g) : g; }
+
+// Shared pointers, not raw ones: freeing the graph afterwards drops each
+// node's inputs, which may release nodes later in the list.
+std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  // Iterative DFS: recurrent models make graphs far deeper than the C++ stack.
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> visited;
+  std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack{{root, 0}};
+  visited.insert(root.get());
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      const Tensor& input = node->inputs[next++];
+      if (input.defined() && input.grad_fn()) {
+        const auto& child = input.grad_fn();
+        if (visited.insert(child.get()).second) stack.emplace_back(child, 0);
+      }
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return {order.rbegin(), order.rend()};  // root first
+}
+
+Tensor default_grad_output(const Tensor& root, const Tensor& grad_output) {
+  if (grad_output.defined()) {
+    if (grad_output.shape() != root.shape()) {
+      throw Error("backward: grad_output shape " + shape_str(grad_output.shape()) + " differs from output shape " +
+                  shape_str(root.shape()));
+    }
+    return grad_output;
+  }
+  if (root.numel() != 1) {
+    throw Error("backward: output of shape " + shape_str(root.shape()) +
+                " is not a scalar; pass grad_output or reduce it first (e.g. with mean)");
+  }
+  return Tensor::ones(root.shape(), root.dtype());
+}
+
+// Runs the backward pass. With `targets`, gradients reaching those tensors are
+// collected into `captured` and leaves are left alone; without, they
+// accumulate into each leaf's grad().
+void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph,
+                  const std::unordered_map<TensorImpl*, std::size_t>* targets, std::vector<Tensor>* captured) {
+  if (!root.defined()) throw Error("backward: undefined tensor");
+  if (!root.requires_grad()) {
+    throw Error("backward: the tensor does not require grad (no input of its computation requires grad)");
+  }
+  NoGradGuard no_grad;
+  const Tensor seed = default_grad_output(root, grad_output);
+
+  auto deliver = [&](const Tensor& input, const Tensor& g, std::unordered_map<Node*, Tensor>& pending) {
+    if (targets) {
+      auto it = targets->find(input.impl());
+      if (it != targets->end()) accumulate((*captured)[it->second], g);
+    }
+    if (input.grad_fn()) {
+      accumulate(pending[input.grad_fn().get()], g);
+    } else if (!targets && input.impl()->requires_grad) {
+      accumulate(input.impl()->grad, g);
+    }
+  };
+
+  std::unordered_map<Node*, Tensor> pending;
+  if (!root.grad_fn()) {  // the root is itself a leaf
+    deliver(root, seed, pending);
+    return;
+  }
+  if (targets) {
+    auto it = targets->find(root.impl());
+    if (it != targets->end()) accumulate((*captured)[it->second], seed);
+  }
+  const auto order = topological_order(root.grad_fn());
+  pending[order.front().get()] = seed;
+  for (const auto& node : order) {
+    auto it = pending.find(node.get());
+    if (it == pending.end()) continue;
+    Tensor g = std::move(it->second);
+    pending.erase(it);
+    if (!node->backward) {
+      throw Error("backward: the graph through '" + node->name +
+                  "' was already freed by an earlier backward; pass retain_graph=true to backpropagate twice");
+    }
+    const std::vector<Tensor> grads = node->backward(g);
+    if (grads.size() != node->inputs.size()) {
+      throw Error("backward of '" + node->name + "' returned " + std::to_string(grads.size()) +
+                  " gradients for " + std::to_string(node->inputs.size()) + " inputs");
+    }
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      const Tensor& input = node->inputs[i];
+      if (!grads[i].defined() || !input.defined() || !input.requires_grad()) continue;
+      if (grads[i].shape() != input.shape()) {
+        throw Error("backward of '" + node->name + "': gradient for input " + std::to_string(i) + " has shape " +
+                    shape_str(grads[i].shape()) + ", input has shape " + shape_str(input.shape()));
+      }
+      deliver(input, grads[i], pending);
+    }
+  }
+  if (!retain_graph) {
+    for (const auto& node : order) {
+      node->backward = nullptr;
+      node->inputs.clear();
+    }
+  }
+}
+
+}  // namespace
+
+void record(Tensor& output, std::string name, std::vector<Tensor> inputs, BackwardFn backward) {
+  auto node = std::make_shared<Node>();
+  node->name = std::move(name);
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  output.impl()->grad_fn = std::move(node);
+}
+
+void backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {
+  run_backward(root, grad_output, retain_graph, nullptr, nullptr);
+}
+
+std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs, const Tensor& grad_output,
+                         bool retain_graph) {
+  std::unordered_map<TensorImpl*, std::size_t> targets;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) throw Error("autograd::grad: input " + std::to_string(i) + " is undefined");
+    if (!inputs[i].requires_grad()) {
+      throw Error("autograd::grad: input " + std::to_string(i) + " does not require grad");
+    }
+    targets.emplace(inputs[i].impl(), i);
+  }
+  std::vector<Tensor> captured(inputs.size());
+  run_backward(output, grad_output, retain_graph, &targets, &captured);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!captured[i].defined()) captured[i] = Tensor::zeros(inputs[i].shape(), inputs[i].dtype());
+  }
+  return captured;
+}
+
+}  // namespace kiln::autograd

@@ -1,0 +1,36 @@
+// 2-D convolution, channels last.
+//   x  [N, H, W, C]        input
+//   w  [KH, KW, C, O]      kernel, Keras's layout
+//   b  [O]                 bias (may be null)
+//   y  [N, OH, OW, O]      output
+// y[n,oh,ow,o] = b[o] + sum_{kh,kw,c} x[n, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW, c] * w[kh,kw,c,o]
+#pragma once
+#include <cstdint>
+
+namespace kiln::kernels::cpu {
+
+struct Conv2dGeometry {
+  std::int64_t N, H, W, C;
+  std::int64_t KH, KW, O;
+  std::int64_t OH, OW;
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+};
+
+// Plain loops, for any T; the definition the fast path is tested against.
+template <typename T>
+void conv2d_forward_reference(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g);
+template <typename T>
+void conv2d_backward_data_reference(const T* gy, const T* w, T* gx, const Conv2dGeometry& g);
+// gb may be null.
+template <typename T>
+void conv2d_backward_weights_reference(const T* x, const T* gy, T* gw, T* gb, const Conv2dGeometry& g);
+
+// Fast float32 path (oneDNN). `fuse_relu` applies max(0, .) to y in the same pass.
+void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g,
+                    bool fuse_relu = false);
+void conv2d_backward_data(const float* gy, const float* w, float* gx, const Conv2dGeometry& g);
+void conv2d_backward_weights(const float* x, const float* gy, float* gw, float* gb, const Conv2dGeometry& g);
+
+}  // namespace kiln::kernels::cpu

@@ -1,0 +1,38 @@
+#include "kernels/cpu/onednn.hpp"
+
+#include <memory>
+
+#include "tensor/allocator.hpp"
+
+namespace kiln::kernels::cpu::onednn {
+
+dnnl::engine& engine() {
+  static dnnl::engine instance(dnnl::engine::kind::cpu, 0);
+  return instance;
+}
+
+dnnl::stream& stream() {
+  static thread_local dnnl::stream instance(engine());
+  return instance;
+}
+
+namespace {
+struct Buffer {
+  void* data = nullptr;
+  std::size_t size = 0;
+  ~Buffer() { memory::release(data, size); }
+};
+}  // namespace
+
+dnnl::memory scratchpad(const dnnl::memory::desc& desc) {
+  static thread_local Buffer buffer;
+  const std::size_t need = desc.get_size();
+  if (need > buffer.size) {
+    memory::release(buffer.data, buffer.size);
+    buffer.data = memory::allocate(need);
+    buffer.size = need;
+  }
+  return dnnl::memory(desc, engine(), buffer.data);
+}
+
+}  // namespace kiln::kernels::cpu::onednn

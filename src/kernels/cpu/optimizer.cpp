@@ -1,0 +1,41 @@
+#include "kernels/cpu/optimizer.hpp"
+
+#include <cmath>
+
+#include "kernels/cpu/parallel.hpp"
+
+namespace kiln::kernels::cpu {
+
+template <typename T>
+void adam_update(T* p, const T* g, T* m, T* v, std::int64_t n, T lr_t, T beta1, T beta2, T epsilon) {
+  parallel_for(n, 8, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T gi = g[i];
+      const T mi = m[i] = beta1 * m[i] + (T(1) - beta1) * gi;
+      const T vi = v[i] = beta2 * v[i] + (T(1) - beta2) * gi * gi;
+      p[i] -= lr_t * mi / (std::sqrt(vi) + epsilon);
+    }
+  });
+}
+
+template <typename T>
+void sgd_update(T* p, const T* g, T* v, std::int64_t n, T lr, T momentum, bool nesterov) {
+  parallel_for(n, 4, [&](std::int64_t begin, std::int64_t end) {
+    if (v == nullptr) {
+      for (std::int64_t i = begin; i < end; ++i) p[i] -= lr * g[i];
+      return;
+    }
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T vi = v[i] = momentum * v[i] - lr * g[i];
+      p[i] += nesterov ? momentum * vi - lr * g[i] : vi;
+    }
+  });
+}
+
+template void adam_update<float>(float*, const float*, float*, float*, std::int64_t, float, float, float, float);
+template void adam_update<double>(double*, const double*, double*, double*, std::int64_t, double, double, double,
+                                  double);
+template void sgd_update<float>(float*, const float*, float*, std::int64_t, float, float, bool);
+template void sgd_update<double>(double*, const double*, double*, std::int64_t, double, double, bool);
+
+}  // namespace kiln::kernels::cpu

@@ -1,0 +1,129 @@
+#include "kernels/cpu/pool2d.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/parallel.hpp"
+
+namespace kiln::kernels::cpu {
+namespace {
+
+struct Window {
+  std::int64_t h0, h1, w0, w1;  // clipped to the image
+};
+
+Window window(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow) {
+  const std::int64_t h = oh * g.stride_h - g.pad_top, w = ow * g.stride_w - g.pad_left;
+  return {std::max<std::int64_t>(h, 0), std::min(h + g.KH, g.H), std::max<std::int64_t>(w, 0),
+          std::min(w + g.KW, g.W)};
+}
+
+}  // namespace
+
+template <typename T>
+void max_pool2d_forward(const T* x, T* y, std::int32_t* argmax, const Pool2dGeometry& g) {
+  parallel_for(g.N * g.OH, g.OW * g.KH * g.KW * g.C, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<T> best(static_cast<std::size_t>(g.C));
+    std::vector<std::int32_t> where(static_cast<std::size_t>(g.C));
+    for (std::int64_t row = begin; row < end; ++row) {
+      const std::int64_t n = row / g.OH, oh = row % g.OH;
+      const T* xn = x + n * g.H * g.W * g.C;
+      for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+        const Window win = window(g, oh, ow);
+        std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
+        std::fill(where.begin(), where.end(), static_cast<std::int32_t>(win.h0 * g.W + win.w0));
+        for (std::int64_t ih = win.h0; ih < win.h1; ++ih) {
+          for (std::int64_t iw = win.w0; iw < win.w1; ++iw) {
+            const T* in = xn + (ih * g.W + iw) * g.C;
+            const auto pos = static_cast<std::int32_t>(ih * g.W + iw);
+            for (std::int64_t c = 0; c < g.C; ++c) {
+              // `>` keeps the first maximum; `!(<=)` would also let NaN through, as in PyTorch.
+              if (in[c] > best[c] || in[c] != in[c]) {
+                best[c] = in[c];
+                where[c] = pos;
+              }
+            }
+          }
+        }
+        const std::int64_t out = ((n * g.OH + oh) * g.OW + ow) * g.C;
+        std::copy(best.begin(), best.end(), y + out);
+        if (argmax) std::copy(where.begin(), where.end(), argmax + out);
+      }
+    }
+  });
+}
+
+template <typename T>
+void max_pool2d_backward(const T* gy, const std::int32_t* argmax, T* gx, const Pool2dGeometry& g) {
+  parallel_for(g.N, g.H * g.W * g.C, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t n = begin; n < end; ++n) {
+      T* gxn = gx + n * g.H * g.W * g.C;
+      std::fill(gxn, gxn + g.H * g.W * g.C, T(0));
+      const std::int64_t base = n * g.OH * g.OW * g.C;
+      for (std::int64_t p = 0; p < g.OH * g.OW; ++p) {
+        for (std::int64_t c = 0; c < g.C; ++c) {
+          const std::int64_t i = base + p * g.C + c;
+          gxn[static_cast<std::int64_t>(argmax[i]) * g.C + c] += gy[i];
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void avg_pool2d_forward(const T* x, T* y, const Pool2dGeometry& g) {
+  parallel_for(g.N * g.OH, g.OW * g.KH * g.KW * g.C, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t row = begin; row < end; ++row) {
+      const std::int64_t n = row / g.OH, oh = row % g.OH;
+      const T* xn = x + n * g.H * g.W * g.C;
+      for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+        const Window win = window(g, oh, ow);
+        T* out = y + ((n * g.OH + oh) * g.OW + ow) * g.C;
+        std::fill(out, out + g.C, T(0));
+        for (std::int64_t ih = win.h0; ih < win.h1; ++ih) {
+          for (std::int64_t iw = win.w0; iw < win.w1; ++iw) {
+            const T* in = xn + (ih * g.W + iw) * g.C;
+            for (std::int64_t c = 0; c < g.C; ++c) out[c] += in[c];
+          }
+        }
+        const T inv = T(1) / static_cast<T>((win.h1 - win.h0) * (win.w1 - win.w0));
+        for (std::int64_t c = 0; c < g.C; ++c) out[c] *= inv;
+      }
+    }
+  });
+}
+
+template <typename T>
+void avg_pool2d_backward(const T* gy, T* gx, const Pool2dGeometry& g) {
+  parallel_for(g.N, g.H * g.W * g.C, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t n = begin; n < end; ++n) {
+      T* gxn = gx + n * g.H * g.W * g.C;
+      std::fill(gxn, gxn + g.H * g.W * g.C, T(0));
+      for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+        for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+          const Window win = window(g, oh, ow);
+          const T* go = gy + ((n * g.OH + oh) * g.OW + ow) * g.C;
+          const T inv = T(1) / static_cast<T>((win.h1 - win.h0) * (win.w1 - win.w0));
+          for (std::int64_t ih = win.h0; ih < win.h1; ++ih) {
+            for (std::int64_t iw = win.w0; iw < win.w1; ++iw) {
+              T* gi = gxn + (ih * g.W + iw) * g.C;
+              for (std::int64_t c = 0; c < g.C; ++c) gi[c] += go[c] * inv;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+#define KILN_INSTANTIATE(T)                                                                          \
+  template void max_pool2d_forward<T>(const T*, T*, std::int32_t*, const Pool2dGeometry&);           \
+  template void max_pool2d_backward<T>(const T*, const std::int32_t*, T*, const Pool2dGeometry&);    \
+  template void avg_pool2d_forward<T>(const T*, T*, const Pool2dGeometry&);                          \
+  template void avg_pool2d_backward<T>(const T*, T*, const Pool2dGeometry&);
+KILN_INSTANTIATE(float)
+KILN_INSTANTIATE(double)
+#undef KILN_INSTANTIATE
+
+}  // namespace kiln::kernels::cpu

@@ -1,0 +1,79 @@
+#include "kiln/layers/conv2d.hpp"
+
+#include "kiln/error.hpp"
+#include "kiln/layers/activation.hpp"
+#include "kiln/ops.hpp"
+#include "ops/padding.hpp"
+
+namespace kiln::layers {
+
+Conv2D::Conv2D(std::int64_t filters, Size2 kernel_size, std::string activation, Shape input_shape)
+    : Conv2D(filters, kernel_size,
+             Conv2DOptions{.activation = std::move(activation), .input_shape = std::move(input_shape)}) {}
+
+Conv2D::Conv2D(std::int64_t filters, Size2 kernel_size, Conv2DOptions options)
+    : Layer(options.name.empty() ? unique_name("conv2d") : options.name, "Conv2D"),
+      filters_(filters),
+      kernel_size_(kernel_size),
+      options_(std::move(options)) {
+  if (filters_ <= 0) throw Error(describe() + ": filters must be positive, got " + std::to_string(filters_));
+  if (kernel_size_.h <= 0 || kernel_size_.w <= 0) {
+    throw Error(describe() + ": kernel_size must be positive, got (" + std::to_string(kernel_size_.h) + ", " +
+                std::to_string(kernel_size_.w) + ")");
+  }
+  if (options_.strides.h <= 0 || options_.strides.w <= 0) throw Error(describe() + ": strides must be positive");
+  if (options_.dilation_rate.h <= 0 || options_.dilation_rate.w <= 0) {
+    throw Error(describe() + ": dilation_rate must be positive");
+  }
+  if (options_.padding != "valid" && options_.padding != "same") {
+    throw Error(describe() + ": padding must be \"valid\" or \"same\", got \"" + options_.padding + "\"");
+  }
+  check_activation_name(options_.activation, describe());
+  set_declared_input_shape(options_.input_shape);
+}
+
+Shape Conv2D::compute_output_shape(const Shape& in) const {
+  if (in.size() != 3) {
+    throw Error(describe() + ": expected inputs of shape [batch, height, width, channels], got [batch" +
+                (in.empty() ? std::string("]") : ", " + shape_str(in).substr(1)));
+  }
+  if (built() && in[2] != input_shape()[2]) {
+    throw Error(describe() + ": expected " + std::to_string(input_shape()[2]) + " input channels, got " +
+                std::to_string(in[2]));
+  }
+  const auto kh = (kernel_size_.h - 1) * options_.dilation_rate.h + 1;
+  const auto kw = (kernel_size_.w - 1) * options_.dilation_rate.w + 1;
+  const std::string where = describe();
+  try {
+    const auto h = ops_detail::window_1d(in[0], kh, options_.strides.h, options_.padding, where.c_str());
+    const auto w = ops_detail::window_1d(in[1], kw, options_.strides.w, options_.padding, where.c_str());
+    return {h.out, w.out, filters_};
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (input shape [batch, " + shape_str(in).substr(1) + ")");
+  }
+}
+
+void Conv2D::build_weights(const Shape& in, Generator& gen) {
+  kernel_ = add_weight("kernel", {kernel_size_.h, kernel_size_.w, in[2], filters_}, options_.kernel_initializer, gen);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, gen);
+}
+
+Tensor Conv2D::forward(const Tensor& x, bool) {
+  Conv2dParams p;
+  p.stride_h = options_.strides.h, p.stride_w = options_.strides.w;
+  p.dilation_h = options_.dilation_rate.h, p.dilation_w = options_.dilation_rate.w;
+  p.padding = options_.padding;
+  return apply_activation(options_.activation, conv2d(x, kernel_, bias_, p));
+}
+
+Tensor Conv2D::kernel() const {
+  input_shape();  // throws, naming the layer, when it is not built
+  return kernel_;
+}
+
+Tensor Conv2D::bias() const {
+  input_shape();
+  return bias_;
+}
+
+}  // namespace kiln::layers

@@ -1,0 +1,110 @@
+#include "kiln/layers/layer.hpp"
+
+#include <map>
+#include <mutex>
+
+#include "kiln/autograd.hpp"
+#include "kiln/error.hpp"
+
+namespace kiln::layers {
+
+std::string unique_name(const std::string& base) {
+  static std::mutex mutex;
+  static std::map<std::string, int> counts;
+  std::lock_guard lock(mutex);
+  const int n = counts[base]++;
+  return n == 0 ? base : base + "_" + std::to_string(n);
+}
+
+Layer::Layer(std::string name, std::string type_name) : name_(std::move(name)), type_(std::move(type_name)) {}
+
+std::string Layer::describe() const { return type_ + " '" + name_ + "'"; }
+
+const Shape& Layer::input_shape() const {
+  if (!built_) throw Error(describe() + " has not been built yet: give it an input_shape or call it on data");
+  return input_shape_;
+}
+
+void Layer::set_declared_input_shape(const Shape& shape) {
+  if (shape.empty()) return;
+  for (auto d : shape) {
+    if (d <= 0) throw Error(describe() + ": input_shape " + shape_str(shape) + " must have positive sizes");
+  }
+  declared_input_shape_ = shape;
+}
+
+void Layer::build(const Shape& input_shape) {
+  if (built_) {
+    if (!accepts(input_shape_, input_shape)) {
+      throw Error(describe() + " was built for inputs of shape " + shape_str(input_shape_) + ", got " +
+                  shape_str(input_shape));
+    }
+    return;
+  }
+  compute_output_shape(input_shape);  // validates, naming this layer
+  build_weights(input_shape, default_generator());
+  input_shape_ = input_shape;
+  built_ = true;
+}
+
+void Layer::build_weights(const Shape&, Generator&) {}
+
+Tensor Layer::operator()(const Tensor& x, bool training) {
+  if (!x.defined()) throw Error(describe() + ": input is undefined");
+  if (x.ndim() < 1) throw Error(describe() + ": input must have a batch axis, got a scalar");
+  const Shape sample(x.shape().begin() + 1, x.shape().end());
+  if (!built_) {
+    build(sample);
+  } else if (!accepts(input_shape_, sample)) {
+    Shape expected = input_shape_;
+    throw Error(describe() + ": expected input of shape [batch, " + shape_str(expected).substr(1) + ", got " +
+                shape_str(x.shape()));
+  }
+  if (x.dtype() != dtype_) {
+    throw Error(describe() + ": expected " + dtype_name(dtype_) + " input, got " + dtype_name(x.dtype()));
+  }
+  return forward(x, training);
+}
+
+Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
+                         Generator& generator, bool trainable) {
+  Tensor value = Tensor::empty(shape, dtype_);
+  initializer.fill(value, generator);
+  value.set_requires_grad(trainable && trainable_);
+  weights_.push_back({name, value, trainable});
+  return value;
+}
+
+std::vector<Tensor> Layer::trainable_weights() const {
+  std::vector<Tensor> out;
+  if (!trainable_) return out;
+  for (const auto& w : weights_) {
+    if (w.trainable) out.push_back(w.value);
+  }
+  return out;
+}
+
+std::int64_t Layer::count_params() const {
+  std::int64_t n = 0;
+  for (const auto& w : weights_) n += w.value.numel();
+  return n;
+}
+
+std::int64_t Layer::count_trainable_params() const {
+  std::int64_t n = 0;
+  for (const auto& w : trainable_weights()) n += w.numel();
+  return n;
+}
+
+void Layer::set_trainable(bool trainable) {
+  trainable_ = trainable;
+  for (auto& w : weights_) w.value.set_requires_grad(trainable && w.trainable);
+}
+
+void Layer::set_dtype(DType dtype) {
+  if (!is_floating(dtype)) throw Error(describe() + ": dtype must be float32 or float64");
+  if (built_) throw Error(describe() + ": set the dtype before the layer is built");
+  dtype_ = dtype;
+}
+
+}  // namespace kiln::layers

@@ -1,0 +1,230 @@
+#include "kiln/model.hpp"
+
+#include <cmath>
+#include <iostream>
+#include <numeric>
+
+#include "kiln/autograd.hpp"
+#include "kiln/error.hpp"
+#include "kiln/ops.hpp"
+#include "train/progress.hpp"
+
+namespace kiln {
+namespace {
+
+using train_detail::ProgressBar;
+
+void check_batch_size(std::int64_t batch_size, const char* where) {
+  if (batch_size <= 0) {
+    throw Error(std::string(where) + ": batch_size must be positive, got " + std::to_string(batch_size));
+  }
+}
+
+std::int64_t steps_for(std::int64_t n, std::int64_t batch_size) { return (n + batch_size - 1) / batch_size; }
+
+// Running mean weighted by batch size, as Keras averages the loss over an epoch.
+struct WeightedMean {
+  double sum = 0, weight = 0;
+  void add(double v, double w) { sum += v * w, weight += w; }
+  double value() const { return weight > 0 ? sum / weight : 0.0; }
+};
+
+}  // namespace
+
+std::vector<Tensor> Model::trainable_weights() const {
+  std::vector<Tensor> out;
+  for (const auto& layer : layers()) {
+    for (const Tensor& w : layer->trainable_weights()) out.push_back(w);
+  }
+  return out;
+}
+
+std::int64_t Model::count_params() const {
+  std::int64_t n = 0;
+  for (const auto& layer : layers()) n += layer->count_params();
+  return n;
+}
+
+void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss,
+                    const std::vector<std::string>& metric_names) {
+  if (!optimizer) throw Error("compile: optimizer is null");
+  if (!loss) throw Error("compile: loss is null");
+  optimizer_ = std::move(optimizer);
+  loss_ = std::move(loss);
+  metrics_.clear();
+  for (const auto& name : metric_names) metrics_.push_back(metrics::get(name, loss_->name()));
+}
+
+void Model::compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics) {
+  compile(optim::get(optimizer), losses::get(loss), metrics);
+}
+
+optim::Optimizer& Model::optimizer() const {
+  require_compiled("optimizer");
+  return *optimizer_;
+}
+
+const losses::Loss& Model::loss() const {
+  require_compiled("loss");
+  return *loss_;
+}
+
+void Model::require_compiled(const char* what) const {
+  if (!compiled()) throw Error(std::string(what) + ": the model must be compiled first (call compile())");
+}
+
+void Model::summary() const { summary(std::cout); }
+
+Logs Model::train_step(const data::Batch& batch) {
+  const Tensor y_pred = call(batch.x, true);
+  const Tensor loss = (*loss_)(batch.y, y_pred);
+  const double value = loss.item();
+  if (!std::isfinite(value)) return {{"loss", value}};  // fit() reports it; weights stay as they were
+  loss.backward();
+  optimizer_->apply_gradients(trainable_weights());
+  const Tensor detached = y_pred.detach();
+  for (auto& m : metrics_) m->update(batch.y, detached);
+  return {{"loss", value}};
+}
+
+Logs Model::test_step(const data::Batch& batch) {
+  NoGradGuard no_grad;
+  const Tensor y_pred = call(batch.x, false);
+  const double value = (*loss_)(batch.y, y_pred).item();
+  for (auto& m : metrics_) m->update(batch.y, y_pred);
+  return {{"loss", value}};
+}
+
+History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
+  return fit(data::Dataset(x, y), options);
+}
+
+History Model::fit(const data::Dataset& all, const FitOptions& options) {
+  require_compiled("fit");
+  check_batch_size(options.batch_size, "fit");
+  if (options.epochs < 0) throw Error("fit: epochs must be non-negative, got " + std::to_string(options.epochs));
+  if (!all.has_targets()) throw Error("fit: the training data has no targets");
+  if (!(options.validation_split >= 0.0 && options.validation_split < 1.0)) {
+    throw Error("fit: validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
+  }
+  if (options.validation_split > 0 && options.validation_data) {
+    throw Error("fit: give validation_split or validation_data, not both");
+  }
+  // Keras holds out the last samples, before any shuffling.
+  data::Dataset train = all;
+  std::optional<data::Dataset> validation = options.validation_data;
+  if (options.validation_split > 0) {
+    const auto split_at = static_cast<std::int64_t>(double(all.size()) * (1.0 - options.validation_split));
+    if (split_at == 0 || split_at == all.size()) {
+      throw Error("fit: validation_split " + std::to_string(options.validation_split) + " of " +
+                  std::to_string(all.size()) + " samples leaves an empty training or validation set");
+    }
+    train = all.subset(0, split_at);
+    validation = all.subset(split_at, all.size());
+  }
+  const std::int64_t n = train.size();
+  if (n == 0) throw Error("fit: the training data is empty");
+  const int verbose = train_detail::resolve_verbosity(options.verbose);
+  const std::int64_t steps = steps_for(n, options.batch_size);
+  Generator shuffle_gen(options.seed ? *options.seed : default_generator().next_u64());
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+
+  History history;
+  stop_training = false;
+  for (auto& cb : options.callbacks) cb->on_train_begin(*this);
+  for (int epoch = options.initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+    for (auto& cb : options.callbacks) cb->on_epoch_begin(*this, epoch);
+    if (verbose) std::cout << "Epoch " << epoch + 1 << "/" << options.epochs << "\n" << std::flush;
+    std::iota(order.begin(), order.end(), 0);
+    if (options.shuffle) {
+      for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_gen.below(std::uint64_t(i + 1))]);
+    }
+    for (auto& m : metrics_) m->reset();
+    WeightedMean loss_mean;
+    ProgressBar bar(std::cout, steps, verbose);
+    std::vector<std::pair<std::string, double>> shown;
+    for (std::int64_t step = 0; step < steps; ++step) {
+      const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
+      const data::Batch batch = train.gather(std::span(order).subspan(begin, end - begin));
+      const Logs logs = train_step(batch);
+      const auto it = logs.find("loss");
+      if (it != logs.end()) {
+        if (!std::isfinite(it->second)) {
+          if (verbose == 1) std::cout << "\n";
+          throw Error("fit: the loss became " + std::string(std::isnan(it->second) ? "nan" : "inf") + " at epoch " +
+                      std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " of " +
+                      std::to_string(steps) +
+                      "; training stopped. Lower the learning rate or check the data for nan/inf values.");
+        }
+        loss_mean.add(it->second, double(end - begin));
+      }
+      shown.assign({{"loss", loss_mean.value()}});
+      for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
+      for (auto& cb : options.callbacks) cb->on_train_batch_end(*this, step, Logs(shown.begin(), shown.end()));
+      bar.update(step + 1, shown);
+    }
+    Logs epoch_logs(shown.begin(), shown.end());
+    if (validation) {
+      const Logs val = evaluate(*validation, {.batch_size = options.batch_size, .verbose = 0});
+      for (const auto& [k, v] : val) {
+        epoch_logs["val_" + k] = v;
+        shown.emplace_back("val_" + k, v);
+      }
+    }
+    bar.finish(shown);
+    history.epoch.push_back(epoch);
+    for (const auto& [k, v] : epoch_logs) history.history[k].push_back(v);
+    for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, epoch_logs);
+  }
+  for (auto& cb : options.callbacks) cb->on_train_end(*this);
+  return history;
+}
+
+Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options) {
+  return evaluate(data::Dataset(x, y), options);
+}
+
+Logs Model::evaluate(const data::Dataset& data, const EvaluateOptions& options) {
+  require_compiled("evaluate");
+  check_batch_size(options.batch_size, "evaluate");
+  if (!data.has_targets()) throw Error("evaluate: the data has no targets");
+  const std::int64_t n = data.size();
+  if (n == 0) throw Error("evaluate: the data is empty");
+  const int verbose = train_detail::resolve_verbosity(options.verbose);
+  const std::int64_t steps = steps_for(n, options.batch_size);
+  for (auto& m : metrics_) m->reset();
+  WeightedMean loss_mean;
+  ProgressBar bar(std::cout, steps, verbose);
+  std::vector<std::pair<std::string, double>> shown;
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
+    const Logs logs = test_step(data.batch(begin, end));
+    if (auto it = logs.find("loss"); it != logs.end()) loss_mean.add(it->second, double(end - begin));
+    shown.assign({{"loss", loss_mean.value()}});
+    for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
+    bar.update(step + 1, shown);
+  }
+  bar.finish(shown);
+  return Logs(shown.begin(), shown.end());
+}
+
+Tensor Model::predict(const Tensor& x, const PredictOptions& options) { return predict(data::Dataset(x), options); }
+
+Tensor Model::predict(const data::Dataset& data, const PredictOptions& options) {
+  check_batch_size(options.batch_size, "predict");
+  NoGradGuard no_grad;
+  const std::int64_t n = data.size();
+  const std::int64_t steps = steps_for(n, options.batch_size);
+  ProgressBar bar(std::cout, steps, train_detail::resolve_verbosity(options.verbose));
+  std::vector<Tensor> parts;
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
+    parts.push_back(call(data.batch(begin, end).x, false));
+    bar.update(step + 1, {});
+  }
+  bar.finish({});
+  if (parts.empty()) throw Error("predict: the data is empty");
+  return parts.size() == 1 ? parts[0] : concat(parts, 0);
+}
+
+}  // namespace kiln

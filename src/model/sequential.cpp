@@ -1,0 +1,111 @@
+#include "kiln/sequential.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+
+#include "kiln/error.hpp"
+
+namespace kiln {
+namespace {
+
+std::string keras_shape(const Shape& s) {
+  std::string out = "(None";
+  for (auto d : s) out += ", " + std::to_string(d);
+  return out + ")";
+}
+
+std::string with_commas(std::int64_t v) {
+  std::string digits = std::to_string(v), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() < width) s += std::string(width - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+Sequential::Sequential(std::vector<std::shared_ptr<layers::Layer>> layers) {
+  for (auto& l : layers) add(std::move(l));
+}
+
+void Sequential::add(std::shared_ptr<layers::Layer> layer) {
+  if (!layer) throw Error("Sequential.add: layer is null");
+  for (const auto& l : layers_) {
+    if (l == layer) throw Error("Sequential.add: layer '" + layer->name() + "' is already in the model");
+  }
+  if (!layers_.empty() && layer->declared_input_shape()) {
+    // Allowed by Keras only on the first layer; elsewhere it would be ignored silently.
+    throw Error("Sequential.add: " + layer->type() + " '" + layer->name() +
+                "' declares an input_shape but is not the first layer");
+  }
+  layers_.push_back(layer);
+  if (built_) {
+    // Later layers are built as they arrive, so a mismatch names the layer at once.
+    const Shape in = layers_.size() == 1 ? input_shape_ : layers_[layers_.size() - 2]->output_shape();
+    layer->build(in);
+  } else if (layers_.size() == 1 && layer->declared_input_shape()) {
+    build(*layer->declared_input_shape());
+  }
+}
+
+void Sequential::build(const Shape& input_shape) {
+  if (layers_.empty()) throw Error("Sequential.build: the model has no layers");
+  Shape shape = input_shape;
+  for (auto& layer : layers_) {
+    layer->build(shape);
+    shape = layer->output_shape();
+  }
+  input_shape_ = input_shape;
+  built_ = true;
+}
+
+const Shape& Sequential::input_shape() const {
+  if (!built_) throw Error("Sequential: the model is not built yet (give the first layer an input_shape)");
+  return input_shape_;
+}
+
+Shape Sequential::output_shape() const {
+  if (!built_) throw Error("Sequential: the model is not built yet (give the first layer an input_shape)");
+  return layers_.back()->output_shape();
+}
+
+Tensor Sequential::call(const Tensor& x, bool training) {
+  if (layers_.empty()) throw Error("Sequential: the model has no layers");
+  if (!x.defined() || x.ndim() < 1) throw Error("Sequential: input must be a batch [batch, ...]");
+  if (!built_) build(Shape(x.shape().begin() + 1, x.shape().end()));
+  Tensor h = x;
+  for (auto& layer : layers_) h = (*layer)(h, training);
+  return h;
+}
+
+void Sequential::summary(std::ostream& out) const {
+  std::size_t name_width = 29;
+  for (const auto& l : layers_) name_width = std::max(name_width, l->name().size() + l->type().size() + 5);
+  const std::size_t shape_width = 26, params_width = 10, total = name_width + shape_width + params_width;
+  const std::string rule(total, '_'), double_rule(total, '=');
+  out << "Model: \"sequential\"\n" << rule << "\n";
+  out << pad(" Layer (type)", name_width) << pad("Output Shape", shape_width) << "Param #\n" << double_rule << "\n";
+  std::int64_t trainable = 0, all = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const auto& l = layers_[i];
+    const std::string shape = l->built() ? keras_shape(l->output_shape()) : "(unbuilt)";
+    out << pad(" " + l->name() + " (" + l->type() + ")", name_width) << pad(shape, shape_width)
+        << with_commas(l->count_params()) << "\n";
+    if (i + 1 < layers_.size()) out << "\n";
+    trainable += l->count_trainable_params();
+    all += l->count_params();
+  }
+  out << double_rule << "\n";
+  out << "Total params: " << with_commas(all) << "\n";
+  out << "Trainable params: " << with_commas(trainable) << "\n";
+  out << "Non-trainable params: " << with_commas(all - trainable) << "\n" << rule << "\n";
+}
+
+}  // namespace kiln

@@ -1,0 +1,43 @@
+// The data behind a Tensor handle. Internal: users see only kiln::Tensor.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kiln/autograd.hpp"
+#include "kiln/tensor.hpp"
+
+namespace kiln {
+
+// A block of device memory shared by a tensor and all of its views.
+struct Storage {
+  Storage(std::size_t nbytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data = nullptr;
+  std::size_t nbytes = 0;
+  Device device;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  std::int64_t offset = 0;  // in elements
+  Shape shape;
+  std::vector<std::int64_t> strides;  // in elements
+  DType dtype = DType::Float32;
+
+  // Autograd: a leaf has no grad_fn; a computed tensor's grad_fn produced it.
+  bool requires_grad = false;
+  Tensor grad;
+  std::shared_ptr<autograd::Node> grad_fn;
+
+  void* data_ptr() const {
+    return static_cast<char*>(storage->data) + offset * static_cast<std::int64_t>(dtype_size(dtype));
+  }
+};
+
+std::vector<std::int64_t> contiguous_strides(const Shape& shape);
+
+}  // namespace kiln

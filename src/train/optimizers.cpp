@@ -1,0 +1,110 @@
+#include "kiln/optimizers.hpp"
+
+#include <cmath>
+
+#include "kernels/cpu/optimizer.hpp"
+#include "kiln/error.hpp"
+#include "ops/op_helpers.hpp"
+
+namespace kiln::optim {
+namespace {
+
+void check_rate(double lr, const std::string& who) {
+  if (!std::isfinite(lr) || lr < 0) throw Error(who + ": learning_rate must be a finite non-negative number");
+}
+
+}  // namespace
+
+Optimizer::Optimizer(double learning_rate) : learning_rate_(learning_rate) {
+  check_rate(learning_rate, "optimizer");
+}
+
+void Optimizer::set_learning_rate(double lr) {
+  check_rate(lr, name());
+  learning_rate_ = lr;
+}
+
+void Optimizer::zero_grad(const std::vector<Tensor>& params) {
+  for (Tensor p : params) p.zero_grad();
+}
+
+void Optimizer::apply_gradients(const std::vector<Tensor>& params) {
+  bool any = false;
+  for (const Tensor& p : params) any = any || p.grad().defined();
+  if (!params.empty() && !any) {
+    throw Error(name() + ".apply_gradients: none of the " + std::to_string(params.size()) +
+                " parameters has a gradient; call backward() on a loss computed from them first");
+  }
+  ++iterations_;
+  begin_step();
+  for (Tensor p : params) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    if (!p.is_contiguous()) throw Error(name() + ": parameters must be contiguous");
+    auto [it, inserted] = slots_.try_emplace(p.impl());
+    Slots& s = it->second;
+    if (inserted) {
+      s.param = p;
+      for (std::size_t i = 0; i < slot_count(); ++i) s.values.push_back(Tensor::zeros(p.shape(), p.dtype()));
+    }
+    update(p, g.contiguous(), s.values);
+    p.zero_grad();
+  }
+}
+
+SGD::SGD(SGDOptions options) : Optimizer(options.learning_rate), options_(options) {
+  if (!(options_.momentum >= 0 && options_.momentum <= 1)) throw Error("SGD: momentum must be in [0, 1]");
+}
+
+void SGD::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
+  ops_detail::dispatch_floating(p.dtype(), "SGD", [&]<typename T>() {
+    kernels::cpu::sgd_update<T>(p.data<T>(), g.data<T>(), slots.empty() ? nullptr : slots[0].data<T>(), p.numel(),
+                                static_cast<T>(learning_rate()), static_cast<T>(options_.momentum),
+                                options_.nesterov);
+  });
+}
+
+Adam::Adam(AdamOptions options) : Optimizer(options.learning_rate), options_(options) {
+  if (!(options_.beta_1 >= 0 && options_.beta_1 < 1) || !(options_.beta_2 >= 0 && options_.beta_2 < 1)) {
+    throw Error("Adam: beta_1 and beta_2 must be in [0, 1)");
+  }
+  if (!(options_.epsilon >= 0)) throw Error("Adam: epsilon must be non-negative");
+}
+
+void Adam::begin_step() {
+  const double t = static_cast<double>(iterations());
+  step_size_ = learning_rate() * std::sqrt(1.0 - std::pow(options_.beta_2, t)) / (1.0 - std::pow(options_.beta_1, t));
+}
+
+void Adam::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
+  ops_detail::dispatch_floating(p.dtype(), "Adam", [&]<typename T>() {
+    kernels::cpu::adam_update<T>(p.data<T>(), g.data<T>(), slots[0].data<T>(), slots[1].data<T>(), p.numel(),
+                                 static_cast<T>(step_size_), static_cast<T>(options_.beta_1),
+                                 static_cast<T>(options_.beta_2), static_cast<T>(options_.epsilon));
+  });
+}
+
+RMSprop::RMSprop(RMSpropOptions options) : Optimizer(options.learning_rate), options_(options) {}
+
+void RMSprop::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
+  ops_detail::dispatch_floating(p.dtype(), "RMSprop", [&]<typename T>() {
+    T* pv = p.data<T>();
+    const T* gv = g.data<T>();
+    T* ms = slots[0].data<T>();
+    const T rho = static_cast<T>(options_.rho), lr = static_cast<T>(learning_rate());
+    const T eps = static_cast<T>(options_.epsilon);
+    for (std::int64_t i = 0; i < p.numel(); ++i) {
+      ms[i] = rho * ms[i] + (T(1) - rho) * gv[i] * gv[i];
+      pv[i] -= lr * gv[i] / (std::sqrt(ms[i]) + eps);
+    }
+  });
+}
+
+std::shared_ptr<Optimizer> get(const std::string& name) {
+  if (name == "sgd" || name == "SGD") return std::make_shared<SGD>();
+  if (name == "adam" || name == "Adam") return std::make_shared<Adam>();
+  if (name == "rmsprop" || name == "RMSprop") return std::make_shared<RMSprop>();
+  throw Error("unknown optimizer \"" + name + "\"; expected sgd, adam or rmsprop");
+}
+
+}  // namespace kiln::optim

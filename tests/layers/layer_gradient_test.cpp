@@ -1,0 +1,63 @@
+// Every layer's gradients (input and weights), in float64, against finite differences.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include "support/gradcheck.hpp"
+
+namespace kiln {
+namespace {
+
+using namespace kiln::layers;
+
+struct LayerCase {
+  std::string name;
+  std::function<std::shared_ptr<Layer>()> make;
+  Shape input_shape;  // including the batch axis
+};
+
+std::vector<LayerCase> layer_cases() {
+  return {
+      {"dense_relu", [] { return std::make_shared<Dense>(4, "relu"); }, {3, 5}},
+      {"dense_softmax", [] { return std::make_shared<Dense>(3, "softmax"); }, {2, 4}},
+      {"dense_3d_input", [] { return std::make_shared<Dense>(2, "tanh"); }, {2, 3, 4}},
+      {"dense_no_bias", [] { return std::make_shared<Dense>(3, DenseOptions{.activation = "sigmoid", .use_bias = false}); }, {2, 4}},
+      {"conv2d_relu", [] { return std::make_shared<Conv2D>(3, Size2{3, 3}, "relu"); }, {2, 6, 5, 2}},
+      {"conv2d_same_strided", [] { return std::make_shared<Conv2D>(2, Size2{3, 2}, Conv2DOptions{.strides = 2, .padding = "same"}); }, {2, 7, 6, 3}},
+      {"conv2d_dilated", [] { return std::make_shared<Conv2D>(2, 3, Conv2DOptions{.dilation_rate = 2}); }, {1, 7, 7, 1}},
+      {"max_pooling2d", [] { return std::make_shared<MaxPooling2D>(2); }, {2, 4, 5, 3}},
+      {"max_pooling2d_same", [] { return std::make_shared<MaxPooling2D>(3, Pooling2DOptions{.strides = Size2(2), .padding = "same"}); }, {1, 5, 5, 2}},
+      {"average_pooling2d", [] { return std::make_shared<AveragePooling2D>(Size2{2, 3}); }, {2, 4, 6, 2}},
+      {"flatten", [] { return std::make_shared<Flatten>(); }, {2, 3, 2, 2}},
+      {"reshape", [] { return std::make_shared<Reshape>(Shape{2, -1}); }, {2, 3, 4}},
+      {"activation_tanh", [] { return std::make_shared<Activation>("tanh"); }, {2, 5}},
+      {"activation_leaky_relu", [] { return std::make_shared<Activation>("leaky_relu"); }, {2, 5}},
+      {"rescaling", [] { return std::make_shared<Rescaling>(0.5, 0.25); }, {2, 5}},
+  };
+}
+
+class LayerGradient : public ::testing::TestWithParam<LayerCase> {};
+
+TEST_P(LayerGradient, MatchesFiniteDifferences) {
+  const LayerCase& c = GetParam();
+  manual_seed(11);
+  auto layer = c.make();
+  layer->set_dtype(DType::Float64);
+  Generator gen(5);
+  Tensor x = Tensor::empty(c.input_shape, DType::Float64);
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data<double>()[i] = gen.uniform(-1, 1);
+  x.set_requires_grad();
+  Tensor probe = (*layer)(x, true);
+  Tensor weights = Tensor::empty(probe.shape(), DType::Float64);
+  for (std::int64_t i = 0; i < weights.numel(); ++i) weights.data<double>()[i] = gen.uniform(-1, 1);
+  std::vector<Tensor> wrt{x};
+  for (const auto& w : layer->trainable_weights()) wrt.push_back(w);
+  testing::expect_gradients_match(c.name, [&] { return sum((*layer)(x, true) * weights); }, wrt);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, LayerGradient, ::testing::ValuesIn(layer_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace kiln

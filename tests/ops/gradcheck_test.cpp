@@ -1,0 +1,134 @@
+// Every differentiable op, checked against finite differences in float64.
+// To cover a new op, add one entry to the table.
+#include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
+
+#include "support/gradcheck.hpp"
+
+namespace kiln {
+namespace {
+
+using testing::GradCase;
+
+Tensor labels_tensor(std::vector<std::int64_t> ids) { return Tensor::from_vector(ids); }
+
+std::vector<GradCase> op_cases() {
+  using V = const std::vector<Tensor>&;
+  std::vector<GradCase> c;
+  c.push_back({"add_broadcast", {{3, 4}, {4}}, [](V x) { return x[0] + x[1]; }});
+  c.push_back({"add_broadcast_both", {{3, 1}, {1, 4}}, [](V x) { return x[0] + x[1]; }});
+  c.push_back({"sub", {{2, 3}, {2, 3}}, [](V x) { return x[0] - x[1]; }});
+  c.push_back({"mul_broadcast", {{2, 3, 4}, {3, 1}}, [](V x) { return x[0] * x[1]; }});
+  c.push_back({"div", {{3, 4}, {3, 4}}, [](V x) { return x[0] / x[1]; }, 0.5, 2.0});
+  c.push_back({"pow", {{3, 4}, {3, 4}}, [](V x) { return pow(x[0], x[1]); }, 0.5, 2.0});
+  c.push_back({"pow_scalar", {{5}}, [](V x) { return pow(x[0], 3.0); }});
+  c.push_back({"maximum", {{4, 5}, {4, 5}}, [](V x) { return maximum(x[0], x[1]); }});
+  c.push_back({"minimum", {{4, 5}, {5}}, [](V x) { return minimum(x[0], x[1]); }});
+  c.push_back({"scalar_ops", {{6}}, [](V x) { return (2.0 - x[0]) * 3.0 / 4.0 + 1.0; }});
+  c.push_back({"scalar_divided_by", {{6}}, [](V x) { return 2.0 / x[0]; }, 0.5, 2.0});
+  c.push_back({"neg", {{6}}, [](V x) { return -x[0]; }});
+  c.push_back({"exp", {{6}}, [](V x) { return exp(x[0]); }});
+  c.push_back({"log", {{6}}, [](V x) { return log(x[0]); }, 0.2, 3.0});
+  c.push_back({"sqrt", {{6}}, [](V x) { return sqrt(x[0]); }, 0.2, 3.0});
+  c.push_back({"abs", {{6}}, [](V x) { return abs(x[0]); }});
+  c.push_back({"square", {{6}}, [](V x) { return square(x[0]); }});
+  c.push_back({"clip", {{20}}, [](V x) { return clip(x[0], -0.5, 0.5); }});
+  c.push_back({"relu", {{4, 5}}, [](V x) { return relu(x[0]); }});
+  c.push_back({"leaky_relu", {{4, 5}}, [](V x) { return leaky_relu(x[0], 0.2); }});
+  c.push_back({"sigmoid", {{4, 5}}, [](V x) { return sigmoid(x[0]); }, -4, 4});
+  c.push_back({"tanh", {{4, 5}}, [](V x) { return tanh(x[0]); }, -2, 2});
+  c.push_back({"softmax", {{3, 5}}, [](V x) { return softmax(x[0]); }, -3, 3});
+  c.push_back({"softmax_3d", {{2, 3, 4}}, [](V x) { return softmax(x[0], -1); }, -3, 3});
+  c.push_back({"log_softmax", {{3, 5}}, [](V x) { return log_softmax(x[0]); }, -3, 3});
+  c.push_back({"sum_all", {{3, 4}}, [](V x) { return sum(x[0]); }});
+  c.push_back({"sum_axes", {{2, 3, 4}}, [](V x) { return sum(x[0], {0, 2}); }});
+  c.push_back({"sum_keepdims", {{2, 3, 4}}, [](V x) { return sum(x[0], {1}, true); }});
+  c.push_back({"mean", {{2, 3, 4}}, [](V x) { return mean(x[0], {-1}); }});
+  c.push_back({"mean_all", {{2, 3}}, [](V x) { return mean(x[0]); }});
+  c.push_back({"broadcast_to", {{3, 1}}, [](V x) { return broadcast_to(x[0], {2, 3, 4}); }});
+  c.push_back({"sum_to", {{2, 3, 4}}, [](V x) { return sum_to(x[0], {3, 1}); }});
+  c.push_back({"reshape", {{2, 6}}, [](V x) { return reshape(x[0], {3, -1}) * 2.0; }});
+  c.push_back({"transpose", {{2, 3}}, [](V x) { return transpose(x[0], 0, 1) * 2.0; }});
+  c.push_back({"narrow", {{4, 5}}, [](V x) { return narrow(x[0], 1, 1, 3) * 2.0; }});
+  c.push_back({"concat", {{2, 3}, {2, 2}}, [](V x) { return concat({x[0], x[1]}, 1); }});
+  c.push_back({"matmul", {{3, 4}, {4, 5}}, [](V x) { return matmul(x[0], x[1]); }});
+  c.push_back({"matmul_batched", {{2, 3, 4}, {4, 2}}, [](V x) { return matmul(x[0], x[1]); }});
+  c.push_back({"matmul_transposed_input", {{4, 3}, {4, 5}}, [](V x) { return matmul(transpose(x[0], 0, 1), x[1]); }});
+  c.push_back({"linear", {{3, 4}, {4, 2}, {2}}, [](V x) { return linear(x[0], x[1], x[2]); }});
+  c.push_back({"linear_no_bias", {{2, 3, 4}, {4, 2}}, [](V x) { return linear(x[0], x[1], Tensor()); }});
+  c.push_back({"conv2d_valid", {{2, 5, 6, 3}, {3, 3, 3, 4}, {4}}, [](V x) { return conv2d(x[0], x[1], x[2]); }});
+  c.push_back({"conv2d_same_stride2",
+               {{2, 7, 6, 2}, {3, 2, 2, 3}, {3}},
+               [](V x) {
+                 return conv2d(x[0], x[1], x[2], {.stride_h = 2, .stride_w = 2, .padding = "same"});
+               }});
+  c.push_back({"conv2d_dilated", {{1, 7, 7, 2}, {3, 3, 2, 2}}, [](V x) {
+                 return conv2d(x[0], x[1], Tensor(), {.dilation_h = 2, .dilation_w = 2});
+               }});
+  c.push_back({"max_pool2d", {{2, 4, 6, 3}}, [](V x) { return max_pool2d(x[0]); }});
+  c.push_back({"max_pool2d_same_overlap", {{1, 5, 5, 2}}, [](V x) {
+                 return max_pool2d(x[0], {.pool_h = 3, .pool_w = 3, .stride_h = 2, .stride_w = 2, .padding = "same"});
+               }});
+  c.push_back({"avg_pool2d", {{2, 4, 4, 3}}, [](V x) { return avg_pool2d(x[0]); }});
+  c.push_back({"avg_pool2d_same", {{1, 5, 5, 2}}, [](V x) {
+                 return avg_pool2d(x[0], {.pool_h = 2, .pool_w = 2, .stride_h = 2, .stride_w = 2, .padding = "same"});
+               }});
+  c.push_back({"sparse_softmax_cross_entropy",
+               {{4, 5}, {4}},
+               [](V x) { return sparse_softmax_cross_entropy(x[0], x[1]); },
+               -3, 3, {true, false},
+               [](std::size_t i, const Shape&) { return i == 1 ? labels_tensor({0, 4, 2, 2}) : Tensor(); }});
+  c.push_back({"softmax_cross_entropy", {{3, 4}, {3, 4}}, [](V x) { return softmax_cross_entropy(x[0], x[1]); },
+               0.0, 1.0});
+  c.push_back({"sigmoid_cross_entropy", {{3, 4}, {3, 4}}, [](V x) { return sigmoid_cross_entropy(x[0], x[1]); },
+               -3.0, 3.0});
+  return c;
+}
+
+class OpGradient : public ::testing::TestWithParam<GradCase> {};
+
+TEST_P(OpGradient, MatchesFiniteDifferences) { testing::expect_gradients_match(GetParam()); }
+
+INSTANTIATE_TEST_SUITE_P(Ops, OpGradient, ::testing::ValuesIn(op_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(OpGradient, DropoutPassesGradientThroughKeptUnits) {
+  Generator gen(3);
+  Tensor x = Tensor::full({1000}, 1.0, DType::Float64).set_requires_grad();
+  Tensor y = dropout(x, 0.25, true, gen);
+  sum(y).backward();
+  const auto out = y.to_vector<double>();
+  const auto g = x.grad().to_vector<double>();
+  int dropped = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    EXPECT_DOUBLE_EQ(g[i], out[i]);  // d(sum)/dx = mask = y / x
+    EXPECT_TRUE(out[i] == 0.0 || std::abs(out[i] - 1.0 / 0.75) < 1e-12);
+    dropped += out[i] == 0.0;
+  }
+  EXPECT_GT(dropped, 180);  // about 250 of 1000
+  EXPECT_LT(dropped, 320);
+  // At inference dropout is the identity.
+  EXPECT_TRUE(dropout(x, 0.25, false, gen).same(x));
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// The harness itself must be able to fail: an op whose backward is off by a
+// factor of two is caught.
+TEST(GradcheckHarness, CatchesAWrongBackward) {
+  testing::GradCase wrong{"doubled_backward", {{1}}, [](const std::vector<Tensor>& x) {
+                            Tensor out = x[0].detach() * 3.0;
+                            autograd::record(out, "wrong", {x[0]}, [](const Tensor& g) -> std::vector<Tensor> {
+                              return {g * 6.0};  // the true derivative is 3
+                            });
+                            return out;
+                          }};
+  EXPECT_NONFATAL_FAILURE(testing::expect_gradients_match(wrong), "analytic");
+}
+
+}  // namespace
+}  // namespace kiln

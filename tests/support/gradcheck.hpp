@@ -1,0 +1,36 @@
+// One harness for every gradient test: analytic gradients from backward()
+// against central finite differences, all in double precision.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kiln/kiln.hpp"
+
+namespace kiln::testing {
+
+struct GradCase {
+  std::string name;
+  std::vector<Shape> shapes;                                  // one per input
+  std::function<Tensor(const std::vector<Tensor>&)> fn;       // the op under test
+  double low = -1.0, high = 1.0;                              // inputs drawn uniformly from here
+  std::vector<bool> differentiable = {};                      // default: all inputs
+  // Replaces generated inputs (e.g. labels); return undefined to keep the random one.
+  std::function<Tensor(std::size_t index, const Shape& shape)> make_input = nullptr;
+};
+
+// Random inputs in float64 for a case.
+std::vector<Tensor> make_inputs(const GradCase& c, std::uint64_t seed = 1);
+
+// Compares d(sum(fn(x) * r))/dx for random weights r; reports every mismatch.
+void expect_gradients_match(const GradCase& c, double rtol = 1e-5, double atol = 1e-7, double step = 1e-6);
+
+// Same check for an arbitrary scalar function of some tensors (e.g. a layer's
+// parameters and input): tensors are perturbed in place.
+void expect_gradients_match(const std::string& name, const std::function<Tensor()>& loss,
+                            const std::vector<Tensor>& wrt, double rtol = 1e-5, double atol = 1e-7,
+                            double step = 1e-6);
+
+}  // namespace kiln::testing
