@@ -55,3 +55,4 @@
 #include "kiln/sequential.hpp"
 #include "kiln/tensor.hpp"
 #include "kiln/threading.hpp"
+#include "kiln/zoo.hpp"

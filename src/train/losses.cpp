@@ -77,9 +77,10 @@ Tensor SparseCategoricalCrossentropy::operator()(const Tensor& y_true, const Ten
   const Tensor labels = y_true.reshape({y_true.numel()});
   Tensor logits = from_logits_ ? y_pred : logits_behind(y_pred, "softmax");
   if (logits.defined()) return mean(sparse_softmax_cross_entropy(as_rows(logits), labels));
-  // Probabilities with no softmax to look through: -log of the clipped
-  // probability, written as a cross-entropy on log-probabilities.
-  const Tensor log_p = log(clip(as_rows(y_pred), kEpsilon, 1.0 - kEpsilon));
+  // Probabilities with no softmax to look through: as in the categorical loss,
+  // Keras renormalises them, then clips (its TensorFlow backend feeds log(p) to a
+  // softmax cross-entropy); the normalisation shows in the gradient.
+  const Tensor log_p = log(clip(as_rows(y_pred / sum(y_pred, {-1}, true)), kEpsilon, 1.0 - kEpsilon));
   const std::int64_t N = labels.numel(), C = y_pred.size(-1);
   const auto ids = labels.to_vector<std::int64_t>();
   Tensor one_hot = Tensor::zeros({N, C}, DType::Float64);

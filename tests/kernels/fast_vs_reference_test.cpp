@@ -44,6 +44,8 @@ Conv2dGeometry make(std::int64_t N, std::int64_t H, std::int64_t W, std::int64_t
   return g;
 }
 
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
+
 class ConvFastPath : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(ConvFastPath, MatchesReference) {

@@ -17,6 +17,8 @@ struct LayerCase {
   Shape input_shape;  // including the batch axis
 };
 
+void PrintTo(const LayerCase& c, std::ostream* os) { *os << c.name; }
+
 std::vector<LayerCase> layer_cases() {
   return {
       {"dense_relu", [] { return std::make_shared<Dense>(4, "relu"); }, {3, 5}},

@@ -21,6 +21,9 @@ struct GradCase {
   std::function<Tensor(std::size_t index, const Shape& shape)> make_input = nullptr;
 };
 
+// Test names show the case's name rather than its bytes.
+inline void PrintTo(const GradCase& c, std::ostream* os) { *os << c.name; }
+
 // Random inputs in float64 for a case.
 std::vector<Tensor> make_inputs(const GradCase& c, std::uint64_t seed = 1);
 

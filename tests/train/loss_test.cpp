@@ -66,6 +66,8 @@ struct LossCase {
   double low, high;
 };
 
+void PrintTo(const LossCase& c, std::ostream* os) { *os << c.name; }
+
 class LossGradient : public ::testing::TestWithParam<LossCase> {};
 
 TEST_P(LossGradient, MatchesFiniteDifferences) {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs Kiln's dependencies from Debian/Ubuntu packages and builds it in ./build.
+#   scripts/setup.sh            install (when something is missing) and build
+#   KILN_BUILD_DIR=dir scripts/setup.sh   build elsewhere
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libdnnl-dev            # oneDNN: convolution and GEMM kernels (JIT for AVX-512/AVX2)
+  zlib1g-dev             # gzip'd IDX dataset files
+  libcurl4-openssl-dev   # dataset downloads
+  libssl-dev             # MD5 of downloads
+  libarchive-dev         # reading cifar-10-binary.tar.gz
+  nlohmann-json3-dev     # JSON (test fixtures)
+  libcli11-dev           # the kiln command line
+  libgtest-dev           # tests
+  dataset-fashion-mnist  # the real dataset the tests and the fallback run use
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+build_dir="${KILN_BUILD_DIR:-build}"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build_dir" --parallel "$(nproc)"

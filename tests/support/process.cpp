@@ -1,0 +1,60 @@
+#include "support/process.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <vector>
+
+namespace kiln::testing {
+
+ProcessResult run_command(const std::string& command) {
+  ProcessResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) throw std::runtime_error("popen failed for: " + command);
+  std::array<char, 4096> buffer{};
+  while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe)) result.output += buffer.data();
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "kiln-test-XXXXXX").string();
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+void write_tiny_cifar10(const std::filesystem::path& dir, int records) {
+  const auto bin = dir / "cifar-10-batches-bin";
+  std::filesystem::create_directories(bin);
+  const char* files[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                         "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+  int serial = 0;
+  for (const char* name : files) {
+    std::ofstream out(bin / name, std::ios::binary);
+    for (int r = 0; r < records; ++r, ++serial) {
+      const auto label = static_cast<unsigned char>(serial % 10);
+      out.put(static_cast<char>(label));
+      // Planar R, G, B planes of 32x32; each class gets its own brightness pattern.
+      for (int c = 0; c < 3; ++c) {
+        for (int p = 0; p < 1024; ++p) {
+          const int v = (label * 25 + c * 7 + (p % 32 < 16 ? 0 : 20)) % 256;
+          out.put(static_cast<char>(v));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace kiln::testing

@@ -1,0 +1,113 @@
+// The `kiln` command line, run as a user would.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/process.hpp"
+
+namespace kiln {
+namespace {
+
+using testing::run_command;
+using testing::TempDir;
+
+const std::string kCli = KILN_CLI_PATH;
+const char* kFashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+// Isolated from the user's caches: HOME and KILN_DATA point at an empty folder.
+std::string isolated(const TempDir& home, const std::string& args) {
+  return "HOME=" + home.path().string() + " KILN_DATA= " + kCli + " " + args;
+}
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+TEST(KilnCli, HelpExplainsCommands) {
+  auto r = run_command(kCli + " --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* word : {"train", "summary", "KILN_DATA", "cifar-10-binary.tar.gz"}) {
+    EXPECT_NE(r.output.find(word), std::string::npos) << word << " missing from:\n" << r.output;
+  }
+  r = run_command(kCli + " train --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* word : {"--dataset", "--data", "--epochs", "--batch-size", "--lr", "--seed", "--threads"}) {
+    EXPECT_NE(r.output.find(word), std::string::npos) << word << " missing from:\n" << r.output;
+  }
+}
+
+TEST(KilnCli, SummaryShowsTheArticlesParameterCount) {
+  auto r = run_command(kCli + " summary");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Total params: 122,570"), std::string::npos) << r.output;
+  r = run_command(kCli + " summary --dataset fashion-mnist");
+  EXPECT_NE(r.output.find("Total params: 93,322"), std::string::npos) << r.output;
+}
+
+TEST(KilnCli, InvalidValuesAreUsageErrors) {
+  for (const char* args : {"train --epochs -1", "train --epochs 0", "train --batch-size 0", "train --lr nan",
+                           "train --lr -0.1", "train --lr inf", "train --dataset imagenet", "train --threads -2",
+                           "train --epochs ten", "frobnicate", ""}) {
+    const auto r = run_command(kCli + " " + args);
+    EXPECT_EQ(r.exit_code, 2) << args << ":\n" << r.output;
+    EXPECT_LE(count_lines(r.output), 3) << "one clear message for " << args << ":\n" << r.output;
+  }
+}
+
+TEST(KilnCli, MissingCifarSaysWhereToPutIt) {
+  TempDir home, data;
+  const auto r = run_command(isolated(home, "train --dataset cifar10 --no-download --data " + data.path().string()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cifar-10-binary.tar.gz"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(data.path().string()), std::string::npos) << r.output;
+}
+
+TEST(KilnCli, TrainsOnCifarFilesInTheOfficialFormat) {
+  TempDir home, data;
+  testing::write_tiny_cifar10(data.path(), 40);
+  const auto r = run_command(isolated(
+      home, "train --dataset cifar10 --no-download --epochs 2 --batch-size 16 --verbose 2 --data " + data.path().string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("200 training and 40 test images of shape [32, 32, 3]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Total params: 122,570"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Epoch 2/2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Test accuracy: 0."), std::string::npos) << r.output;
+}
+
+TEST(KilnCli, AutoFallsBackToFashionMnistInOneLine) {
+  if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  TempDir home, data;
+  const auto r = run_command(isolated(home, "train --no-download --epochs 1 --train-samples 256 --test-samples 64 "
+                                            "--verbose 2 --data " + data.path().string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("training the same layers on Fashion-MNIST"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[28, 28, 1]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Test accuracy: "), std::string::npos) << r.output;
+}
+
+TEST(KilnCli, ArticleCnnLearnsAFashionMnistSubset) {
+  if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  TempDir home;
+  const auto r = run_command(isolated(home, "train --dataset fashion-mnist --epochs 2 --train-samples 4000 "
+                                            "--test-samples 1000 --verbose 2 --seed 1"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto pos = r.output.find("Test accuracy: ");
+  ASSERT_NE(pos, std::string::npos) << r.output;
+  const double accuracy = std::stod(r.output.substr(pos + 15));
+  EXPECT_GT(accuracy, 0.65) << "chance is 0.10\n" << r.output;
+}
+
+TEST(KilnCli, DivergingLossStopsWithTheStep) {
+  TempDir home, data;
+  testing::write_tiny_cifar10(data.path(), 40);
+  const auto r = run_command(isolated(
+      home, "train --dataset cifar10 --no-download --epochs 3 --lr 1e30 --verbose 0 --data " + data.path().string()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("loss became"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(", step "), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace kiln
