@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kiln/callbacks.hpp"
@@ -102,6 +103,9 @@ class Model {
 
  protected:
   std::vector<std::shared_ptr<metrics::Metric>>& compiled_metrics() { return metrics_; }
+  // Loss first, then the metrics in compile() order (as progress lines show them).
+  std::vector<std::pair<std::string, double>> evaluate_in_order(const data::Dataset& data,
+                                                                const EvaluateOptions& options);
   void require_compiled(const char* what) const;
 
  private:

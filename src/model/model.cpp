@@ -165,7 +165,8 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
     }
     Logs epoch_logs(shown.begin(), shown.end());
     if (validation) {
-      const Logs val = evaluate(*validation, {.batch_size = options.batch_size, .verbose = 0});
+      // Keras's order: loss, metrics, val_loss, val_metrics.
+      const auto val = evaluate_in_order(*validation, {.batch_size = options.batch_size, .verbose = 0});
       for (const auto& [k, v] : val) {
         epoch_logs["val_" + k] = v;
         shown.emplace_back("val_" + k, v);
@@ -185,6 +186,12 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& op
 }
 
 Logs Model::evaluate(const data::Dataset& data, const EvaluateOptions& options) {
+  const auto values = evaluate_in_order(data, options);
+  return Logs(values.begin(), values.end());
+}
+
+std::vector<std::pair<std::string, double>> Model::evaluate_in_order(const data::Dataset& data,
+                                                                      const EvaluateOptions& options) {
   require_compiled("evaluate");
   check_batch_size(options.batch_size, "evaluate");
   if (!data.has_targets()) throw Error("evaluate: the data has no targets");
@@ -205,7 +212,7 @@ Logs Model::evaluate(const data::Dataset& data, const EvaluateOptions& options) 
     bar.update(step + 1, shown);
   }
   bar.finish(shown);
-  return Logs(shown.begin(), shown.end());
+  return shown;
 }
 
 Tensor Model::predict(const Tensor& x, const PredictOptions& options) { return predict(data::Dataset(x), options); }

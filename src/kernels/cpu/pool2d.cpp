@@ -24,31 +24,39 @@ Window window(const Pool2dGeometry& g, std::int64_t oh, std::int64_t ow) {
 template <typename T>
 void max_pool2d_forward(const T* x, T* y, std::int32_t* argmax, const Pool2dGeometry& g) {
   parallel_for(g.N * g.OH, g.OW * g.KH * g.KW * g.C, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<T> best(static_cast<std::size_t>(g.C));
-    std::vector<std::int32_t> where(static_cast<std::size_t>(g.C));
     for (std::int64_t row = begin; row < end; ++row) {
       const std::int64_t n = row / g.OH, oh = row % g.OH;
       const T* xn = x + n * g.H * g.W * g.C;
       for (std::int64_t ow = 0; ow < g.OW; ++ow) {
         const Window win = window(g, oh, ow);
-        std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
-        std::fill(where.begin(), where.end(), static_cast<std::int32_t>(win.h0 * g.W + win.w0));
+        const std::int64_t out = ((n * g.OH + oh) * g.OW + ow) * g.C;
+        T* best = y + out;
+        const T* first = xn + (win.h0 * g.W + win.w0) * g.C;
+        std::copy(first, first + g.C, best);
+        std::int32_t* where = argmax ? argmax + out : nullptr;
+        if (where) std::fill(where, where + g.C, static_cast<std::int32_t>(win.h0 * g.W + win.w0));
         for (std::int64_t ih = win.h0; ih < win.h1; ++ih) {
           for (std::int64_t iw = win.w0; iw < win.w1; ++iw) {
+            if (ih == win.h0 && iw == win.w0) continue;
             const T* in = xn + (ih * g.W + iw) * g.C;
             const auto pos = static_cast<std::int32_t>(ih * g.W + iw);
-            for (std::int64_t c = 0; c < g.C; ++c) {
-              // `>` keeps the first maximum; `!(<=)` would also let NaN through, as in PyTorch.
-              if (in[c] > best[c] || in[c] != in[c]) {
-                best[c] = in[c];
-                where[c] = pos;
+            // Branch-free so the channel loop vectorises. A strictly greater
+            // value wins (the first maximum is kept); NaN wins and then sticks.
+            if (where) {
+              for (std::int64_t c = 0; c < g.C; ++c) {
+                const T v = in[c], b = best[c];
+                const bool take = (v > b) | (v != v);
+                best[c] = take ? v : b;
+                where[c] = take ? pos : where[c];
+              }
+            } else {
+              for (std::int64_t c = 0; c < g.C; ++c) {
+                const T v = in[c], b = best[c];
+                best[c] = ((v > b) | (v != v)) ? v : b;
               }
             }
           }
         }
-        const std::int64_t out = ((n * g.OH + oh) * g.OW + ow) * g.C;
-        std::copy(best.begin(), best.end(), y + out);
-        if (argmax) std::copy(where.begin(), where.end(), argmax + out);
       }
     }
   });
