@@ -15,9 +15,23 @@
 #include <string>
 #include <vector>
 
+#include "kiln/error.hpp"
 #include "kiln/tensor.hpp"
 
 namespace kiln::datasets {
+
+// Thrown when a dataset is neither on disk nor downloadable. what() is the full
+// message (what failed, where Kiln looked, where to put the files); problem()
+// is just what failed, for a one-line notice.
+class DatasetUnavailable : public Error {
+ public:
+  DatasetUnavailable(const std::string& message, std::string problem)
+      : Error(message), problem_(std::move(problem)) {}
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string problem_;
+};
 
 struct Split {
   Tensor images;  // uint8 [n, height, width, channels]

@@ -26,8 +26,9 @@ void throw_not_available(const std::string& dataset, const std::string& problem,
   std::string dirs;
   for (const auto& dir : searched) dirs += (dirs.empty() ? "" : ", ") + dir.string();
   if (dirs.empty()) dirs = "(no folders: no data_dir given, $KILN_DATA and $HOME unset)";
-  throw Error(dataset + ": " + problem + ". Looked in: " + dirs + ". Put " + what + " in " + place +
-              " (or choose a folder with --data DIR or $KILN_DATA).");
+  throw datasets::DatasetUnavailable(dataset + ": " + problem + ". Looked in: " + dirs + ". Put " + what + " in " +
+                                         place + " (or choose a folder with --data DIR or $KILN_DATA).",
+                                     problem);
 }
 
 }  // namespace kiln::data_detail

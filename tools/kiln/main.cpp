@@ -61,10 +61,8 @@ Loaded load(const TrainSettings& s) {
   if (s.dataset == "mnist") return {"MNIST", ds::mnist::load_data(opts)};
   try {
     return {"CIFAR-10", ds::cifar10::load_data(opts)};
-  } catch (const kiln::Error& e) {
-    std::string reason = e.what();
-    if (const auto nl = reason.find('\n'); nl != std::string::npos) reason.resize(nl);
-    std::cout << "CIFAR-10 is not available (" << reason
+  } catch (const ds::DatasetUnavailable& e) {
+    std::cout << "CIFAR-10 is not available (" << e.problem()
               << "); training the same layers on Fashion-MNIST (28x28x1) instead.\n";
     return {"Fashion-MNIST", ds::fashion_mnist::load_data(opts)};
   }
