@@ -91,6 +91,9 @@ struct Conv2dParams {
   std::int64_t stride_h = 1, stride_w = 1;
   std::int64_t dilation_h = 1, dilation_w = 1;
   std::string padding = "valid";  // "valid" or "same", as in Keras
+  // Apply max(0, .) in the same pass (Conv2D with activation "relu"); the
+  // backward then masks the gradient and sums the bias gradient in one sweep.
+  bool relu = false;
 };
 // x [N, H, W, C], w [KH, KW, C, O], b [O] or undefined -> [N, OH, OW, O]
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& params = {});

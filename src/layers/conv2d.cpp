@@ -63,7 +63,9 @@ Tensor Conv2D::forward(const Tensor& x, bool) {
   p.stride_h = options_.strides.h, p.stride_w = options_.strides.w;
   p.dilation_h = options_.dilation_rate.h, p.dilation_w = options_.dilation_rate.w;
   p.padding = options_.padding;
-  return apply_activation(options_.activation, conv2d(x, kernel_, bias_, p));
+  // ReLU runs inside the convolution's own pass; other activations after it.
+  p.relu = options_.activation == "relu";
+  return p.relu ? conv2d(x, kernel_, bias_, p) : apply_activation(options_.activation, conv2d(x, kernel_, bias_, p));
 }
 
 Tensor Conv2D::kernel() const {

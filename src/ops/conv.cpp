@@ -1,5 +1,7 @@
 // 2-D convolution, channels last (see kernels/cpu/conv2d.hpp for the layout).
+#include "kernels/cpu/bias_grad.hpp"
 #include "kernels/cpu/conv2d.hpp"
+#include "kernels/cpu/elementwise.hpp"
 #include "ops/op_helpers.hpp"
 #include "ops/padding.hpp"
 
@@ -44,6 +46,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const 
       throw Error("conv2d: bias must have shape [" + std::to_string(g.O) + "], got " + shape_str(b_in.shape()));
     }
   }
+  const bool relu = params.relu;
   const Tensor x = x_in.contiguous(), w = w_in.contiguous();
   const Tensor b = b_in.defined() ? b_in.contiguous() : Tensor();
   Tensor y = Tensor::empty({g.N, g.OH, g.OW, g.O}, x.dtype());
@@ -51,49 +54,53 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const 
     dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
       const T* bias = b.defined() ? b.data<T>() : nullptr;
       if constexpr (std::is_same_v<T, float>) {
-        kernels::cpu::conv2d_forward(x.data<float>(), w.data<float>(), bias, y.data<float>(), g);
+        kernels::cpu::conv2d_forward(x.data<float>(), w.data<float>(), bias, y.data<float>(), g, relu);
       } else {
         kernels::cpu::conv2d_forward_reference<T>(x.data<T>(), w.data<T>(), bias, y.data<T>(), g);
+        if (relu) kernels::cpu::unary<T>(kernels::cpu::Unary::Relu, y.data<T>(), y.data<T>(), y.numel());
       }
     });
   }
   if (autograd::needs_grad({&x_in, &w_in, &b_in})) {
     const Tensor xd = x.detach(), wd = w.detach();
+    const Tensor yd = relu ? y.detach() : Tensor();
     const bool need_x = x_in.requires_grad(), need_w = w_in.requires_grad();
     const bool need_b = b_in.defined() && b_in.requires_grad();
-    const bool has_b = b_in.defined();
-    autograd::record(y, "conv2d", {x_in, w_in, b_in},
-                     [xd, wd, g, need_x, need_w, need_b, has_b](const Tensor& gy_in) -> std::vector<Tensor> {
-                       const Tensor gy = gy_in.contiguous();
-                       Tensor gx, gw, gb;
-                       if (need_x) gx = Tensor::empty(xd.shape(), xd.dtype());
-                       if (need_w || need_b) gw = Tensor::empty(wd.shape(), wd.dtype());
-                       if (need_b) gb = Tensor::empty({g.O}, wd.dtype());
-                       if (g.N == 0) {
-                         for (Tensor* t : {&gx, &gw, &gb}) {
-                           if (t->defined()) t->fill_(0.0);
-                         }
-                       } else {
-                         dispatch_floating(gy.dtype(), "conv2d", [&]<typename T>() {
-                           T* gb_ptr = need_b ? gb.data<T>() : nullptr;
-                           if constexpr (std::is_same_v<T, float>) {
-                             if (need_x) kernels::cpu::conv2d_backward_data(gy.data<T>(), wd.data<T>(), gx.data<T>(), g);
-                             if (need_w || need_b) {
-                               kernels::cpu::conv2d_backward_weights(xd.data<T>(), gy.data<T>(), gw.data<T>(), gb_ptr, g);
-                             }
-                           } else {
-                             if (need_x) {
-                               kernels::cpu::conv2d_backward_data_reference<T>(gy.data<T>(), wd.data<T>(), gx.data<T>(), g);
-                             }
-                             if (need_w || need_b) {
-                               kernels::cpu::conv2d_backward_weights_reference<T>(xd.data<T>(), gy.data<T>(),
-                                                                                  gw.data<T>(), gb_ptr, g);
-                             }
-                           }
-                         });
-                       }
-                       return {gx, need_w ? gw : Tensor(), has_b ? gb : Tensor()};
-                     });
+    autograd::record(
+        y, relu ? "conv2d_relu" : "conv2d", {x_in, w_in, b_in},
+        [xd, wd, yd, g, relu, need_x, need_w, need_b](const Tensor& gy_in) -> std::vector<Tensor> {
+          const Tensor gy = gy_in.contiguous();
+          Tensor gx, gw, gb;
+          if (need_x) gx = Tensor::empty(xd.shape(), xd.dtype());
+          if (need_w) gw = Tensor::empty(wd.shape(), wd.dtype());
+          if (need_b) gb = Tensor::empty({g.O}, wd.dtype());
+          if (g.N == 0) {
+            for (Tensor* t : {&gx, &gw, &gb}) {
+              if (t->defined()) t->fill_(0.0);
+            }
+            return {gx, gw, gb};
+          }
+          dispatch_floating(gy.dtype(), "conv2d", [&]<typename T>() {
+            // The gradient at the pre-activation, and the bias gradient, in one pass.
+            Tensor gz = relu ? Tensor::empty(gy.shape(), gy.dtype()) : gy;
+            if (relu || need_b) {
+              kernels::cpu::activation_bias_backward<T>(relu ? yd.data<T>() : nullptr, gy.data<T>(),
+                                                        relu ? gz.data<T>() : nullptr,
+                                                        need_b ? gb.data<T>() : nullptr, g.N * g.OH * g.OW, g.O, relu);
+            }
+            if constexpr (std::is_same_v<T, float>) {
+              if (need_x) kernels::cpu::conv2d_backward_data(gz.data<T>(), wd.data<T>(), gx.data<T>(), g);
+              if (need_w) kernels::cpu::conv2d_backward_weights(xd.data<T>(), gz.data<T>(), gw.data<T>(), g);
+            } else {
+              if (need_x) kernels::cpu::conv2d_backward_data_reference<T>(gz.data<T>(), wd.data<T>(), gx.data<T>(), g);
+              if (need_w) {
+                kernels::cpu::conv2d_backward_weights_reference<T>(xd.data<T>(), gz.data<T>(), gw.data<T>(), nullptr,
+                                                                   g);
+              }
+            }
+          });
+          return {gx, gw, gb};
+        });
   }
   return y;
 }

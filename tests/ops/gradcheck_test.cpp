@@ -65,6 +65,12 @@ std::vector<GradCase> op_cases() {
   c.push_back({"conv2d_dilated", {{1, 7, 7, 2}, {3, 3, 2, 2}}, [](V x) {
                  return conv2d(x[0], x[1], Tensor(), {.dilation_h = 2, .dilation_w = 2});
                }});
+  c.push_back({"conv2d_fused_relu", {{2, 5, 5, 3}, {3, 3, 3, 4}, {4}}, [](V x) {
+                 return conv2d(x[0], x[1], x[2], {.padding = "same", .relu = true});
+               }});
+  c.push_back({"conv2d_fused_relu_no_bias", {{2, 5, 5, 3}, {3, 3, 3, 4}}, [](V x) {
+                 return conv2d(x[0], x[1], Tensor(), {.relu = true});
+               }});
   c.push_back({"max_pool2d", {{2, 4, 6, 3}}, [](V x) { return max_pool2d(x[0]); }});
   c.push_back({"max_pool2d_same_overlap", {{1, 5, 5, 2}}, [](V x) {
                  return max_pool2d(x[0], {.pool_h = 3, .pool_w = 3, .stride_h = 2, .stride_w = 2, .padding = "same"});
@@ -128,6 +134,39 @@ TEST(GradcheckHarness, CatchesAWrongBackward) {
                             return out;
                           }};
   EXPECT_NONFATAL_FAILURE(testing::expect_gradients_match(wrong), "analytic");
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// The fused float32 path (oneDNN post-op, one-pass mask and bias sum) gives
+// what relu(conv2d(...)) gives, forward and backward.
+TEST(FusedConvRelu, MatchesSeparateOpsInFloat32) {
+  Generator gen(4);
+  auto random = [&](const Shape& s) {
+    Tensor t = Tensor::empty(s);
+    for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(gen.uniform(-1, 1));
+    return t.set_requires_grad();
+  };
+  Tensor x = random({4, 9, 9, 5}), w = random({3, 3, 5, 8}), b = random({8});
+  Tensor r = random({4, 9, 9, 8}).detach();
+  Tensor fused = conv2d(x, w, b, {.padding = "same", .relu = true});
+  sum(fused * r).backward();
+  const auto gx = x.grad().to_vector<float>(), gw = w.grad().to_vector<float>(), gb = b.grad().to_vector<float>();
+  for (Tensor* t : {&x, &w, &b}) t->zero_grad();
+  Tensor separate = relu(conv2d(x, w, b, {.padding = "same"}));
+  sum(separate * r).backward();
+  auto close = [](const std::vector<float>& a, const std::vector<float>& e, const char* what) {
+    ASSERT_EQ(a.size(), e.size());
+    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], e[i], 1e-4 * (1 + std::abs(e[i]))) << what << " " << i;
+  };
+  close(fused.to_vector<float>(), separate.to_vector<float>(), "output");
+  close(gx, x.grad().to_vector<float>(), "input gradient");
+  close(gw, w.grad().to_vector<float>(), "kernel gradient");
+  close(gb, b.grad().to_vector<float>(), "bias gradient");
 }
 
 }  // namespace

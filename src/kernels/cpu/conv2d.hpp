@@ -31,6 +31,8 @@ void conv2d_backward_weights_reference(const T* x, const T* gy, T* gw, T* gb, co
 void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g,
                     bool fuse_relu = false);
 void conv2d_backward_data(const float* gy, const float* w, float* gx, const Conv2dGeometry& g);
-void conv2d_backward_weights(const float* x, const float* gy, float* gw, float* gb, const Conv2dGeometry& g);
+// The bias gradient is not computed here: activation_bias_backward does it
+// in the same pass as the ReLU mask, faster than oneDNN's own reduction.
+void conv2d_backward_weights(const float* x, const float* gy, float* gw, const Conv2dGeometry& g);
 
 }  // namespace kiln::kernels::cpu

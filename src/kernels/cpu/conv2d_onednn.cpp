@@ -112,7 +112,7 @@ ConvPrimitives& primitives(const Conv2dGeometry& g, bool need_backward) {
     p.backward_data_scratch = data_pd.scratchpad_desc();
     p.backward_data_weights.init(data_pd.weights_desc(), p.user_weights);
     dnnl::convolution_backward_weights::desc weights_desc(dnnl::algorithm::convolution_direct, p.src, any_weights,
-                                                          p.bias, p.dst, strides, dilates, pad_l, pad_r);
+                                                          p.dst, strides, dilates, pad_l, pad_r);
     dnnl::convolution_backward_weights::primitive_desc weights_pd(weights_desc, attributes(false),
                                                                   onednn::engine(), p.forward_pd);
     p.backward_weights = dnnl::convolution_backward_weights(weights_pd);
@@ -166,13 +166,8 @@ void conv2d_backward_data(const float* gy, const float* w, float* gx, const Conv
   onednn::stream().wait();
 }
 
-void conv2d_backward_weights(const float* x, const float* gy, float* gw, float* gb, const Conv2dGeometry& g) {
+void conv2d_backward_weights(const float* x, const float* gy, float* gw, const Conv2dGeometry& g) {
   auto& p = primitives(g, true);
-  std::vector<float> discard_bias;
-  if (gb == nullptr) {
-    discard_bias.resize(static_cast<std::size_t>(g.O));
-    gb = discard_bias.data();
-  }
   Staged& staged = p.backward_diff_weights;
   memory user_diff = wrap(p.user_weights, gw);
   memory diff_weights = staged.needs_reorder ? wrap(staged.desc, staged.buffer) : user_diff;
@@ -180,7 +175,6 @@ void conv2d_backward_weights(const float* x, const float* gy, float* gw, float* 
                              {{DNNL_ARG_SRC, wrap(p.src, x)},
                               {DNNL_ARG_DIFF_DST, wrap(p.dst, gy)},
                               {DNNL_ARG_DIFF_WEIGHTS, diff_weights},
-                              {DNNL_ARG_DIFF_BIAS, wrap(p.bias, gb)},
                               {DNNL_ARG_SCRATCHPAD, onednn::scratchpad(p.backward_weights_scratch)}});
   if (staged.needs_reorder) staged.to_user.execute(onednn::stream(), diff_weights, user_diff);
   onednn::stream().wait();
