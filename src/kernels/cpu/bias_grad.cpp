@@ -3,9 +3,47 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/multiversion.hpp"
 #include "kernels/cpu/parallel.hpp"
 
 namespace kiln::kernels::cpu {
+
+namespace {
+
+// Separate loops per case keep each one branch-free and vectorised.
+template <typename T>
+KILN_MULTIVERSION void activation_bias_rows(const T* y, const T* gy, T* gz, T* acc, std::int64_t channels, bool relu,
+                                            std::int64_t begin, std::int64_t end) {
+  for (std::int64_t r = begin; r < end; ++r) {
+    const T* g = gy + r * channels;
+    T* z = gz ? gz + r * channels : nullptr;
+    if (relu) {
+      const T* out = y + r * channels;
+      if (acc) {
+        for (std::int64_t c = 0; c < channels; ++c) {
+          const T v = g[c];
+          const T masked = out[c] > T(0) ? v : T(0);
+          z[c] = masked;
+          acc[c] += masked;
+        }
+      } else {
+        for (std::int64_t c = 0; c < channels; ++c) {
+          const T v = g[c];
+          z[c] = out[c] > T(0) ? v : T(0);
+        }
+      }
+    } else {
+      if (z && z != g) {
+        for (std::int64_t c = 0; c < channels; ++c) z[c] = g[c];
+      }
+      if (acc) {
+        for (std::int64_t c = 0; c < channels; ++c) acc[c] += g[c];
+      }
+    }
+  }
+}
+
+}  // namespace
 
 template <typename T>
 void activation_bias_backward(const T* y, const T* gy, T* gz, T* gb, std::int64_t rows, std::int64_t channels,
@@ -18,32 +56,7 @@ void activation_bias_backward(const T* y, const T* gy, T* gz, T* gb, std::int64_
     const int t = omp_in_parallel() ? omp_get_thread_num() : 0;
     used[t] = 1;
     T* acc = gb ? partial.data() + t * channels : nullptr;
-    // Separate loops per case keep each one branch-free and vectorised.
-    for (std::int64_t r = begin; r < end; ++r) {
-      const T* g = gy + r * channels;
-      T* z = gz ? gz + r * channels : nullptr;
-      if (relu) {
-        const T* out = y + r * channels;
-        if (acc) {
-          for (std::int64_t c = 0; c < channels; ++c) {
-            const T v = g[c];
-            const T masked = out[c] > T(0) ? v : T(0);
-            z[c] = masked;
-            acc[c] += masked;
-          }
-        } else {
-          for (std::int64_t c = 0; c < channels; ++c) {
-            const T v = g[c];
-            z[c] = out[c] > T(0) ? v : T(0);
-          }
-        }
-      } else {
-        if (z && z != g) std::copy(g, g + channels, z);
-        if (acc) {
-          for (std::int64_t c = 0; c < channels; ++c) acc[c] += g[c];
-        }
-      }
-    }
+    activation_bias_rows(y, gy, gz, acc, channels, relu, begin, end);
   });
   if (!gb) return;
   std::fill(gb, gb + channels, T(0));

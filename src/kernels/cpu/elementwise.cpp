@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/multiversion.hpp"
 #include "kernels/cpu/parallel.hpp"
 
 namespace kiln::kernels::cpu {
@@ -119,16 +120,26 @@ void affine(const T* x, T* y, std::int64_t n, T alpha, T beta) {
   });
 }
 
+namespace {
+template <typename T>
+KILN_MULTIVERSION void relu_backward_range(const T* x, const T* gy, T* gx, std::int64_t begin, std::int64_t end) {
+  // Both operands are loaded unconditionally so the select compiles to a
+  // vector blend; a branch here mispredicts half the time.
+  for (std::int64_t i = begin; i < end; ++i) {
+    const T g = gy[i];
+    gx[i] = x[i] > T(0) ? g : T(0);
+  }
+}
+
+template <typename T>
+KILN_MULTIVERSION void convert_range(const std::uint8_t* x, T* y, T scale, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) y[i] = static_cast<T>(x[i]) * scale;
+}
+}  // namespace
+
 template <typename T>
 void relu_backward(const T* x, const T* gy, T* gx, std::int64_t n) {
-  parallel_for(n, 1, [&](std::int64_t begin, std::int64_t end) {
-    // Both operands are loaded unconditionally so the select compiles to a
-    // vector blend; a branch here mispredicts half the time.
-    for (std::int64_t i = begin; i < end; ++i) {
-      const T g = gy[i];
-      gx[i] = x[i] > T(0) ? g : T(0);
-    }
-  });
+  parallel_for(n, 1, [&](std::int64_t begin, std::int64_t end) { relu_backward_range(x, gy, gx, begin, end); });
 }
 
 template <typename T>
@@ -164,9 +175,7 @@ void leaky_relu_backward(const T* x, const T* gy, T* gx, std::int64_t n, T slope
 
 template <typename T>
 void convert_scaled(const std::uint8_t* x, T* y, std::int64_t n, T scale) {
-  parallel_for(n, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) y[i] = static_cast<T>(x[i]) * scale;
-  });
+  parallel_for(n, 1, [&](std::int64_t begin, std::int64_t end) { convert_range(x, y, scale, begin, end); });
 }
 
 #define KILN_INSTANTIATE(T)                                                                                       \

@@ -2,19 +2,30 @@
 
 #include <cmath>
 
+#include "kernels/cpu/multiversion.hpp"
 #include "kernels/cpu/parallel.hpp"
 
 namespace kiln::kernels::cpu {
 
+namespace {
+
+template <typename T>
+KILN_MULTIVERSION void adam_range(T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T epsilon,
+                                  std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) {
+    const T gi = g[i];
+    const T mi = m[i] = beta1 * m[i] + (T(1) - beta1) * gi;
+    const T vi = v[i] = beta2 * v[i] + (T(1) - beta2) * gi * gi;
+    p[i] -= lr_t * mi / (std::sqrt(vi) + epsilon);
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void adam_update(T* p, const T* g, T* m, T* v, std::int64_t n, T lr_t, T beta1, T beta2, T epsilon) {
   parallel_for(n, 8, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      const T gi = g[i];
-      const T mi = m[i] = beta1 * m[i] + (T(1) - beta1) * gi;
-      const T vi = v[i] = beta2 * v[i] + (T(1) - beta2) * gi * gi;
-      p[i] -= lr_t * mi / (std::sqrt(vi) + epsilon);
-    }
+    adam_range(p, g, m, v, lr_t, beta1, beta2, epsilon, begin, end);
   });
 }
 

@@ -1,0 +1,10 @@
+// Runtime dispatch for Kiln's own hot loops.
+//
+// A function marked KILN_MULTIVERSION is compiled three times — for AVX-512
+// (x86-64-v4), AVX2 (x86-64-v3) and baseline x86-64 — and the dynamic loader
+// picks the best one the CPU supports (GNU ifunc). One binary is therefore
+// fast on new CPUs and still runs on old ones. Mark the function that holds
+// the loop itself: code it calls out of line is not recompiled.
+#pragma once
+
+#define KILN_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
