@@ -104,6 +104,12 @@ struct Pool2dParams {
   std::string padding = "valid";
 };
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& params = {});
+// max_pool2d(conv2d(x, w, b, conv), pool) in one op. The convolution's output
+// is never kept: the backward pass needs only the pooled values and where
+// they came from, so it writes the convolution's gradient in a single pass
+// (with the ReLU mask and the bias gradient taken from the pooled tensor).
+Tensor conv2d_max_pool2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& conv,
+                         const Pool2dParams& pool);
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params = {});
 
 // --- regularisation -----------------------------------------------------------------

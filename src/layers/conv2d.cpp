@@ -58,13 +58,18 @@ void Conv2D::build_weights(const Shape& in, Generator& gen) {
   if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, gen);
 }
 
-Tensor Conv2D::forward(const Tensor& x, bool) {
+Conv2dParams Conv2D::conv_params() const {
   Conv2dParams p;
   p.stride_h = options_.strides.h, p.stride_w = options_.strides.w;
   p.dilation_h = options_.dilation_rate.h, p.dilation_w = options_.dilation_rate.w;
   p.padding = options_.padding;
   // ReLU runs inside the convolution's own pass; other activations after it.
   p.relu = options_.activation == "relu";
+  return p;
+}
+
+Tensor Conv2D::forward(const Tensor& x, bool) {
+  const Conv2dParams p = conv_params();
   return p.relu ? conv2d(x, kernel_, bias_, p) : apply_activation(options_.activation, conv2d(x, kernel_, bias_, p));
 }
 

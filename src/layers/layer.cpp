@@ -50,20 +50,23 @@ void Layer::build(const Shape& input_shape) {
 void Layer::build_weights(const Shape&, Generator&) {}
 
 Tensor Layer::operator()(const Tensor& x, bool training) {
+  prepare(x);
+  return forward(x, training);
+}
+
+void Layer::prepare(const Tensor& x) {
   if (!x.defined()) throw Error(describe() + ": input is undefined");
   if (x.ndim() < 1) throw Error(describe() + ": input must have a batch axis, got a scalar");
   const Shape sample(x.shape().begin() + 1, x.shape().end());
   if (!built_) {
     build(sample);
   } else if (!accepts(input_shape_, sample)) {
-    Shape expected = input_shape_;
-    throw Error(describe() + ": expected input of shape [batch, " + shape_str(expected).substr(1) + ", got " +
+    throw Error(describe() + ": expected input of shape [batch, " + shape_str(input_shape_).substr(1) + ", got " +
                 shape_str(x.shape()));
   }
   if (x.dtype() != dtype_) {
     throw Error(describe() + ": expected " + dtype_name(dtype_) + " input, got " + dtype_name(x.dtype()));
   }
-  return forward(x, training);
 }
 
 Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,

@@ -28,7 +28,7 @@ Shape Pooling2D::compute_output_shape(const Shape& in) const {
   return {h.out, w.out, in[2]};
 }
 
-Pool2dParams Pooling2D::params() const {
+Pool2dParams Pooling2D::pool_params() const {
   Pool2dParams p;
   p.pool_h = pool_size_.h, p.pool_w = pool_size_.w;
   p.stride_h = strides().h, p.stride_w = strides().w;
@@ -39,11 +39,11 @@ Pool2dParams Pooling2D::params() const {
 MaxPooling2D::MaxPooling2D(Size2 pool_size, Pooling2DOptions options)
     : Pooling2D("max_pooling2d", "MaxPooling2D", pool_size, std::move(options)) {}
 
-Tensor MaxPooling2D::forward(const Tensor& x, bool) { return max_pool2d(x, params()); }
+Tensor MaxPooling2D::forward(const Tensor& x, bool) { return max_pool2d(x, pool_params()); }
 
 AveragePooling2D::AveragePooling2D(Size2 pool_size, Pooling2DOptions options)
     : Pooling2D("average_pooling2d", "AveragePooling2D", pool_size, std::move(options)) {}
 
-Tensor AveragePooling2D::forward(const Tensor& x, bool) { return avg_pool2d(x, params()); }
+Tensor AveragePooling2D::forward(const Tensor& x, bool) { return avg_pool2d(x, pool_params()); }
 
 }  // namespace kiln::layers

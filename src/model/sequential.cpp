@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "kiln/error.hpp"
+#include "layers/fusion.hpp"
 
 namespace kiln {
 namespace {
@@ -81,7 +82,16 @@ Tensor Sequential::call(const Tensor& x, bool training) {
   if (!x.defined() || x.ndim() < 1) throw Error("Sequential: input must be a batch [batch, ...]");
   if (!built_) build(Shape(x.shape().begin() + 1, x.shape().end()));
   Tensor h = x;
-  for (auto& layer : layers_) h = (*layer)(h, training);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (i + 1 < layers_.size()) {
+      if (auto fused = layers::run_fused(*layers_[i], *layers_[i + 1], h)) {
+        h = *fused;
+        ++i;
+        continue;
+      }
+    }
+    h = (*layers_[i])(h, training);
+  }
   return h;
 }
 

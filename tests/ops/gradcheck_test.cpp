@@ -171,3 +171,56 @@ TEST(FusedConvRelu, MatchesSeparateOpsInFloat32) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+std::vector<testing::GradCase> fused_cases() {
+  using V = const std::vector<Tensor>&;
+  return {
+      {"conv_relu_pool", {{2, 6, 6, 2}, {3, 3, 2, 3}, {3}}, [](V x) {
+         return conv2d_max_pool2d(x[0], x[1], x[2], {.relu = true}, {});
+       }},
+      {"conv_pool_same_odd", {{2, 7, 5, 2}, {2, 2, 2, 3}, {3}}, [](V x) {
+         return conv2d_max_pool2d(x[0], x[1], x[2], {.padding = "same"}, {.padding = "same"});
+       }},
+      {"conv_relu_pool_overlapping", {{1, 7, 7, 2}, {3, 3, 2, 2}}, [](V x) {
+         return conv2d_max_pool2d(x[0], x[1], Tensor(), {.relu = true},
+                                  {.pool_h = 3, .pool_w = 3, .stride_h = 2, .stride_w = 2});
+       }},
+  };
+}
+
+class FusedOpGradient : public ::testing::TestWithParam<testing::GradCase> {};
+TEST_P(FusedOpGradient, MatchesFiniteDifferences) { testing::expect_gradients_match(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(Ops, FusedOpGradient, ::testing::ValuesIn(fused_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+// The fused op is what a model runs for Conv2D then MaxPooling2D; it must give
+// exactly what the two ops give one after the other.
+TEST(FusedConvPool, EqualsConvThenPoolInFloat32) {
+  Generator gen(9);
+  auto random = [&](const Shape& s) {
+    Tensor t = Tensor::empty(s);
+    for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(gen.uniform(-1, 1));
+    return t.set_requires_grad();
+  };
+  Tensor x = random({8, 13, 13, 4}), w = random({3, 3, 4, 16}), b = random({16});
+  Tensor fused = conv2d_max_pool2d(x, w, b, {.relu = true}, {});
+  Tensor r = random(fused.shape()).detach();
+  sum(fused * r).backward();
+  const auto gx = x.grad().to_vector<float>(), gw = w.grad().to_vector<float>(), gb = b.grad().to_vector<float>();
+  for (Tensor* t : {&x, &w, &b}) t->zero_grad();
+  Tensor separate = max_pool2d(conv2d(x, w, b, {.relu = true}));
+  sum(separate * r).backward();
+  EXPECT_EQ(fused.to_vector<float>(), separate.to_vector<float>());
+  EXPECT_EQ(gx, x.grad().to_vector<float>());
+  EXPECT_EQ(gw, w.grad().to_vector<float>());
+  // The bias gradient is summed over the pooled tensor instead of the full
+  // one: the same terms (plus exact zeros) in another order.
+  const auto gb_separate = b.grad().to_vector<float>();
+  for (std::size_t i = 0; i < gb.size(); ++i) EXPECT_NEAR(gb[i], gb_separate[i], 1e-5f * (1 + std::abs(gb[i])));
+}
+
+}  // namespace
+}  // namespace kiln

@@ -1,6 +1,7 @@
 // Conv2D: 2-D convolution over [batch, height, width, channels] inputs.
 #pragma once
 #include "kiln/layers/layer.hpp"
+#include "kiln/ops.hpp"
 
 namespace kiln::layers {
 
@@ -30,6 +31,8 @@ class Conv2D : public Layer {
   Tensor kernel() const;  // [kh, kw, in_channels, filters]
   Tensor bias() const;        // [filters]
   Shape compute_output_shape(const Shape& input_shape) const override;
+  // The op-level settings this layer passes to kiln::conv2d.
+  Conv2dParams conv_params() const;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;

@@ -47,6 +47,9 @@ class Layer {
 
   // Runs the layer on a batch [batch, ...]; builds it on first use.
   Tensor operator()(const Tensor& x, bool training = false);
+  // What operator() checks before computing: builds the layer on first use,
+  // then throws an Error naming the layer when x's shape or dtype does not fit.
+  void prepare(const Tensor& x);
 
   // The shape this layer was declared to take (Keras's input_shape argument), if any.
   const std::optional<Shape>& declared_input_shape() const { return declared_input_shape_; }

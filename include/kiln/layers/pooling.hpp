@@ -19,10 +19,11 @@ class Pooling2D : public Layer {
   Size2 pool_size() const { return pool_size_; }
   Size2 strides() const { return options_.strides.value_or(pool_size_); }
   const std::string& padding() const { return options_.padding; }
+  // The op-level settings this layer passes to kiln::max_pool2d / avg_pool2d.
+  Pool2dParams pool_params() const;
 
  protected:
   Pooling2D(const char* base_name, const char* type, Size2 pool_size, Pooling2DOptions options);
-  Pool2dParams params() const;
 
  private:
   Size2 pool_size_;
