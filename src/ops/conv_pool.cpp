@@ -30,11 +30,16 @@ Tensor conv2d_max_pool2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b
 
   Tensor pooled = Tensor::empty({pg.N, pg.OH, pg.OW, pg.C}, x.dtype());
   Tensor argmax = grad ? Tensor::empty(pooled.shape(), DType::Int32) : Tensor();
-  {
+  std::int32_t* where = grad ? argmax.data<std::int32_t>() : nullptr;
+  const bool fused_kernel =
+      x.dtype() == DType::Float32 && cg.N > 0 &&
+      kernels::cpu::conv2d_max_pool2d_small_channels(x.data<float>(), w.data<float>(),
+                                                     b.defined() ? b.data<float>() : nullptr, pooled.data<float>(),
+                                                     where, cg, pg, conv.relu);
+  if (!fused_kernel) {
     const Tensor y = ops_detail::conv2d_compute(x, w, b, cg, conv.relu);  // freed at the end of this scope
     dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
-      kernels::cpu::max_pool2d_forward<T>(y.data<T>(), pooled.data<T>(),
-                                          grad ? argmax.data<std::int32_t>() : nullptr, pg);
+      kernels::cpu::max_pool2d_forward<T>(y.data<T>(), pooled.data<T>(), where, pg);
     });
   }
   if (grad) {

@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cpu/conv2d.hpp"
 #include "kernels/cpu/gemm.hpp"
+#include "kernels/cpu/pool2d.hpp"
 #include "kiln/random.hpp"
 
 namespace kiln::kernels::cpu {
@@ -99,6 +101,39 @@ TEST(GemmFastPath, MatchesReferenceForEveryTransposition) {
       gemm_reference<float>(ta, tb, M, N, K, 0.5f, a.data(), lda, b.data(), ldb, 2.0f, c_ref.data(), N);
       expect_close(c_fast, c_ref, 1e-4, ta ? (tb ? "TT" : "TN") : (tb ? "NT" : "NN"));
     }
+  }
+}
+
+}  // namespace
+}  // namespace kiln::kernels::cpu
+
+namespace kiln::kernels::cpu {
+namespace {
+
+// The one-sweep convolution + max-pool kernel against reference convolution
+// then reference pooling, including where each maximum came from.
+TEST(ConvPoolFastPath, MatchesReferenceConvThenPool) {
+  for (auto [C, O, H] : {std::tuple{3, 32, 32}, std::tuple{1, 32, 28}, std::tuple{2, 48, 9}}) {
+    const Conv2dGeometry g = make(3, H, H, C, 3, O, 1, 1, 0, 0);
+    Pool2dGeometry pg{};
+    pg.N = g.N, pg.H = g.OH, pg.W = g.OW, pg.C = O, pg.KH = pg.KW = 2, pg.stride_h = pg.stride_w = 2;
+    pg.OH = g.OH / 2, pg.OW = g.OW / 2;
+    const auto x = random_vector(std::size_t(g.N * g.H * g.W * g.C), 11);
+    const auto w = random_vector(std::size_t(g.KH * g.KW * g.C * g.O), 12);
+    const auto b = random_vector(std::size_t(g.O), 13);
+    const std::size_t pooled_size = std::size_t(pg.N * pg.OH * pg.OW * pg.C);
+    std::vector<float> pooled(pooled_size), y(std::size_t(g.N * g.OH * g.OW * g.O)), expected(pooled_size);
+    std::vector<std::int32_t> where(pooled_size), expected_where(pooled_size);
+    if (!conv2d_max_pool2d_small_channels(x.data(), w.data(), b.data(), pooled.data(), where.data(), g, pg, true)) {
+      GTEST_SKIP() << "this CPU has no AVX-512; oneDNN runs instead";
+    }
+    conv2d_forward_reference(x.data(), w.data(), b.data(), y.data(), g);
+    for (auto& v : y) v = std::max(v, 0.0f);
+    max_pool2d_forward(y.data(), expected.data(), expected_where.data(), pg);
+    expect_close(pooled, expected, 1e-4, "pooled values");
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < pooled_size; ++i) moved += where[i] != expected_where[i] && expected[i] > 1e-3f;
+    EXPECT_EQ(moved, 0u) << "argmax differs (C=" << C << ")";
   }
 }
 

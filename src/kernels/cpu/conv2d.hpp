@@ -7,6 +7,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/cpu/pool2d.hpp"
+
 namespace kiln::kernels::cpu {
 
 struct Conv2dGeometry {
@@ -34,5 +36,17 @@ void conv2d_backward_data(const float* gy, const float* w, float* gx, const Conv
 // The bias gradient is not computed here: activation_bias_backward does it
 // in the same pass as the ReLU mask, faster than oneDNN's own reduction.
 void conv2d_backward_weights(const float* x, const float* gy, float* gw, const Conv2dGeometry& g);
+
+// Direct AVX-512 kernels for few input channels (a first layer); they return
+// false when the geometry or the CPU is not one they handle.
+bool conv2d_forward_small_channels(const float* x, const float* w, const float* b, float* y,
+                                   const Conv2dGeometry& g, bool relu);
+bool conv2d_backward_weights_small_channels(const float* x, const float* gy, float* gw, const Conv2dGeometry& g);
+// Convolution (+ReLU) and max pooling in one sweep, never writing the
+// convolution's output to memory: pooled [N, PH, PW, O], argmax as in
+// max_pool2d_forward (may be null). Needs pooling windows that tile the output.
+bool conv2d_max_pool2d_small_channels(const float* x, const float* w, const float* b, float* pooled,
+                                      std::int32_t* argmax, const Conv2dGeometry& g, const Pool2dGeometry& pg,
+                                      bool relu);
 
 }  // namespace kiln::kernels::cpu

@@ -139,6 +139,7 @@ memory stage_weights(Staged& staged, const memory::desc& user, const float* w) {
 
 void conv2d_forward(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g,
                     bool fuse_relu) {
+  if (conv2d_forward_small_channels(x, w, b, y, g, fuse_relu)) return;
   auto& p = primitives(g, false);
   std::vector<float> zero_bias;
   if (b == nullptr) {
@@ -167,6 +168,7 @@ void conv2d_backward_data(const float* gy, const float* w, float* gx, const Conv
 }
 
 void conv2d_backward_weights(const float* x, const float* gy, float* gw, const Conv2dGeometry& g) {
+  if (conv2d_backward_weights_small_channels(x, gy, gw, g)) return;
   auto& p = primitives(g, true);
   Staged& staged = p.backward_diff_weights;
   memory user_diff = wrap(p.user_weights, gw);
