@@ -1,9 +1,13 @@
 // Training and inference throughput of the article's CNN on random data.
-//   kiln_bench_cnn [--threads N] [--steps S] [--warmup W] [--batch B] [--infer-batch B] [--shape 32,32,3]
-// Prints one JSON line per measurement, for bench/run_bench.py to collect.
+//   kiln_bench_cnn [--mode both|train|infer] [--threads N] [--steps S] [--warmup W] [--batch B]
+//                  [--infer-batch B] [--infer-steps S] [--shape 32,32,3]
+// Prints one JSON line, for bench/run_bench.py to collect. --mode train (or infer)
+// runs only that half, so that the process's peak RSS belongs to it alone; a
+// figure for the half not run is printed as 0.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "kiln/kiln.hpp"
@@ -27,6 +31,16 @@ Sequential article_cnn(const Shape& shape) {
   return model;
 }
 
+// Peak resident memory of this process (VmHWM), in MB.
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0.0;
+}
+
 double seconds(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
 }
@@ -37,9 +51,11 @@ int main(int argc, char** argv) {
   int threads = 0, steps = 200, warmup = 20, infer_steps = 50;
   std::int64_t batch = 64, infer_batch = 256;
   Shape shape{32, 32, 3};
+  std::string mode = "both";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--threads") threads = std::stoi(v);
+    if (k == "--mode") mode = v;
+    else if (k == "--threads") threads = std::stoi(v);
     else if (k == "--steps") steps = std::stoi(v);
     else if (k == "--warmup") warmup = std::stoi(v);
     else if (k == "--batch") batch = std::stoll(v);
@@ -54,6 +70,11 @@ int main(int argc, char** argv) {
       }
     }
   }
+  if (mode != "both" && mode != "train" && mode != "infer") {
+    std::fprintf(stderr, "kiln_bench_cnn: --mode must be both, train or infer, got %s\n", mode.c_str());
+    return 2;
+  }
+  const bool run_train = mode != "infer", run_infer = mode != "train";
   set_num_threads(threads);
   manual_seed(0);
   Sequential model = article_cnn(shape);
@@ -70,26 +91,34 @@ int main(int argc, char** argv) {
     for (std::int64_t i = 0; i < batch; ++i) y.data<std::int32_t>()[i] = static_cast<std::int32_t>(gen.below(10));
     pool.push_back({x, y});
   }
-  for (int i = 0; i < warmup; ++i) model.train_step(pool[i % 8]);
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < steps; ++i) model.train_step(pool[i % 8]);
-  const double train_s = seconds(t0);
+  double train_sps = 0, train_ms = 0;
+  if (run_train) {
+    for (int i = 0; i < warmup; ++i) model.train_step(pool[i % 8]);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) model.train_step(pool[i % 8]);
+    const double train_s = seconds(t0);
+    train_sps = steps * batch / train_s;
+    train_ms = 1e3 * train_s / steps;
+  }
 
-  Shape s = shape;
-  s.insert(s.begin(), infer_batch);
-  Tensor xi = Tensor::empty(s);
-  for (std::int64_t i = 0; i < xi.numel(); ++i) xi.data<float>()[i] = static_cast<float>(gen.uniform());
-  {
+  double infer_sps = 0;
+  if (run_infer) {
+    Shape s = shape;
+    s.insert(s.begin(), infer_batch);
+    Tensor xi = Tensor::empty(s);
+    for (std::int64_t i = 0; i < xi.numel(); ++i) xi.data<float>()[i] = static_cast<float>(gen.uniform());
     NoGradGuard no_grad;
     for (int i = 0; i < 5; ++i) model(xi, false);
-    t0 = std::chrono::steady_clock::now();
+    const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < infer_steps; ++i) model(xi, false);
+    infer_sps = infer_steps * infer_batch / seconds(t0);
   }
-  const double infer_s = seconds(t0);
-  std::printf("{\"framework\": \"kiln\", \"threads\": %d, \"batch\": %lld, \"train_samples_per_s\": %.1f, "
-              "\"infer_samples_per_s\": %.1f, \"train_ms_per_step\": %.3f, \"peak_tensor_mb\": %.1f}\n",
-              get_num_threads(), static_cast<long long>(batch), steps * batch / train_s,
-              infer_steps * infer_batch / infer_s, 1e3 * train_s / steps,
-              memory::stats().peak_bytes_in_use / 1048576.0);
+  std::printf("{\"framework\": \"kiln\", \"mode\": \"%s\", \"threads\": %d, \"batch\": %lld, \"steps\": %d, "
+              "\"warmup\": %d, \"infer_batch\": %lld, \"infer_steps\": %d, \"train_samples_per_s\": %.1f, "
+              "\"infer_samples_per_s\": %.1f, \"train_ms_per_step\": %.3f, \"peak_tensor_mb\": %.1f, "
+              "\"self_peak_rss_mb\": %.1f}\n",
+              mode.c_str(), get_num_threads(), static_cast<long long>(batch), steps, warmup,
+              static_cast<long long>(infer_batch), infer_steps, train_sps, infer_sps, train_ms,
+              memory::stats().peak_bytes_in_use / 1048576.0, peak_rss_mb());
   return 0;
 }
