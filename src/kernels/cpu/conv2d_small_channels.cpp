@@ -178,11 +178,19 @@ KILN_AVX512 void pool_rows(const float* conv_rows, std::int64_t oh0, float* pool
           }
           continue;
         }
-        for (std::int64_t c = 0; c < O; ++c) {
-          const float v = in[c], b = best[c];
-          const bool take = (v > b) | (v != v);
-          best[c] = take ? v : b;
-          if (where) where[c] = take ? pos : where[c];
+        // Separate loops with and without argmax keep both branch-free.
+        if (where) {
+          for (std::int64_t c = 0; c < O; ++c) {
+            const float v = in[c], b = best[c];
+            const bool take = (v > b) | (v != v);
+            best[c] = take ? v : b;
+            where[c] = take ? pos : where[c];
+          }
+        } else {
+          for (std::int64_t c = 0; c < O; ++c) {
+            const float v = in[c], b = best[c];
+            best[c] = ((v > b) | (v != v)) ? v : b;
+          }
         }
       }
     }

@@ -10,7 +10,7 @@ namespace kiln::kernels::cpu {
 namespace {
 
 template <typename T>
-KILN_MULTIVERSION void adam_range(T* p, const T* g, T* m, T* v, T lr_t, T beta1, T beta2, T epsilon,
+KILN_MULTIVERSION void adam_range(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T lr_t, T beta1, T beta2, T epsilon,
                                   std::int64_t begin, std::int64_t end) {
   for (std::int64_t i = begin; i < end; ++i) {
     const T gi = g[i];
