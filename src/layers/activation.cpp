@@ -1,5 +1,7 @@
 #include "kiln/layers/activation.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
 
@@ -28,6 +30,12 @@ Tensor apply_activation(const std::string& a, const Tensor& x) {
 Activation::Activation(std::string activation, std::string name)
     : Layer(name.empty() ? unique_name("activation") : name, "Activation"), activation_(std::move(activation)) {
   check_activation_name(activation_, describe());
+}
+
+nlohmann::json Activation::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["activation"] = activation_;
+  return c;
 }
 
 Tensor Activation::forward(const Tensor& x, bool) { return apply_activation(activation_, x); }

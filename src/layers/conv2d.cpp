@@ -1,5 +1,7 @@
 #include "kiln/layers/conv2d.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
 #include "kiln/ops.hpp"
@@ -56,6 +58,20 @@ Shape Conv2D::compute_output_shape(const Shape& in) const {
 void Conv2D::build_weights(const Shape& in, Generator& gen) {
   kernel_ = add_weight("kernel", {kernel_size_.h, kernel_size_.w, in[2], filters_}, options_.kernel_initializer, gen);
   if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, gen);
+}
+
+nlohmann::json Conv2D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["filters"] = filters_;
+  c["kernel_size"] = {kernel_size_.h, kernel_size_.w};
+  c["strides"] = {options_.strides.h, options_.strides.w};
+  c["padding"] = options_.padding;
+  c["dilation_rate"] = {options_.dilation_rate.h, options_.dilation_rate.w};
+  c["activation"] = options_.activation;
+  c["use_bias"] = options_.use_bias;
+  c["kernel_initializer"] = to_json(options_.kernel_initializer);
+  c["bias_initializer"] = to_json(options_.bias_initializer);
+  return c;
 }
 
 Conv2dParams Conv2D::conv_params() const {

@@ -1,5 +1,7 @@
 #include "kiln/layers/dense.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
 #include "kiln/ops.hpp"
@@ -38,6 +40,16 @@ void Dense::build_weights(const Shape& input_shape, Generator& gen) {
 
 Tensor Dense::forward(const Tensor& x, bool) {
   return apply_activation(options_.activation, linear(x, kernel_, bias_));
+}
+
+nlohmann::json Dense::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["units"] = units_;
+  c["activation"] = options_.activation;
+  c["use_bias"] = options_.use_bias;
+  c["kernel_initializer"] = to_json(options_.kernel_initializer);
+  c["bias_initializer"] = to_json(options_.bias_initializer);
+  return c;
 }
 
 Tensor Dense::kernel() const {

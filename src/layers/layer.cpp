@@ -3,6 +3,8 @@
 #include <map>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
 
@@ -64,7 +66,7 @@ void Layer::prepare(const Tensor& x) {
     throw Error(describe() + ": expected input of shape [batch, " + shape_str(input_shape_).substr(1) + ", got " +
                 shape_str(x.shape()));
   }
-  if (x.dtype() != dtype_) {
+  if (!accepts_dtype(x.dtype())) {
     throw Error(describe() + ": expected " + dtype_name(dtype_) + " input, got " + dtype_name(x.dtype()));
   }
 }
@@ -102,6 +104,16 @@ std::int64_t Layer::count_trainable_params() const {
 void Layer::set_trainable(bool trainable) {
   trainable_ = trainable;
   for (auto& w : weights_) w.value.set_requires_grad(trainable && w.trainable);
+}
+
+nlohmann::json Layer::get_config() const {
+  nlohmann::json config = {{"name", name_}, {"trainable", trainable_}, {"dtype", dtype_name(dtype_)}};
+  if (declared_input_shape_) config["input_shape"] = *declared_input_shape_;
+  return config;
+}
+
+nlohmann::json to_json(const Initializer& initializer) {
+  return {{"name", initializer.name()}, {"a", initializer.a()}, {"b", initializer.b()}};
 }
 
 void Layer::set_dtype(DType dtype) {

@@ -1,5 +1,7 @@
 #include "kiln/layers/pooling.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
 #include "ops/padding.hpp"
@@ -26,6 +28,14 @@ Shape Pooling2D::compute_output_shape(const Shape& in) const {
   const auto h = ops_detail::window_1d(in[0], pool_size_.h, strides().h, options_.padding, where.c_str());
   const auto w = ops_detail::window_1d(in[1], pool_size_.w, strides().w, options_.padding, where.c_str());
   return {h.out, w.out, in[2]};
+}
+
+nlohmann::json Pooling2D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["pool_size"] = {pool_size_.h, pool_size_.w};
+  c["strides"] = {strides().h, strides().w};
+  c["padding"] = options_.padding;
+  return c;
 }
 
 Pool2dParams Pooling2D::pool_params() const {

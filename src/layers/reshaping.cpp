@@ -1,5 +1,7 @@
 #include "kiln/layers/reshaping.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
 
@@ -36,6 +38,12 @@ Shape Reshape::compute_output_shape(const Shape& in) const {
                 std::to_string(total) + " values per sample) into [batch, " + shape_str(target_shape_).substr(1));
   }
   return out;
+}
+
+nlohmann::json Reshape::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["target_shape"] = target_shape_;
+  return c;
 }
 
 Tensor Reshape::forward(const Tensor& x, bool) {

@@ -111,3 +111,32 @@ TEST(KilnCli, DivergingLossStopsWithTheStep) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// Only the numbers a run computes (losses, accuracies), without its timings.
+std::string numbers_only(const std::string& output) {
+  std::string out;
+  std::size_t pos = 0;
+  while ((pos = output.find(": ", pos)) != std::string::npos) {
+    pos += 2;
+    const std::size_t end = output.find_first_of(" \n", pos);
+    out += output.substr(pos, end - pos) + " ";
+  }
+  return out;
+}
+
+TEST(KilnCli, SameSeedAndThreadsGiveTheSameRun) {
+  TempDir home, data;
+  testing::write_tiny_cifar10(data.path(), 40);
+  const std::string args = "train --dataset cifar10 --no-download --epochs 2 --batch-size 16 --verbose 2 --seed 5 "
+                           "--threads 2 --data " + data.path().string();
+  const auto first = run_command(isolated(home, args)), second = run_command(isolated(home, args));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_FALSE(numbers_only(first.output).empty());
+  EXPECT_EQ(numbers_only(first.output), numbers_only(second.output));
+}
+
+}  // namespace
+}  // namespace kiln

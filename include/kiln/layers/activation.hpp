@@ -16,6 +16,7 @@ class Activation : public Layer {
   explicit Activation(std::string activation, std::string name = "");
   const std::string& activation() const { return activation_; }
   Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+  nlohmann::json get_config() const override;
 
  protected:
   Tensor forward(const Tensor& x, bool training) override;

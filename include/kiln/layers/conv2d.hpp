@@ -31,6 +31,7 @@ class Conv2D : public Layer {
   Tensor kernel() const;  // [kh, kw, in_channels, filters]
   Tensor bias() const;        // [filters]
   Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
   // The op-level settings this layer passes to kiln::conv2d.
   Conv2dParams conv_params() const;
 

@@ -24,6 +24,7 @@ class Dense : public Layer {
   Tensor kernel() const;  // [in, units]
   Tensor bias() const;        // [units]
   Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;

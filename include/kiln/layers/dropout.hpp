@@ -13,6 +13,7 @@ class Dropout : public Layer {
   explicit Dropout(double rate, std::optional<std::uint64_t> seed = std::nullopt, std::string name = "");
   double rate() const { return rate_; }
   Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+  nlohmann::json get_config() const override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "kiln/initializers.hpp"
 #include "kiln/random.hpp"
 #include "kiln/tensor.hpp"
@@ -71,6 +73,13 @@ class Layer {
   // Weights are created in this dtype (float32 by default; float64 for gradient checks).
   DType dtype() const { return dtype_; }
   void set_dtype(DType dtype);
+  // The input dtypes this layer takes (its own dtype; Embedding takes integers).
+  virtual bool accepts_dtype(DType dtype) const { return dtype == dtype_; }
+
+  // What rebuilds this layer, as Keras's get_config: its constructor's
+  // arguments (not its weights) plus name, trainable and dtype.
+  // layer_from_config(type(), get_config()) gives an equal, unbuilt layer.
+  virtual nlohmann::json get_config() const;
 
  protected:
   virtual void build_weights(const Shape& input_shape, Generator& generator);
@@ -96,5 +105,13 @@ class Layer {
 
 // A fresh Keras-style name: "dense", then "dense_1", "dense_2", ...
 std::string unique_name(const std::string& base);
+
+// Rebuilds a layer from its type ("Conv2D") and get_config(); throws an Error
+// naming the type when it is unknown or the config does not fit it.
+std::shared_ptr<Layer> layer_from_config(const std::string& type, const nlohmann::json& config);
+
+// JSON forms shared by layer configs.
+nlohmann::json to_json(const Initializer& initializer);
+Initializer initializer_from_json(const nlohmann::json& json);
 
 }  // namespace kiln::layers

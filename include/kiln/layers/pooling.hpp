@@ -16,6 +16,7 @@ struct Pooling2DOptions {
 class Pooling2D : public Layer {
  public:
   Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
   Size2 pool_size() const { return pool_size_; }
   Size2 strides() const { return options_.strides.value_or(pool_size_); }
   const std::string& padding() const { return options_.padding; }

@@ -10,6 +10,7 @@ class Rescaling : public Layer {
   double scale() const { return scale_; }
   double offset() const { return offset_; }
   Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+  nlohmann::json get_config() const override;
 
  protected:
   Tensor forward(const Tensor& x, bool training) override;

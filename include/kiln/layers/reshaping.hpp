@@ -20,6 +20,7 @@ class Reshape : public Layer {
  public:
   explicit Reshape(Shape target_shape, std::string name = "");
   Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
 
  protected:
   Tensor forward(const Tensor& x, bool training) override;

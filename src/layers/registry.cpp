@@ -1,0 +1,128 @@
+// Every layer type that can be rebuilt from its config. A new layer adds one
+// entry here (explicit, rather than static registration objects, which a
+// static library's linker may drop).
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "kiln/error.hpp"
+#include "kiln/layers/activation.hpp"
+#include "kiln/layers/conv2d.hpp"
+#include "kiln/layers/dense.hpp"
+#include "kiln/layers/dropout.hpp"
+#include "kiln/layers/pooling.hpp"
+#include "kiln/layers/rescaling.hpp"
+#include "kiln/layers/reshaping.hpp"
+
+namespace kiln::layers {
+namespace {
+
+using json = nlohmann::json;
+using Factory = std::function<std::shared_ptr<Layer>(const json&)>;
+
+Shape shape_or_empty(const json& c, const char* key) { return c.contains(key) ? c.at(key).get<Shape>() : Shape{}; }
+
+Size2 size2(const json& j) { return {j.at(0).get<std::int64_t>(), j.at(1).get<std::int64_t>()}; }
+
+const std::map<std::string, Factory>& factories() {
+  static const std::map<std::string, Factory> table = {
+      {"Dense",
+       [](const json& c) {
+         return std::make_shared<Dense>(
+             c.at("units").get<std::int64_t>(),
+             DenseOptions{.activation = c.at("activation").get<std::string>(),
+                          .use_bias = c.at("use_bias").get<bool>(),
+                          .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                          .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                          .input_shape = shape_or_empty(c, "input_shape"),
+                          .name = c.at("name").get<std::string>()});
+       }},
+      {"Conv2D",
+       [](const json& c) {
+         return std::make_shared<Conv2D>(
+             c.at("filters").get<std::int64_t>(), size2(c.at("kernel_size")),
+             Conv2DOptions{.strides = size2(c.at("strides")),
+                           .padding = c.at("padding").get<std::string>(),
+                           .dilation_rate = size2(c.at("dilation_rate")),
+                           .activation = c.at("activation").get<std::string>(),
+                           .use_bias = c.at("use_bias").get<bool>(),
+                           .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                           .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                           .input_shape = shape_or_empty(c, "input_shape"),
+                           .name = c.at("name").get<std::string>()});
+       }},
+      {"MaxPooling2D",
+       [](const json& c) {
+         return std::make_shared<MaxPooling2D>(size2(c.at("pool_size")),
+                                               Pooling2DOptions{.strides = size2(c.at("strides")),
+                                                                .padding = c.at("padding").get<std::string>(),
+                                                                .name = c.at("name").get<std::string>()});
+       }},
+      {"AveragePooling2D",
+       [](const json& c) {
+         return std::make_shared<AveragePooling2D>(size2(c.at("pool_size")),
+                                                   Pooling2DOptions{.strides = size2(c.at("strides")),
+                                                                    .padding = c.at("padding").get<std::string>(),
+                                                                    .name = c.at("name").get<std::string>()});
+       }},
+      {"Flatten", [](const json& c) { return std::make_shared<Flatten>(c.at("name").get<std::string>()); }},
+      {"Reshape",
+       [](const json& c) {
+         return std::make_shared<Reshape>(c.at("target_shape").get<Shape>(), c.at("name").get<std::string>());
+       }},
+      {"Dropout",
+       [](const json& c) {
+         std::optional<std::uint64_t> seed;
+         if (c.contains("seed") && !c.at("seed").is_null()) seed = c.at("seed").get<std::uint64_t>();
+         return std::make_shared<Dropout>(c.at("rate").get<double>(), seed, c.at("name").get<std::string>());
+       }},
+      {"Activation",
+       [](const json& c) {
+         return std::make_shared<Activation>(c.at("activation").get<std::string>(), c.at("name").get<std::string>());
+       }},
+      {"Rescaling",
+       [](const json& c) {
+         return std::make_shared<Rescaling>(c.at("scale").get<double>(), c.at("offset").get<double>(),
+                                            shape_or_empty(c, "input_shape"), c.at("name").get<std::string>());
+       }},
+  };
+  return table;
+}
+
+DType dtype_from_name(const std::string& name) {
+  for (DType d : {DType::Float32, DType::Float64}) {
+    if (name == dtype_name(d)) return d;
+  }
+  throw Error("layer config: unsupported dtype \"" + name + "\" (expected float32 or float64)");
+}
+
+}  // namespace
+
+Initializer initializer_from_json(const json& j) {
+  const std::string name = j.at("name").get<std::string>();
+  const double a = j.value("a", 0.0), b = j.value("b", 0.0);
+  if (name == "constant") return Initializer::constant(a);
+  if (name == "random_uniform") return Initializer::random_uniform(a, b);
+  if (name == "random_normal") return Initializer::random_normal(a, b);
+  return Initializer(name);
+}
+
+std::shared_ptr<Layer> layer_from_config(const std::string& type, const json& config) {
+  const auto& table = factories();
+  auto it = table.find(type);
+  if (it == table.end()) {
+    std::string known;
+    for (const auto& [name, factory] : table) known += (known.empty() ? "" : ", ") + name;
+    throw Error("unknown layer type \"" + type + "\"; known types: " + known);
+  }
+  try {
+    auto layer = it->second(config);
+    if (config.contains("dtype")) layer->set_dtype(dtype_from_name(config.at("dtype").get<std::string>()));
+    if (config.contains("trainable")) layer->set_trainable(config.at("trainable").get<bool>());
+    return layer;
+  } catch (const json::exception& e) {
+    throw Error("layer config for " + type + " is invalid: " + e.what());
+  }
+}
+
+}  // namespace kiln::layers
