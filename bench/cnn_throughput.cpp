@@ -4,6 +4,8 @@
 // Prints one JSON line, for bench/run_bench.py to collect. --mode train (or infer)
 // runs only that half, so that the process's peak RSS belongs to it alone; a
 // figure for the half not run is printed as 0.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -39,6 +41,12 @@ double peak_rss_mb() {
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   }
   return 0.0;
+}
+
+long minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
 }
 
 double seconds(std::chrono::steady_clock::time_point a) {
@@ -92,10 +100,13 @@ int main(int argc, char** argv) {
     pool.push_back({x, y});
   }
   double train_sps = 0, train_ms = 0;
+  long steady_faults = 0;  // page faults during the timed steps: 0 means no fresh memory in the steady state
   if (run_train) {
     for (int i = 0; i < warmup; ++i) model.train_step(pool[i % 8]);
+    const long faults_before = minor_faults();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < steps; ++i) model.train_step(pool[i % 8]);
+    steady_faults = minor_faults() - faults_before;
     const double train_s = seconds(t0);
     train_sps = steps * batch / train_s;
     train_ms = 1e3 * train_s / steps;
@@ -116,9 +127,9 @@ int main(int argc, char** argv) {
   std::printf("{\"framework\": \"kiln\", \"mode\": \"%s\", \"threads\": %d, \"batch\": %lld, \"steps\": %d, "
               "\"warmup\": %d, \"infer_batch\": %lld, \"infer_steps\": %d, \"train_samples_per_s\": %.1f, "
               "\"infer_samples_per_s\": %.1f, \"train_ms_per_step\": %.3f, \"peak_tensor_mb\": %.1f, "
-              "\"self_peak_rss_mb\": %.1f}\n",
+              "\"self_peak_rss_mb\": %.1f, \"steady_state_page_faults\": %ld}\n",
               mode.c_str(), get_num_threads(), static_cast<long long>(batch), steps, warmup,
               static_cast<long long>(infer_batch), infer_steps, train_sps, infer_sps, train_ms,
-              memory::stats().peak_bytes_in_use / 1048576.0, peak_rss_mb());
+              memory::stats().peak_bytes_in_use / 1048576.0, peak_rss_mb(), steady_faults);
   return 0;
 }
