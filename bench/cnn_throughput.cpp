@@ -16,22 +16,9 @@
 #include "tensor/allocator.hpp"
 
 using namespace kiln;
-using namespace kiln::layers;
 
 namespace {
 
-Sequential article_cnn(const Shape& shape) {
-  Sequential model;
-  model.add(Conv2D(32, {3, 3}, "relu", shape));
-  model.add(MaxPooling2D({2, 2}));
-  model.add(Conv2D(64, {3, 3}, "relu"));
-  model.add(MaxPooling2D({2, 2}));
-  model.add(Conv2D(64, {3, 3}, "relu"));
-  model.add(Flatten());
-  model.add(Dense(64, "relu"));
-  model.add(Dense(10, "softmax"));
-  return model;
-}
 
 // Peak resident memory of this process (VmHWM), in MB.
 double peak_rss_mb() {
@@ -85,7 +72,7 @@ int main(int argc, char** argv) {
   const bool run_train = mode != "infer", run_infer = mode != "train";
   set_num_threads(threads);
   manual_seed(0);
-  Sequential model = article_cnn(shape);
+  Sequential model = zoo::article_cnn(shape);
   model.compile(optim::Adam(), losses::SparseCategoricalCrossentropy(), {});
   // A pool of 8 random batches, as the PyTorch peer uses.
   Generator gen(1);

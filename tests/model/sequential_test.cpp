@@ -10,22 +10,9 @@ namespace {
 
 using namespace kiln::layers;
 
-// The article's CNN for images of `shape`.
-Sequential article_cnn(const Shape& shape) {
-  Sequential model;
-  model.add(Conv2D(32, {3, 3}, "relu", shape));
-  model.add(MaxPooling2D({2, 2}));
-  model.add(Conv2D(64, {3, 3}, "relu"));
-  model.add(MaxPooling2D({2, 2}));
-  model.add(Conv2D(64, {3, 3}, "relu"));
-  model.add(Flatten());
-  model.add(Dense(64, "relu"));
-  model.add(Dense(10, "softmax"));
-  return model;
-}
 
 TEST(Sequential, ArticleCnnHasKerasParameterCountAndShapes) {
-  Sequential model = article_cnn({32, 32, 3});
+  Sequential model = zoo::article_cnn({32, 32, 3});
   EXPECT_EQ(model.count_params(), 122570);
   EXPECT_EQ(model.output_shape(), (Shape{10}));
   std::ostringstream out;
@@ -37,7 +24,7 @@ TEST(Sequential, ArticleCnnHasKerasParameterCountAndShapes) {
     EXPECT_NE(s.find(expected), std::string::npos) << "missing " << expected << " in\n" << s;
   }
   // On Fashion-MNIST's 28x28x1 the same layers have fewer parameters.
-  EXPECT_EQ(article_cnn({28, 28, 1}).count_params(), 93322);
+  EXPECT_EQ(zoo::article_cnn({28, 28, 1}).count_params(), 93322);
 }
 
 // Images whose class is the quadrant holding a bright square: learnable only
@@ -135,7 +122,7 @@ TEST(Sequential, ValidationSplitHoldsOutTheLastSamples) {
 }
 
 TEST(Sequential, WrongInputShapeNamesLayer) {
-  Sequential model = article_cnn({32, 32, 3});
+  Sequential model = zoo::article_cnn({32, 32, 3});
   model.compile("adam", "sparse_categorical_crossentropy", {"accuracy"});
   try {
     model.predict(Tensor::zeros({2, 28, 28, 1}));
