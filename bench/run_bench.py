@@ -34,6 +34,7 @@ ROOT = os.path.dirname(HERE)
 PEER_PYTHON = "/usr/bin/python3"
 TORCH_PEER = "bench/peers/torch_cnn.py"
 NUMPY_GEMM = "bench/peers/numpy_gemm.py"
+TORCH_SEQUENCE_PEERS = {"lstm": "bench/peers/torch_lstm.py", "transformer": "bench/peers/torch_transformer.py"}
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -50,6 +51,7 @@ ap.add_argument("--fashion-reps", type=int, default=None,
                 help="repetitions of the Fashion-MNIST 10-epoch runs, the first N reps (default min(reps, 3))")
 ap.add_argument("--skip-fashion", action="store_true", help="leave out the Fashion-MNIST end-to-end runs")
 ap.add_argument("--skip-torch", action="store_true", help="Kiln only")
+ap.add_argument("--skip-sequence", action="store_true", help="leave out the LSTM and Transformer-block rows")
 ap.add_argument("--quick", action="store_true",
                 help="smoke run: 20 training steps, 5 inference steps, short GEMM timing, "
                      "1 Fashion-MNIST epoch on 4096 images")
@@ -72,10 +74,12 @@ out_jsonl = os.path.splitext(out_md)[0] + ".jsonl"
 
 if args.quick:
     CNN = dict(steps=20, warmup=5, infer_steps=5)
+    SEQUENCE = dict(steps=10, warmup=3)
     GEMM_MIN_TIME = 0.2
     FASHION = dict(epochs=1, train_samples=4096, test_samples=1000)
 else:
     CNN = dict(steps=200, warmup=20, infer_steps=50)
+    SEQUENCE = dict(steps=100, warmup=10)
     GEMM_MIN_TIME = 1.0
     FASHION = dict(epochs=10, train_samples=0, test_samples=0)
 BATCH, INFER_BATCH, GEMM_SIZE = 64, 256, 2048
@@ -89,7 +93,9 @@ def rel(path):
 KILN = os.path.join(build_dir, "kiln")
 KILN_CNN = os.path.join(build_dir, "bench", "kiln_bench_cnn")
 KILN_GEMM = os.path.join(build_dir, "bench", "kiln_bench_gemm")
-missing = [p for p in (KILN, KILN_CNN, KILN_GEMM) if not os.access(p, os.X_OK)]
+KILN_SEQUENCE = os.path.join(build_dir, "bench", "kiln_bench_sequence")
+missing = [p for p in (KILN, KILN_CNN, KILN_GEMM) + (() if args.skip_sequence else (KILN_SEQUENCE,))
+           if not os.access(p, os.X_OK)]
 if missing:
     sys.exit("run_bench.py builds nothing and these binaries are missing: " + ", ".join(rel(p) for p in missing) +
              f"\nBuild them first: scripts/setup.sh (into build/), or cmake --build {rel(build_dir)} "
@@ -259,6 +265,23 @@ def fit_entries(threads, seed, epochs, train_samples, test_samples):
     return entries
 
 
+# LSTM training and a Transformer block's forward+backward. PyTorch's best 2-core
+# setting for its LSTM is 1 torch thread and N OpenBLAS threads (its recurrent and
+# Linear GEMMs are OpenBLAS calls; more torch threads only add contention), with tcmalloc.
+def sequence_entries(model, threads, with_oob):
+    common = ["--steps", str(SEQUENCE["steps"]), "--warmup", str(SEQUENCE["warmup"])]
+    entries = [("kiln", "kiln", {}, [KILN_SEQUENCE, "--model", model, "--threads", str(threads)] + common)]
+    if torch_ok:
+        env = {"OPENBLAS_NUM_THREADS": str(threads)}
+        if tcmalloc_ok:
+            env["LD_PRELOAD"] = TCMALLOC
+        peer = [PEER_PYTHON, TORCH_SEQUENCE_PEERS[model]] + common
+        entries.append(("torch", "best", env, peer + ["--threads", "1"]))
+        if with_oob:
+            entries.append(("torch", "oob", {}, peer))
+    return entries
+
+
 def label_of(fw, setup, what):
     return f"{what} {'kiln' if fw == 'kiln' else 'torch ' + setup}"
 
@@ -298,6 +321,15 @@ for rep in range(1, reps + 1):
                 rec = run(f"cnn {mode} {'kiln' if fw == 'kiln' else 'torch ' + setup} t{tt}",
                           ("cnn", mode, setup, tt), env, argv, last_json, rep)
                 say(rec, lambda r: f"{r[metric]:.0f} samples/s (t={r['threads']})")
+
+    if not args.skip_sequence:
+        for model in ("lstm", "transformer"):
+            for i, t in enumerate(thread_counts):
+                for fw, setup, env, argv in ordered(sequence_entries(model, t, with_oob=(i == 0)), rep):
+                    tt = "default" if setup == "oob" else t
+                    rec = run(f"{model} {'kiln' if fw == 'kiln' else 'torch ' + setup} t{tt}",
+                              ("sequence", model, setup, tt), env, argv, last_json, rep)
+                    say(rec, lambda r: f"{r['sequences_per_s']:.0f} sequences/s (t={r['threads']})")
 
     if fashion_ok:
         # Start-up: the Fashion-MNIST run stopped after its first training step (1 epoch of 64 images).
@@ -374,6 +406,14 @@ for t in thread_counts:
     lines.append(row(f"Peak RSS of the CNN training process, MB ↓, {t} thread{'s' if t > 1 else ''}",
                      ("cnn", "train", "kiln", t), ("cnn", "train", "best", t), ("cnn", "train", "oob", "default"),
                      "peak_rss_mb"))
+if not args.skip_sequence:
+    for model, what in (("lstm", "LSTM training (input 32, hidden 128, 64 steps, batch 64, Dense 10, Adam)"),
+                        ("transformer", "Transformer block forward+backward (d_model 128, 4 heads, FF 512, "
+                                        "64 steps, batch 32)")):
+        for t in thread_counts:
+            lines.append(row(f"{what}, sequences/s ↑, {t} thread{'s' if t > 1 else ''}",
+                             ("sequence", model, "kiln", t), ("sequence", model, "best", t),
+                             ("sequence", model, "oob", "default"), "sequences_per_s"))
 if fashion_reps:
     what = ("10 epochs" if FASHION["epochs"] == 10 and not FASHION["train_samples"]
             else f"{FASHION['epochs']} epoch(s), {FASHION['train_samples'] or 60000} train / "
@@ -491,6 +531,14 @@ md += ["## Method", "",
        "The machine's fp32 GEMM rate is the faster of the two at each thread count.",
        f"- **Achieved GFLOP/s** = samples/s × {TRAIN_MFLOP_PER_SAMPLE} MFLOP per training sample (exact conv+dense "
        f"count; conv1 needs no input gradient) or × {INFER_MFLOP_PER_SAMPLE:.2f} MFLOP per inference sample.",
+       f"- **LSTM** (`kiln_bench_sequence --model lstm`, `peers/torch_lstm.py`): LSTM(32 → 128) over 64 steps, the "
+       "last output → Dense(10), softmax cross-entropy, Adam 1e-3 ε 1e-7; a pool of 8 random batches of 64, "
+       f"{SEQUENCE['warmup']} warm-up then {SEQUENCE['steps']} timed training steps. **Transformer block** "
+       "(`--model transformer`, `peers/torch_transformer.py`): one post-norm encoder block (d_model 128, 4 heads, "
+       "feed-forward 512, ReLU, no dropout; PyTorch's `nn.TransformerEncoderLayer` in training mode) on random "
+       "[32, 64, 128] batches: forward and backward of mean(block(x) · r), weight gradients, no optimizer. "
+       "PyTorch best here: 1 torch thread, `OPENBLAS_NUM_THREADS=N`, tcmalloc (the best 2-core setting found for "
+       "its LSTM: its per-step GEMMs are OpenBLAS calls); out of the box: torch's defaults.",
        f"- `OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}` is set in this environment and left "
        "as found, so OpenBLAS (numpy, and torch's Linear GEMMs) runs its "
        f"{openblas_core or 'configured'} kernel"
