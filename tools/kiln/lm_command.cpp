@@ -240,7 +240,7 @@ int run_lm(const LmSettings& s) {
   model->compile(std::make_shared<optim::Adam>(lr),
                  std::make_shared<losses::SparseCategoricalCrossentropy>(/*from_logits=*/true, kIgnore));
   const double before = nats_per_char(*model, validation);
-  model->fit(train, {.epochs = s.epochs > 0 ? s.epochs : (lstm ? 4 : 4),
+  model->fit(train, {.epochs = s.epochs > 0 ? s.epochs : 4,
                      .batch_size = s.batch_size,
                      .verbose = s.verbose,
                      .validation_data = validation,

@@ -35,7 +35,7 @@ struct RNNOptions {
   Initializer kernel_initializer = "glorot_uniform";
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
-  bool unit_forget_bias = true;  // LSTM: add 1 to the forget gate's initial bias
+  bool unit_forget_bias = true;  // LSTM: the forget gate's bias starts at 1 (the rest from bias_initializer)
   bool return_sequences = false;
   bool return_state = false;
   bool go_backwards = false;
