@@ -12,7 +12,7 @@ namespace {
 TEST(TemporalOrderExample, LstmRemembersTheOrderWhereBagOfWordsCannot) {
   const std::string exe = std::string(KILN_EXAMPLES_DIR) + "/temporal_order";
   ASSERT_TRUE(std::filesystem::exists(exe)) << exe << " is not built";
-  const auto r = testing::run_command(exe + " --length 40 --train 3000 --test 600 --epochs 6 --threads 2 --seed 1");
+  const auto r = testing::run_command(exe + " --length 40 --train 3000 --test 600 --epochs 6 --threads 1 --seed 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto pos = r.output.find("LSTM test accuracy: ");
   ASSERT_NE(pos, std::string::npos) << r.output;
