@@ -3,6 +3,7 @@
 
   bench/run_bench.py [--reps 5] [--fashion-reps 3] [--skip-fashion] [--build-dir build] [--out bench/RESULTS.md]
   bench/run_bench.py --quick          # smoke run: 1 rep, few steps, a short Fashion-MNIST run
+  bench/run_bench.py --only-sequence  # only the LSTM and Transformer-block rows (bench/peers/torch_lstm.py, ...)
 
 Builds nothing: it expects the binaries of scripts/setup.sh in --build-dir (kiln,
 bench/kiln_bench_cnn, bench/kiln_bench_gemm). The PyTorch peer (bench/peers/torch_cnn.py)
@@ -34,6 +35,7 @@ ROOT = os.path.dirname(HERE)
 PEER_PYTHON = "/usr/bin/python3"
 TORCH_PEER = "bench/peers/torch_cnn.py"
 NUMPY_GEMM = "bench/peers/numpy_gemm.py"
+TORCH_SEQUENCE_PEERS = {"lstm": "bench/peers/torch_lstm.py", "transformer": "bench/peers/torch_transformer.py"}
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -50,6 +52,8 @@ ap.add_argument("--fashion-reps", type=int, default=None,
                 help="repetitions of the Fashion-MNIST 10-epoch runs, the first N reps (default min(reps, 3))")
 ap.add_argument("--skip-fashion", action="store_true", help="leave out the Fashion-MNIST end-to-end runs")
 ap.add_argument("--skip-torch", action="store_true", help="Kiln only")
+ap.add_argument("--skip-sequence", action="store_true", help="leave out the LSTM and Transformer-block rows")
+ap.add_argument("--only-sequence", action="store_true", help="only the LSTM and Transformer-block rows")
 ap.add_argument("--quick", action="store_true",
                 help="smoke run: 20 training steps, 5 inference steps, short GEMM timing, "
                      "1 Fashion-MNIST epoch on 4096 images")
@@ -64,7 +68,7 @@ args = ap.parse_args()
 PEER_PYTHON = args.peer_python
 
 reps = args.reps if args.reps is not None else (1 if args.quick else 5)
-fashion_reps = 0 if args.skip_fashion else (args.fashion_reps if args.fashion_reps is not None else min(reps, 3))
+fashion_reps = 0 if args.skip_fashion or args.only_sequence else (args.fashion_reps if args.fashion_reps is not None else min(reps, 3))
 thread_counts = [int(t) for t in args.threads.split(",")]
 build_dir = os.path.join(ROOT, args.build_dir) if not os.path.isabs(args.build_dir) else args.build_dir
 out_md = args.out or (os.path.join(build_dir, "bench-quick.md") if args.quick else os.path.join(HERE, "RESULTS.md"))
@@ -72,10 +76,12 @@ out_jsonl = os.path.splitext(out_md)[0] + ".jsonl"
 
 if args.quick:
     CNN = dict(steps=20, warmup=5, infer_steps=5)
+    SEQUENCE = dict(steps=10, warmup=3)
     GEMM_MIN_TIME = 0.2
     FASHION = dict(epochs=1, train_samples=4096, test_samples=1000)
 else:
     CNN = dict(steps=200, warmup=20, infer_steps=50)
+    SEQUENCE = dict(steps=100, warmup=10)
     GEMM_MIN_TIME = 1.0
     FASHION = dict(epochs=10, train_samples=0, test_samples=0)
 BATCH, INFER_BATCH, GEMM_SIZE = 64, 256, 2048
@@ -89,7 +95,9 @@ def rel(path):
 KILN = os.path.join(build_dir, "kiln")
 KILN_CNN = os.path.join(build_dir, "bench", "kiln_bench_cnn")
 KILN_GEMM = os.path.join(build_dir, "bench", "kiln_bench_gemm")
-missing = [p for p in (KILN, KILN_CNN, KILN_GEMM) if not os.access(p, os.X_OK)]
+KILN_SEQUENCE = os.path.join(build_dir, "bench", "kiln_bench_sequence")
+missing = [p for p in (KILN, KILN_CNN, KILN_GEMM) + (() if args.skip_sequence else (KILN_SEQUENCE,))
+           if not os.access(p, os.X_OK)]
 if missing:
     sys.exit("run_bench.py builds nothing and these binaries are missing: " + ", ".join(rel(p) for p in missing) +
              f"\nBuild them first: scripts/setup.sh (into build/), or cmake --build {rel(build_dir)} "
@@ -259,6 +267,23 @@ def fit_entries(threads, seed, epochs, train_samples, test_samples):
     return entries
 
 
+# LSTM training and a Transformer block's forward+backward. PyTorch's best 2-core
+# setting for its LSTM is 1 torch thread and N OpenBLAS threads (its recurrent and
+# Linear GEMMs are OpenBLAS calls; more torch threads only add contention), with tcmalloc.
+def sequence_entries(model, threads, with_oob):
+    common = ["--steps", str(SEQUENCE["steps"]), "--warmup", str(SEQUENCE["warmup"])]
+    entries = [("kiln", "kiln", {}, [KILN_SEQUENCE, "--model", model, "--threads", str(threads)] + common)]
+    if torch_ok:
+        env = {"OPENBLAS_NUM_THREADS": str(threads)}
+        if tcmalloc_ok:
+            env["LD_PRELOAD"] = TCMALLOC
+        peer = [PEER_PYTHON, TORCH_SEQUENCE_PEERS[model]] + common
+        entries.append(("torch", "best", env, peer + ["--threads", "1"]))
+        if with_oob:
+            entries.append(("torch", "oob", {}, peer))
+    return entries
+
+
 def label_of(fw, setup, what):
     return f"{what} {'kiln' if fw == 'kiln' else 'torch ' + setup}"
 
@@ -274,8 +299,21 @@ start = time.time()
 t_start = datetime.datetime.now(datetime.timezone.utc)
 print(f"Kiln vs PyTorch: {reps} rep(s), Fashion-MNIST {fashion_reps} rep(s){' (quick)' if args.quick else ''}; "
       f"raw records -> {rel(out_jsonl)}", flush=True)
+def run_sequence_rows(rep):
+    for model in ("lstm", "transformer"):
+        for i, t in enumerate(thread_counts):
+            for fw, setup, env, argv in ordered(sequence_entries(model, t, with_oob=(i == 0)), rep):
+                tt = "default" if setup == "oob" else t
+                rec = run(f"{model} {'kiln' if fw == 'kiln' else 'torch ' + setup} t{tt}",
+                          ("sequence", model, setup, tt), env, argv, last_json, rep)
+                say(rec, lambda r: f"{r['sequences_per_s']:.0f} sequences/s (t={r['threads']})")
+
+
 for rep in range(1, reps + 1):
     print(f"=== rep {rep}/{reps}  (load average {os.getloadavg()[0]:.2f}, {time.time() - start:.0f} s elapsed)", flush=True)
+    if args.only_sequence:
+        run_sequence_rows(rep)
+        continue
 
     # fp32 GEMM rate, Kiln's kernel and numpy's BLAS, 1 and 2 threads.
     for t in thread_counts:
@@ -298,6 +336,9 @@ for rep in range(1, reps + 1):
                 rec = run(f"cnn {mode} {'kiln' if fw == 'kiln' else 'torch ' + setup} t{tt}",
                           ("cnn", mode, setup, tt), env, argv, last_json, rep)
                 say(rec, lambda r: f"{r[metric]:.0f} samples/s (t={r['threads']})")
+
+    if not args.skip_sequence:
+        run_sequence_rows(rep)
 
     if fashion_ok:
         # Start-up: the Fashion-MNIST run stopped after its first training step (1 epoch of 64 images).
@@ -374,6 +415,16 @@ for t in thread_counts:
     lines.append(row(f"Peak RSS of the CNN training process, MB ↓, {t} thread{'s' if t > 1 else ''}",
                      ("cnn", "train", "kiln", t), ("cnn", "train", "best", t), ("cnn", "train", "oob", "default"),
                      "peak_rss_mb"))
+sequence_lines = []
+if not args.skip_sequence:
+    for model, what in (("lstm", "LSTM training (input 32, hidden 128, 64 steps, batch 64, Dense 10, Adam)"),
+                        ("transformer", "Transformer block forward+backward (d_model 128, 4 heads, FF 512, "
+                                        "64 steps, batch 32)")):
+        for t in thread_counts:
+            sequence_lines.append(row(f"{what}, sequences/s ↑, {t} thread{'s' if t > 1 else ''}",
+                                      ("sequence", model, "kiln", t), ("sequence", model, "best", t),
+                                      ("sequence", model, "oob", "default"), "sequences_per_s"))
+lines = lines[:2] + sequence_lines if args.only_sequence else lines + sequence_lines
 if fashion_reps:
     what = ("10 epochs" if FASHION["epochs"] == 10 and not FASHION["train_samples"]
             else f"{FASHION['epochs']} epoch(s), {FASHION['train_samples'] or 60000} train / "
@@ -384,7 +435,7 @@ if fashion_reps:
                      ("fashion", "best"), ("fashion", "oob"), "test_acc", 4, diff=True))
     lines.append(row("Fashion-MNIST: peak RSS of the training process, MB ↓", ("fashion", "kiln"), ("fashion", "best"),
                      ("fashion", "oob"), "peak_rss_mb"))
-if fashion_ok:
+if fashion_ok and not args.only_sequence:
     lines.append(row("Start-up: launch to exit of a run stopped after its first training step, s ↓",
                      ("startup", "kiln"), ("startup", "best"), ("startup", "oob"), "process_wall_s", 3))
     lines.append(row("Start-up run: peak RSS, MB ↓", ("startup", "kiln"), ("startup", "best"), ("startup", "oob"),
@@ -491,6 +542,14 @@ md += ["## Method", "",
        "The machine's fp32 GEMM rate is the faster of the two at each thread count.",
        f"- **Achieved GFLOP/s** = samples/s × {TRAIN_MFLOP_PER_SAMPLE} MFLOP per training sample (exact conv+dense "
        f"count; conv1 needs no input gradient) or × {INFER_MFLOP_PER_SAMPLE:.2f} MFLOP per inference sample.",
+       f"- **LSTM** (`kiln_bench_sequence --model lstm`, `peers/torch_lstm.py`): LSTM(32 → 128) over 64 steps, the "
+       "last output → Dense(10), softmax cross-entropy, Adam 1e-3 ε 1e-7; a pool of 8 random batches of 64, "
+       f"{SEQUENCE['warmup']} warm-up then {SEQUENCE['steps']} timed training steps. **Transformer block** "
+       "(`--model transformer`, `peers/torch_transformer.py`): one post-norm encoder block (d_model 128, 4 heads, "
+       "feed-forward 512, ReLU, no dropout; PyTorch's `nn.TransformerEncoderLayer` in training mode) on random "
+       "[32, 64, 128] batches: forward and backward of mean(block(x) · r), weight gradients, no optimizer. "
+       "PyTorch best here: 1 torch thread, `OPENBLAS_NUM_THREADS=N`, tcmalloc (the best 2-core setting found for "
+       "its LSTM: its per-step GEMMs are OpenBLAS calls); out of the box: torch's defaults.",
        f"- `OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}` is set in this environment and left "
        "as found, so OpenBLAS (numpy, and torch's Linear GEMMs) runs its "
        f"{openblas_core or 'configured'} kernel"
@@ -506,7 +565,8 @@ if busy:
 if notes:
     md += ["## Notes from this run", ""] + [f"- {n}" for n in notes] + [""]
 md += ["## Results", ""] + lines + [""]
-md += ["## fp32 GEMM and the fraction of it the CNN reaches", ""] + glines + [""]
+if not args.only_sequence:
+    md += ["## fp32 GEMM and the fraction of it the CNN reaches", ""] + glines + [""]
 md += ["## Exact commands", "",
        "Run from the repository root, each as its own process (the first repetition's; Fashion-MNIST seeds are "
        "repetition − 1). Environment as found plus the variables shown.", "", "```"]
@@ -518,7 +578,7 @@ report = "\n".join(md)
 with open(out_md, "w") as f:
     f.write(report)
 print()
-print("\n".join(["**CPU**: " + cpu_info(), ""] + lines + [""] + glines))
+print("\n".join(["**CPU**: " + cpu_info(), ""] + lines + [""] + ([] if args.only_sequence else glines)))
 print(f"\nReport: {rel(out_md)}; raw records: {rel(out_jsonl)} ({elapsed / 60:.1f} min)")
 failed = [r for r in records if r["rc"] != 0]
 if failed:

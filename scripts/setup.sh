@@ -16,6 +16,7 @@ packages=(
   libcli11-dev           # the kiln command line
   libgtest-dev           # tests
   dataset-fashion-mnist  # the real dataset the tests and the fallback run use
+  wamerican              # /usr/share/dict/words: the word list `kiln lm` learns
   qemu-user              # tests run part of the suite on emulated CPUs without AVX-512/AVX2
 )
 

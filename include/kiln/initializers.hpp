@@ -13,6 +13,8 @@ namespace kiln {
 //   he_uniform / he_normal           for ReLU networks: fan_in
 //   lecun_uniform / lecun_normal
 //   zeros / ones / constant(v)
+//   orthogonal(gain)                 Keras's default recurrent kernel: the rows (or
+//                                    columns, whichever are fewer) orthonormal, times gain
 //   random_uniform(low, high) / random_normal(mean, stddev)
 // Fans follow Keras: a Dense kernel [in, out] has fan_in = in, fan_out = out;
 // a Conv2D kernel [kh, kw, in, out] has fan_in = kh*kw*in, fan_out = kh*kw*out.
@@ -23,6 +25,7 @@ class Initializer {
   static Initializer constant(double value);
   static Initializer random_uniform(double low = -0.05, double high = 0.05);
   static Initializer random_normal(double mean = 0.0, double stddev = 0.05);
+  static Initializer orthogonal(double gain = 1.0);
 
   const std::string& name() const { return name_; }
   double a() const { return a_; }

@@ -1,7 +1,9 @@
 // Losses with Keras's names and defaults. Each returns the mean over the
 // batch (Keras's "sum_over_batch_size" reduction) as a scalar tensor.
 #pragma once
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kiln/tensor.hpp"
@@ -45,16 +47,23 @@ class CategoricalCrossentropy : public Loss {
   bool from_logits_;
 };
 
-// y_true holds integer class ids, one per sample.
+// y_true holds integer class ids, one per prediction row (one per sample, or
+// one per time step for sequence outputs [batch, time, classes]).
+// ignore_class (Keras's argument): labels equal to it contribute nothing, and
+// the mean is over the other labels, e.g. padding after the end of a word.
 class SparseCategoricalCrossentropy : public Loss {
  public:
-  explicit SparseCategoricalCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}
+  explicit SparseCategoricalCrossentropy(bool from_logits = false,
+                                         std::optional<std::int64_t> ignore_class = std::nullopt)
+      : from_logits_(from_logits), ignore_class_(ignore_class) {}
   std::string name() const override { return "sparse_categorical_crossentropy"; }
   Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
   bool from_logits() const { return from_logits_; }
+  std::optional<std::int64_t> ignore_class() const { return ignore_class_; }
 
  private:
   bool from_logits_;
+  std::optional<std::int64_t> ignore_class_;
 };
 
 // "mse"/"mean_squared_error", "binary_crossentropy", "categorical_crossentropy",

@@ -13,6 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "kiln/ops/attention.hpp"
+#include "kiln/ops/embedding.hpp"
+#include "kiln/ops/linalg.hpp"
+#include "kiln/ops/normalization.hpp"
+#include "kiln/ops/recurrent.hpp"
 #include "kiln/random.hpp"
 #include "kiln/tensor.hpp"
 

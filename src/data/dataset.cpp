@@ -28,13 +28,17 @@ Tensor gather_rows(const Tensor& t, std::span<const std::int64_t> indices) {
   return out;
 }
 
+// int32/int64 inputs are token ids (for Embedding): handed out as stored.
+bool is_token_ids(DType d) { return d == DType::Int32 || d == DType::Int64; }
+
 }  // namespace
 
 Dataset::Dataset(Tensor x, Tensor y) : x_(std::move(x)), y_(std::move(y)) {
   if (!x_.defined()) throw Error("Dataset: inputs are undefined");
   if (x_.ndim() < 1) throw Error("Dataset: inputs need a sample axis, got a scalar");
-  if (x_.dtype() != DType::UInt8 && !is_floating(x_.dtype())) {
-    throw Error(std::string("Dataset: inputs must be uint8 or floating, got ") + dtype_name(x_.dtype()));
+  if (x_.dtype() != DType::UInt8 && !is_floating(x_.dtype()) && !is_token_ids(x_.dtype())) {
+    throw Error(std::string("Dataset: inputs must be uint8, int32, int64 or floating, got ") +
+                dtype_name(x_.dtype()));
   }
   if (y_.defined() && (y_.ndim() < 1 || y_.size(0) != x_.size(0))) {
     throw Error("Dataset: " + std::to_string(x_.size(0)) + " inputs (shape " + shape_str(x_.shape()) + ") but " +
@@ -46,6 +50,10 @@ Dataset::Dataset(Tensor x, Tensor y) : x_(std::move(x)), y_(std::move(y)) {
 }
 
 Dataset Dataset::rescale(double scale) const {
+  if (is_token_ids(x_.dtype())) {
+    throw Error(std::string("Dataset: rescale applies to uint8 or floating inputs; these are ") +
+                dtype_name(x_.dtype()) + " token ids, which are passed through unchanged");
+  }
   Dataset d = *this;
   d.scale_ = scale_ * scale;
   return d;

@@ -67,7 +67,7 @@ void Layer::prepare(const Tensor& x) {
                 shape_str(x.shape()));
   }
   if (!accepts_dtype(x.dtype())) {
-    throw Error(describe() + ": expected " + dtype_name(dtype_) + " input, got " + dtype_name(x.dtype()));
+    throw Error(describe() + ": expected " + accepted_dtypes() + " input, got " + dtype_name(x.dtype()));
   }
 }
 
@@ -79,6 +79,12 @@ Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Init
   weights_.push_back({name, value, trainable});
   return value;
 }
+
+void Layer::track_weight(const std::string& name, const Tensor& value, bool trainable) {
+  weights_.push_back({name, value, trainable});
+}
+
+std::string Layer::accepted_dtypes() const { return dtype_name(dtype_); }
 
 std::vector<Tensor> Layer::trainable_weights() const {
   std::vector<Tensor> out;

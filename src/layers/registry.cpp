@@ -7,12 +7,17 @@
 
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
+#include "kiln/layers/attention.hpp"
 #include "kiln/layers/conv2d.hpp"
 #include "kiln/layers/dense.hpp"
 #include "kiln/layers/dropout.hpp"
+#include "kiln/layers/embedding.hpp"
+#include "kiln/layers/normalization.hpp"
 #include "kiln/layers/pooling.hpp"
+#include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
+#include "kiln/layers/transformer.hpp"
 
 namespace kiln::layers {
 namespace {
@@ -23,6 +28,24 @@ using Factory = std::function<std::shared_ptr<Layer>(const json&)>;
 Shape shape_or_empty(const json& c, const char* key) { return c.contains(key) ? c.at(key).get<Shape>() : Shape{}; }
 
 Size2 size2(const json& j) { return {j.at(0).get<std::int64_t>(), j.at(1).get<std::int64_t>()}; }
+
+// SimpleRNN, LSTM and GRU share their options.
+template <typename L>
+std::shared_ptr<Layer> rnn_from(const json& c) {
+  return std::make_shared<L>(c.at("units").get<std::int64_t>(),
+                             RNNOptions{.activation = c.at("activation").get<std::string>(),
+                                        .use_bias = c.at("use_bias").get<bool>(),
+                                        .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                                        .recurrent_initializer = initializer_from_json(c.at("recurrent_initializer")),
+                                        .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                                        .unit_forget_bias = c.at("unit_forget_bias").get<bool>(),
+                                        .return_sequences = c.at("return_sequences").get<bool>(),
+                                        .return_state = c.at("return_state").get<bool>(),
+                                        .go_backwards = c.at("go_backwards").get<bool>(),
+                                        .zero_output_for_mask = c.at("zero_output_for_mask").get<bool>(),
+                                        .input_shape = shape_or_empty(c, "input_shape"),
+                                        .name = c.at("name").get<std::string>()});
+}
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
@@ -85,6 +108,74 @@ const std::map<std::string, Factory>& factories() {
          return std::make_shared<Rescaling>(c.at("scale").get<double>(), c.at("offset").get<double>(),
                                             shape_or_empty(c, "input_shape"), c.at("name").get<std::string>());
        }},
+      {"Embedding",
+       [](const json& c) {
+         return std::make_shared<Embedding>(
+             c.at("input_dim").get<std::int64_t>(), c.at("output_dim").get<std::int64_t>(),
+             EmbeddingOptions{.embeddings_initializer = initializer_from_json(c.at("embeddings_initializer")),
+                              .mask_zero = c.at("mask_zero").get<bool>(),
+                              .input_shape = shape_or_empty(c, "input_shape"),
+                              .name = c.at("name").get<std::string>()});
+       }},
+      {"PositionEmbedding",
+       [](const json& c) {
+         return std::make_shared<PositionEmbedding>(
+             c.at("sequence_length").get<std::int64_t>(),
+             PositionEmbeddingOptions{.initializer = initializer_from_json(c.at("initializer")),
+                                      .input_shape = shape_or_empty(c, "input_shape"),
+                                      .name = c.at("name").get<std::string>()});
+       }},
+      {"TokenAndPositionEmbedding",
+       [](const json& c) {
+         return std::make_shared<TokenAndPositionEmbedding>(
+             c.at("vocabulary_size").get<std::int64_t>(), c.at("sequence_length").get<std::int64_t>(),
+             c.at("embedding_dim").get<std::int64_t>(),
+             TokenAndPositionEmbeddingOptions{
+                 .embeddings_initializer = initializer_from_json(c.at("embeddings_initializer")),
+                 .mask_zero = c.at("mask_zero").get<bool>(),
+                 .input_shape = shape_or_empty(c, "input_shape"),
+                 .name = c.at("name").get<std::string>()});
+       }},
+      {"SimpleRNN", rnn_from<SimpleRNN>},
+      {"LSTM", rnn_from<LSTM>},
+      {"GRU", rnn_from<GRU>},
+      {"LayerNormalization",
+       [](const json& c) {
+         return std::make_shared<LayerNormalization>(
+             LayerNormalizationOptions{.epsilon = c.at("epsilon").get<double>(),
+                                       .center = c.at("center").get<bool>(),
+                                       .scale = c.at("scale").get<bool>(),
+                                       .beta_initializer = initializer_from_json(c.at("beta_initializer")),
+                                       .gamma_initializer = initializer_from_json(c.at("gamma_initializer")),
+                                       .input_shape = shape_or_empty(c, "input_shape"),
+                                       .name = c.at("name").get<std::string>()});
+       }},
+      {"MultiHeadAttention",
+       [](const json& c) {
+         return std::make_shared<MultiHeadAttention>(
+             c.at("num_heads").get<std::int64_t>(), c.at("key_dim").get<std::int64_t>(),
+             MultiHeadAttentionOptions{.value_dim = c.at("value_dim").get<std::int64_t>(),
+                                       .use_bias = c.at("use_bias").get<bool>(),
+                                       .output_shape = c.at("output_shape").get<std::int64_t>(),
+                                       .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                                       .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                                       .input_shape = shape_or_empty(c, "input_shape"),
+                                       .name = c.at("name").get<std::string>()});
+       }},
+      {"TransformerEncoder",
+       [](const json& c) {
+         return std::make_shared<TransformerEncoder>(
+             c.at("intermediate_dim").get<std::int64_t>(), c.at("num_heads").get<std::int64_t>(),
+             TransformerEncoderOptions{.dropout = c.at("dropout").get<double>(),
+                                       .activation = c.at("activation").get<std::string>(),
+                                       .layer_norm_epsilon = c.at("layer_norm_epsilon").get<double>(),
+                                       .normalize_first = c.at("normalize_first").get<bool>(),
+                                       .use_causal_mask = c.at("use_causal_mask").get<bool>(),
+                                       .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                                       .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                                       .input_shape = shape_or_empty(c, "input_shape"),
+                                       .name = c.at("name").get<std::string>()});
+       }},
   };
   return table;
 }
@@ -104,6 +195,7 @@ Initializer initializer_from_json(const json& j) {
   if (name == "constant") return Initializer::constant(a);
   if (name == "random_uniform") return Initializer::random_uniform(a, b);
   if (name == "random_normal") return Initializer::random_normal(a, b);
+  if (name == "orthogonal") return Initializer::orthogonal(a);
   return Initializer(name);
 }
 

@@ -1,5 +1,7 @@
 #include "kiln/losses.hpp"
 
+#include <vector>
+
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
@@ -74,9 +76,26 @@ Tensor SparseCategoricalCrossentropy::operator()(const Tensor& y_true, const Ten
     throw Error(name() + ": expected one integer label per prediction row: y_true has shape " +
                 shape_str(y_true.shape()) + ", y_pred has shape " + shape_str(y_pred.shape()));
   }
-  const Tensor labels = y_true.reshape({y_true.numel()});
+  Tensor labels = y_true.reshape({y_true.numel()});
+  Tensor weights;  // with ignore_class: 0 for ignored labels, n / valid for the rest
+  if (ignore_class_) {
+    auto ids = labels.to_vector<std::int64_t>();
+    std::vector<double> w(ids.size());
+    std::int64_t valid = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const bool keep = ids[i] != *ignore_class_;
+      valid += keep;
+      w[i] = keep ? 1.0 : 0.0;
+      if (!keep) ids[i] = 0;  // any valid class: its loss is weighted by 0
+    }
+    // Keras's reduction with a mask: the mean over the labels that count (0 when none do).
+    for (auto& v : w) v *= valid ? double(ids.size()) / double(valid) : 0.0;
+    labels = Tensor::from_vector(ids);
+    weights = Tensor::from_vector(w).to(y_pred.dtype());
+  }
+  auto reduce = [&](const Tensor& per_row) { return mean(weights.defined() ? per_row * weights : per_row); };
   Tensor logits = from_logits_ ? y_pred : logits_behind(y_pred, "softmax");
-  if (logits.defined()) return mean(sparse_softmax_cross_entropy(as_rows(logits), labels));
+  if (logits.defined()) return reduce(sparse_softmax_cross_entropy(as_rows(logits), labels));
   // Probabilities with no softmax to look through: as in the categorical loss,
   // Keras renormalises them, then clips (its TensorFlow backend feeds log(p) to a
   // softmax cross-entropy); the normalisation shows in the gradient.
@@ -91,7 +110,7 @@ Tensor SparseCategoricalCrossentropy::operator()(const Tensor& y_true, const Ten
     }
     one_hot.data<double>()[i * C + ids[i]] = 1.0;
   }
-  return mean(neg(sum(log_p * one_hot.to(y_pred.dtype()), {-1})));
+  return reduce(neg(sum(log_p * one_hot.to(y_pred.dtype()), {-1})));
 }
 
 std::shared_ptr<Loss> get(const std::string& name) {

@@ -24,6 +24,17 @@ TEST(LayerConfig, RoundTripsEveryLayer) {
       std::make_shared<Dropout>(0.25, 42),
       std::make_shared<Activation>("sigmoid"),
       std::make_shared<Rescaling>(1.0 / 255, 0.5),
+      std::make_shared<Embedding>(50, 8, EmbeddingOptions{.mask_zero = true, .input_shape = {12}}),
+      std::make_shared<PositionEmbedding>(16, PositionEmbeddingOptions{.initializer = "he_normal"}),
+      std::make_shared<TokenAndPositionEmbedding>(30, 10, 6),
+      std::make_shared<SimpleRNN>(5, RNNOptions{.activation = "relu", .go_backwards = true}),
+      std::make_shared<LSTM>(7, RNNOptions{.recurrent_initializer = Initializer::orthogonal(0.5),
+                                           .return_sequences = true, .return_state = true}),
+      std::make_shared<GRU>(3, RNNOptions{.use_bias = false, .zero_output_for_mask = true, .input_shape = {4, 2}}),
+      std::make_shared<LayerNormalization>(LayerNormalizationOptions{.epsilon = 1e-5, .center = false}),
+      std::make_shared<MultiHeadAttention>(4, 8, MultiHeadAttentionOptions{.value_dim = 6, .output_shape = 10}),
+      std::make_shared<TransformerEncoder>(64, 4, TransformerEncoderOptions{.dropout = 0.1, .normalize_first = true,
+                                                                            .use_causal_mask = true}),
   };
   for (const auto& layer : originals) {
     const nlohmann::json config = layer->get_config();

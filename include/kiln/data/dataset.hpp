@@ -3,6 +3,8 @@
 // Images stay uint8 (a quarter of float32's memory); each batch is converted
 // to float32 and multiplied by the rescale factor as it is drawn:
 //   auto train = kiln::data::Dataset(images, labels).rescale(1.0 / 255);
+// int32/int64 inputs are token ids (for an Embedding layer) and are handed
+// out unconverted.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -13,14 +15,14 @@
 namespace kiln::data {
 
 struct Batch {
-  Tensor x;  // float32 (or the stored float dtype), [batch, ...]
+  Tensor x;  // float32 (or the stored float dtype, or int32/int64 ids), [batch, ...]
   Tensor y;  // targets in their stored dtype, [batch, ...]
 };
 
 class Dataset {
  public:
   Dataset() = default;
-  // x [n, ...] (uint8 or floating), y [n, ...] (any dtype) or undefined (for predict).
+  // x [n, ...] (uint8, int32, int64 or floating), y [n, ...] (any dtype) or undefined (for predict).
   Dataset(Tensor x, Tensor y = Tensor());
 
   // Multiply inputs by `scale` as batches are drawn (1/255 for pixels).

@@ -75,6 +75,8 @@ class Layer {
   void set_dtype(DType dtype);
   // The input dtypes this layer takes (its own dtype; Embedding takes integers).
   virtual bool accepts_dtype(DType dtype) const { return dtype == dtype_; }
+  // Those dtypes in words, for error messages ("float32", "int32 or int64").
+  virtual std::string accepted_dtypes() const;
 
   // What rebuilds this layer, as Keras's get_config: its constructor's
   // arguments (not its weights) plus name, trainable and dtype.
@@ -89,6 +91,9 @@ class Layer {
 
   Tensor add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
                     Generator& generator, bool trainable = true);
+  // Lists another layer's weight as one of this layer's (a layer built from
+  // sublayers, such as TransformerEncoder, owns their weights this way).
+  void track_weight(const std::string& name, const Tensor& value, bool trainable = true);
   void set_declared_input_shape(const Shape& shape);
   // "Conv2D 'conv2d_1'", for error messages.
   std::string describe() const;

@@ -1,0 +1,112 @@
+// Recurrent layers: SimpleRNN, LSTM and GRU over [batch, time, features].
+//
+// Keras's names, arguments and defaults: glorot_uniform kernels, orthogonal
+// recurrent kernels, zero biases (LSTM: the forget gate's bias starts at 1,
+// unit_forget_bias), return_sequences/return_state/go_backwards. Each layer
+// runs as one op over the whole sequence (kiln/ops/recurrent.hpp).
+//
+// Weights, in Keras's layout and gate order (PyTorch's differ; see the op header):
+//   kernel [features, G * units], recurrent_kernel [units, G * units], bias
+//   SimpleRNN G = 1, bias [units]
+//   LSTM      G = 4, gates i, f, c, o, one bias [4 * units]
+//             (PyTorch: i, f, g, o with b_ih + b_hh; Kiln's bias is their sum)
+//   GRU       G = 3, gates z, r, h, reset_after = true (TF2's default), bias
+//             [2, 3 * units]: input bias, recurrent bias (PyTorch: r, z, n)
+//
+// In a Sequential model the layer takes one input and returns one output:
+// the last step's output [batch, units], or every step's [batch, time, units]
+// with return_sequences. call() adds what Keras passes as extra arguments:
+//   auto [output, states] = lstm.call(x, {.mask = m, .initial_state = {h0, c0}});
+// Masks are explicit (nonzero = real step) and follow Keras: a masked step
+// keeps the state and repeats the previous step's output (zero before the
+// first real step), or outputs zeros with zero_output_for_mask. Sequences of
+// any length are accepted once built.
+#pragma once
+#include <vector>
+
+#include "kiln/layers/layer.hpp"
+#include "kiln/ops/recurrent.hpp"
+
+namespace kiln::layers {
+
+struct RNNOptions {
+  std::string activation = "tanh";  // SimpleRNN: "tanh" or "relu"; LSTM and GRU use tanh and sigmoid, as Keras's defaults
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer recurrent_initializer = "orthogonal";
+  Initializer bias_initializer = "zeros";
+  bool unit_forget_bias = true;  // LSTM: the forget gate's bias starts at 1 (the rest from bias_initializer)
+  bool return_sequences = false;
+  bool return_state = false;
+  bool go_backwards = false;
+  bool zero_output_for_mask = false;
+  Shape input_shape = {};  // [time, features], only on a model's first layer
+  std::string name;
+};
+
+// What Keras passes to an RNN's call besides the inputs.
+struct RNNCallArgs {
+  Tensor mask;                        // [batch, time], nonzero = real step; undefined = every step real
+  std::vector<Tensor> initial_state;  // empty (zeros) or {h} ({h, c} for LSTM), each [batch, units]
+  bool training = false;
+};
+
+class RNNLayer : public Layer {
+ public:
+  std::int64_t units() const { return units_; }
+  const RNNOptions& options() const { return options_; }
+  // Output and, with return_state, the final states ({h} or {h, c}).
+  RecurrentResult call(const Tensor& x, const RNNCallArgs& args = {});
+
+  Tensor kernel() const;            // [features, G * units]
+  Tensor recurrent_kernel() const;  // [units, G * units]
+  Tensor bias() const;              // undefined without use_bias
+
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+ protected:
+  RNNLayer(std::int64_t units, RNNOptions options, const char* type, const char* base_name, int gates);
+  void build_weights(const Shape& input_shape, Generator& generator) override;
+  Tensor forward(const Tensor& x, bool training) override;
+  // Any number of time steps, the same features.
+  bool accepts(const Shape& built, const Shape& actual) const override;
+  virtual RecurrentResult run(const Tensor& x, const Tensor& mask, const std::vector<Tensor>& initial_state) = 0;
+  virtual std::size_t state_count() const { return 1; }
+  RecurrentOptions op_options() const;
+
+  Tensor kernel_, recurrent_kernel_, bias_;
+
+ private:
+  std::int64_t units_;
+  RNNOptions options_;
+  int gates_;
+};
+
+class SimpleRNN : public RNNLayer {
+ public:
+  explicit SimpleRNN(std::int64_t units, RNNOptions options = {});
+
+ protected:
+  RecurrentResult run(const Tensor& x, const Tensor& mask, const std::vector<Tensor>& initial_state) override;
+};
+
+class LSTM : public RNNLayer {
+ public:
+  explicit LSTM(std::int64_t units, RNNOptions options = {});
+
+ protected:
+  void build_weights(const Shape& input_shape, Generator& generator) override;
+  RecurrentResult run(const Tensor& x, const Tensor& mask, const std::vector<Tensor>& initial_state) override;
+  std::size_t state_count() const override { return 2; }
+};
+
+class GRU : public RNNLayer {
+ public:
+  explicit GRU(std::int64_t units, RNNOptions options = {});
+
+ protected:
+  RecurrentResult run(const Tensor& x, const Tensor& mask, const std::vector<Tensor>& initial_state) override;
+};
+
+}  // namespace kiln::layers
