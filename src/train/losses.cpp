@@ -1,5 +1,7 @@
 #include "kiln/losses.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
@@ -101,6 +103,23 @@ std::shared_ptr<Loss> get(const std::string& name) {
   if (name == "sparse_categorical_crossentropy") return std::make_shared<SparseCategoricalCrossentropy>();
   throw Error("unknown loss \"" + name +
               "\"; expected mse, binary_crossentropy, categorical_crossentropy or sparse_categorical_crossentropy");
+}
+
+nlohmann::json Loss::get_config() const { return nlohmann::json::object(); }
+nlohmann::json BinaryCrossentropy::get_config() const { return {{"from_logits", from_logits_}}; }
+nlohmann::json CategoricalCrossentropy::get_config() const { return {{"from_logits", from_logits_}}; }
+nlohmann::json SparseCategoricalCrossentropy::get_config() const { return {{"from_logits", from_logits_}}; }
+
+std::shared_ptr<Loss> from_config(const std::string& name, const nlohmann::json& config) {
+  bool from_logits = false;
+  if (config.is_object() && config.contains("from_logits")) {
+    if (!config.at("from_logits").is_boolean()) throw Error("loss config for " + name + ": from_logits must be true or false");
+    from_logits = config.at("from_logits").get<bool>();
+  }
+  if (name == "binary_crossentropy") return std::make_shared<BinaryCrossentropy>(from_logits);
+  if (name == "categorical_crossentropy") return std::make_shared<CategoricalCrossentropy>(from_logits);
+  if (name == "sparse_categorical_crossentropy") return std::make_shared<SparseCategoricalCrossentropy>(from_logits);
+  return get(name);
 }
 
 }  // namespace kiln::losses
