@@ -156,7 +156,12 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
   for (auto& cb : options.callbacks) cb->on_train_begin(*this);
   if (options.resume) {
     for (std::size_t i = 0; i < options.callbacks.size(); ++i) {
-      if (options.resume->callbacks[i]) options.callbacks[i]->set_state(*options.resume->callbacks[i]);
+      if (!options.resume->callbacks[i]) continue;
+      try {
+        options.callbacks[i]->set_state(*options.resume->callbacks[i]);
+      } catch (const nlohmann::json::exception& e) {
+        throw Error("fit: the saved state of callback " + std::to_string(i + 1) + " is malformed (" + e.what() + ")");
+      }
     }
   }
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
@@ -200,6 +205,8 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
       }
     }
     bar.finish(shown);
+    // The rate this epoch trained with (schedules change it between epochs); kept, not shown.
+    epoch_logs["learning_rate"] = optimizer_->learning_rate();
     history.epoch.push_back(epoch);
     for (const auto& [k, v] : epoch_logs) history.history[k].push_back(v);
     for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, epoch_logs);
