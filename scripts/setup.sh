@@ -17,6 +17,10 @@ packages=(
   libgtest-dev           # tests
   dataset-fashion-mnist  # the real dataset the tests and the fallback run use
   qemu-user              # tests run part of the suite on emulated CPUs without AVX-512/AVX2
+  gnuplot-nox            # the PNG plots of a training run (curves, confusion matrix, ROC)
+  libjs-chart.js         # Chart.js, inlined into each run's report.html
+  chromium               # tests only: opens a run report headless and checks its charts
+  clang libclang-rt-14-dev libomp-14-dev  # tests only: the ASan/UBSan build and the libFuzzer targets
 )
 
 missing=()

@@ -15,6 +15,8 @@
 #pragma once
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -27,6 +29,8 @@ namespace kiln {
 // file and what is wrong (not a Kiln model, a corrupt or truncated file, a tensor that
 // does not fit).
 std::shared_ptr<Model> load_model(const std::filesystem::path& path);
+// The same from a file's bytes in memory; `source` names them in errors.
+std::shared_ptr<Model> load_model_from_bytes(std::string_view bytes, const std::string& source = "model data");
 
 // {"class_name", "config"} <-> an unbuilt-or-built model with fresh weights.
 nlohmann::json model_to_json(const Model& model);
@@ -43,5 +47,6 @@ struct Checkpoint {
   std::shared_ptr<const TrainingState> state;
 };
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+Checkpoint load_checkpoint_from_bytes(std::string_view bytes, const std::string& source = "checkpoint data");
 
 }  // namespace kiln

@@ -343,9 +343,10 @@ Generator::State generator_state_from_json(const nlohmann::json& j) {
   return s;
 }
 
-std::shared_ptr<Model> load_model(const fs::path& path) {
-  const std::string source = path.string();
-  const auto file = io::load_safetensors(path);
+std::shared_ptr<Model> load_model(const fs::path& path) { return load_model_from_bytes(io::read_file(path), path.string()); }
+
+std::shared_ptr<Model> load_model_from_bytes(std::string_view bytes, const std::string& source) {
+  const auto file = io::decode_safetensors(bytes, source);
   check_format(file, source, {"model", "checkpoint"});
   return model_from_file(file, source);
 }
@@ -373,9 +374,10 @@ void save_checkpoint(const Model& model, const fs::path& path) {
   io::save_safetensors(path, c.tensors, c.metadata);
 }
 
-Checkpoint load_checkpoint(const fs::path& path) {
-  const std::string source = path.string();
-  const auto file = io::load_safetensors(path);
+Checkpoint load_checkpoint(const fs::path& path) { return load_checkpoint_from_bytes(io::read_file(path), path.string()); }
+
+Checkpoint load_checkpoint_from_bytes(std::string_view bytes, const std::string& source) {
+  const auto file = io::decode_safetensors(bytes, source);
   check_format(file, source, {"checkpoint"});
   Checkpoint out;
   out.model = model_from_file(file, source);

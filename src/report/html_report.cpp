@@ -6,6 +6,7 @@
 // data-rendered and data-painted-pixels and the body with data-charts-ready (the ids
 // drawn), which is what the headless-Chromium test reads back.
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 
@@ -156,9 +157,11 @@ constexpr const char* kScript = R"(
       draw('chart-curve-' + metric, { type: 'line', data: { labels: data.epochs, datasets: sets },
         options: { plugins: { title: { display: true, text: metric + ' per epoch' } }, scales: { x: axis('epoch'), y: axis(metric) } } });
     });
-    if (data.history.learning_rate && data.history.learning_rate.length) {
-      draw('chart-learning-rate', { type: 'line', data: { labels: data.epochs, datasets: [{ label: 'learning rate', data: data.history.learning_rate, borderColor: palette[2], backgroundColor: palette[2] }] },
-        options: { plugins: { title: { display: true, text: 'learning rate per epoch' } }, scales: { x: axis('epoch'), y: axis('learning rate') } } });
+    if (document.getElementById('chart-learning-rate')) {
+      var lr = data.history.learning_rate, top = Math.max.apply(null, lr);
+      draw('chart-learning-rate', { type: 'line', data: { labels: data.epochs, datasets: [{ label: 'learning rate', data: lr, borderColor: palette[2], backgroundColor: palette[2] }] },
+        options: { plugins: { title: { display: true, text: 'learning rate per epoch' } },
+                   scales: { x: axis('epoch'), y: Object.assign(axis('learning rate', 0, top * 1.1), { ticks: { callback: function (v) { return Number(v).toExponential(1); } } }) } } });
     }
     function curveSets(key, valueKey, label) {
       return data.classes.map(function (c, i) {
@@ -231,7 +234,10 @@ std::string report_html(const RunSummary& run, const json& evaluation, const std
     h += "<div class=\"card\"><div class=\"chart\"><canvas id=\"chart-curve-" + escape(m) + "\" role=\"img\" aria-label=\"" +
          escape(m) + " per epoch\"></canvas></div></div>\n";
   }
-  if (run.history.history.count("learning_rate")) {
+  // The learning rate gets a chart when a schedule changed it; a constant one is in the configuration.
+  const auto lr = run.history.history.find("learning_rate");
+  if (lr != run.history.history.end() && std::adjacent_find(lr->second.begin(), lr->second.end(),
+                                                            std::not_equal_to<>()) != lr->second.end()) {
     h += "<div class=\"card\"><div class=\"chart\"><canvas id=\"chart-learning-rate\" role=\"img\" aria-label=\"learning rate per epoch\"></canvas></div></div>\n";
   }
   h += "</section>\n";
