@@ -39,15 +39,20 @@ void model_seeds(const fs::path& dir) {
   cnn.add(Flatten());
   cnn.add(Dropout(0.5, 7));
   cnn.add(Dense(2, "softmax"));
-  cnn.compile(optim::SGD(optim::SGDOptions{.learning_rate = 0.1, .momentum = 0.9}), losses::SparseCategoricalCrossentropy());
+  cnn.compile(optim::SGD(optim::SGDOptions{.learning_rate = 0.1, .momentum = 0.9}),
+              losses::SparseCategoricalCrossentropy());
   const Tensor images = Tensor::ones({2, 5, 5, 1}), labels = Tensor::from_vector(std::vector<std::int32_t>{0, 1});
   const fs::path scratch = fs::temp_directory_path() / "kiln-seed-log.csv";
-  cnn.fit(images, labels,
-          {.epochs = 1, .batch_size = 2, .verbose = 0, .validation_data = data::Dataset(images, labels),
-           .callbacks = {std::make_shared<callbacks::EarlyStopping>(
-                             callbacks::EarlyStoppingOptions{.patience = 3, .restore_best_weights = true}),
-                         std::make_shared<callbacks::ReduceLROnPlateau>(), std::make_shared<callbacks::CSVLogger>(scratch),
-                         std::make_shared<callbacks::ModelCheckpoint>(dir / "cnn_checkpoint.safetensors")}});
+  cnn.fit(
+      images, labels,
+      {.epochs = 1,
+       .batch_size = 2,
+       .verbose = 0,
+       .validation_data = data::Dataset(images, labels),
+       .callbacks = {std::make_shared<callbacks::EarlyStopping>(
+                         callbacks::EarlyStoppingOptions{.patience = 3, .restore_best_weights = true}),
+                     std::make_shared<callbacks::ReduceLROnPlateau>(), std::make_shared<callbacks::CSVLogger>(scratch),
+                     std::make_shared<callbacks::ModelCheckpoint>(dir / "cnn_checkpoint.safetensors")}});
   fs::remove(scratch);
   io::save_safetensors(dir / "plain.safetensors",
                        {{"f64", Tensor::from_vector(std::vector<double>{1.5, -2}, {2})},

@@ -16,10 +16,9 @@
 // the rest is written and the report says the PNGs are missing.
 #pragma once
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "kiln/metrics/classification.hpp"
 #include "kiln/model.hpp"
@@ -28,12 +27,12 @@
 namespace kiln::report {
 
 struct RunSummary {
-  std::string title;          // "Fashion-MNIST - article CNN"
-  nlohmann::json config;      // the run's settings, shown as a table (an object of scalars)
-  History history;            // per-epoch metrics ("loss", "val_loss", "accuracy", ...)
+  std::string title;      // "Fashion-MNIST - article CNN"
+  nlohmann::json config;  // the run's settings, shown as a table (an object of scalars)
+  History history;        // per-epoch metrics ("loss", "val_loss", "accuracy", ...)
   std::vector<std::string> class_names;
-  metrics::Labels y_true;     // the evaluated samples' labels
-  Tensor scores;              // their predicted class scores [n, classes] (softmax outputs)
+  metrics::Labels y_true;  // the evaluated samples' labels
+  Tensor scores;           // their predicted class scores [n, classes] (softmax outputs)
 };
 
 struct Written {

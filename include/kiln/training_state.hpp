@@ -3,12 +3,11 @@
 // so that `fit(..., {.resume = state})` after a crash ends with the very weights
 // an uninterrupted run would have.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "kiln/model.hpp"
 #include "kiln/random.hpp"
@@ -24,8 +23,8 @@ struct CallbackState {
 };
 
 struct TrainingState {
-  int epochs_done = 0;   // complete epochs: a resumed fit() starts at this (0-based) epoch
-  bool stopped = false;  // a callback ended the run (early stopping): resuming has nothing to do
+  int epochs_done = 0;       // complete epochs: a resumed fit() starts at this (0-based) epoch
+  bool stopped = false;      // a callback ended the run (early stopping): resuming has nothing to do
   Generator::State shuffle;  // the generator fit() shuffles with, as it is before the next epoch
   History history;           // every epoch so far
   // One entry per FitOptions::callbacks entry, in order; nullopt for a callback without state.

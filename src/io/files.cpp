@@ -92,8 +92,7 @@ std::string read_file(const fs::path& path, std::uint64_t max_bytes) {
   if (S_ISDIR(st.st_mode)) throw Error(name + ": is a folder, not a file");
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > max_bytes) {
-    throw Error(name + ": " + std::to_string(size) + " bytes, more than the " + std::to_string(max_bytes) +
-                " allowed");
+    throw Error(name + ": " + std::to_string(size) + " bytes, more than the " + std::to_string(max_bytes) + " allowed");
   }
   std::string bytes(size, '\0');
   std::size_t done = 0;

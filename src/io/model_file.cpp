@@ -12,9 +12,8 @@
 //   kiln.training        epochs, history, generators, ...      (checkpoint)
 #include <cmath>
 #include <cstring>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "kiln/error.hpp"
 #include "kiln/io/files.hpp"
@@ -100,8 +99,9 @@ json parse_metadata_json(const io::Safetensors& file, const char* key, const std
 void check_format(const io::Safetensors& file, const std::string& source, std::initializer_list<const char*> allowed) {
   const auto it = file.metadata.find(kFormat);
   if (it == file.metadata.end()) {
-    throw Error(source + ": not a Kiln model file (its metadata has no kiln.format; a safetensors file of "
-                         "weights from elsewhere can be loaded with load_weights if its tensor names fit)");
+    throw Error(source +
+                ": not a Kiln model file (its metadata has no kiln.format; a safetensors file of "
+                "weights from elsewhere can be loaded with load_weights if its tensor names fit)");
   }
   bool ok = false;
   std::string names;
@@ -148,8 +148,9 @@ void assign_weights(const std::vector<WeightRef>& weights, const io::Safetensors
       same_order = in_file[i]->dtype() == weights[i].value.dtype() && in_file[i]->shape() == weights[i].value.shape();
     }
     if (same_order) {
-      msg += "\n(only the layer names differ: layers built again in the same process get new names; name them, "
-             "or rebuild the model with model_from_config(model_to_json(original)))";
+      msg +=
+          "\n(only the layer names differ: layers built again in the same process get new names; name them, "
+          "or rebuild the model with model_from_config(model_to_json(original)))";
     }
     throw Error(msg);
   }
@@ -187,10 +188,10 @@ Contents model_contents(const Model& model, const char* format) {
   c.metadata[kArchitecture] = model_to_json(model).dump();
   if (model.compiled()) {
     const optim::Optimizer& opt = model.optimizer();
-    json compile = {{"optimizer", {{"class_name", opt.name()}, {"config", opt.get_config()},
-                                   {"iterations", opt.iterations()}}},
-                    {"loss", {{"name", model.loss().name()}, {"config", model.loss().get_config()}}},
-                    {"metrics", model.metric_names()}};
+    json compile = {
+        {"optimizer", {{"class_name", opt.name()}, {"config", opt.get_config()}, {"iterations", opt.iterations()}}},
+        {"loss", {{"name", model.loss().name()}, {"config", model.loss().get_config()}}},
+        {"metrics", model.metric_names()}};
     c.metadata[kCompile] = compile.dump();
     const auto slot_names = opt.slot_names();
     for (std::size_t s = 0; s < slot_names.size(); ++s) {
@@ -250,7 +251,8 @@ std::shared_ptr<Model> model_from_file(const io::Safetensors& file, const std::s
   json architecture = parse_metadata_json(file, kArchitecture, source);
   check_numbers(architecture, "");
   std::uint64_t file_bytes = 0;
-  for (const auto& t : file.tensors) file_bytes += static_cast<std::uint64_t>(t.tensor.numel()) * dtype_size(t.tensor.dtype());
+  for (const auto& t : file.tensors)
+    file_bytes += static_cast<std::uint64_t>(t.tensor.numel()) * dtype_size(t.tensor.dtype());
   std::shared_ptr<Model> model;
   try {
     const layers_detail::WeightBudget budget(file_bytes);
@@ -343,7 +345,9 @@ Generator::State generator_state_from_json(const nlohmann::json& j) {
   return s;
 }
 
-std::shared_ptr<Model> load_model(const fs::path& path) { return load_model_from_bytes(io::read_file(path), path.string()); }
+std::shared_ptr<Model> load_model(const fs::path& path) {
+  return load_model_from_bytes(io::read_file(path), path.string());
+}
 
 std::shared_ptr<Model> load_model_from_bytes(std::string_view bytes, const std::string& source) {
   const auto file = io::decode_safetensors(bytes, source);
@@ -374,7 +378,9 @@ void save_checkpoint(const Model& model, const fs::path& path) {
   io::save_safetensors(path, c.tensors, c.metadata);
 }
 
-Checkpoint load_checkpoint(const fs::path& path) { return load_checkpoint_from_bytes(io::read_file(path), path.string()); }
+Checkpoint load_checkpoint(const fs::path& path) {
+  return load_checkpoint_from_bytes(io::read_file(path), path.string());
+}
 
 Checkpoint load_checkpoint_from_bytes(std::string_view bytes, const std::string& source) {
   const auto file = io::decode_safetensors(bytes, source);

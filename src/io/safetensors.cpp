@@ -4,10 +4,9 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "kiln/error.hpp"
 #include "kiln/io/files.hpp"
@@ -32,9 +31,9 @@ struct DTypeName {
 };
 
 constexpr DTypeName kDTypes[] = {
-    {"F32", DType::Float32}, {"F64", DType::Float64}, {"U8", DType::UInt8}, {"I32", DType::Int32},
-    {"I64", DType::Int64},   {"F16", std::nullopt},   {"BF16", std::nullopt}, {"I8", std::nullopt},
-    {"I16", std::nullopt},   {"U16", std::nullopt},   {"U32", std::nullopt},  {"U64", std::nullopt},
+    {"F32", DType::Float32}, {"F64", DType::Float64},   {"U8", DType::UInt8},      {"I32", DType::Int32},
+    {"I64", DType::Int64},   {"F16", std::nullopt},     {"BF16", std::nullopt},    {"I8", std::nullopt},
+    {"I16", std::nullopt},   {"U16", std::nullopt},     {"U32", std::nullopt},     {"U64", std::nullopt},
     {"BOOL", std::nullopt},  {"F8_E4M3", std::nullopt}, {"F8_E5M2", std::nullopt},
 };
 
@@ -69,7 +68,8 @@ Entry parse_entry(const std::string& name, const json& info, std::uint64_t data_
   const std::string where = source + ": tensor " + quoted(name);
   if (!info.is_object()) throw Error(where + ": expected {\"dtype\", \"shape\", \"data_offsets\"}, got " + info.dump());
   for (const auto& [key, value] : info.items()) {
-    if (key != "dtype" && key != "shape" && key != "data_offsets") throw Error(where + ": unknown field " + quoted(key));
+    if (key != "dtype" && key != "shape" && key != "data_offsets")
+      throw Error(where + ": unknown field " + quoted(key));
   }
   if (!info.contains("dtype") || !info.at("dtype").is_string()) throw Error(where + ": no \"dtype\" string");
   if (!info.contains("shape") || !info.at("shape").is_array()) throw Error(where + ": no \"shape\" list");
@@ -171,8 +171,8 @@ std::string encode_safetensors(const std::vector<NamedTensor>& tensors,
     if (!tensor.defined()) throw Error("safetensors: tensor " + quoted(name) + " is undefined");
     const Tensor t = tensor.contiguous();
     const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * dtype_size(t.dtype());
-    header[name] = {{"dtype", safetensors_dtype(t.dtype())}, {"shape", t.shape()},
-                    {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", safetensors_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     data.push_back(t);
   }

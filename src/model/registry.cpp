@@ -3,7 +3,6 @@
 // src/layers/registry.cpp.
 #include <functional>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "kiln/error.hpp"
@@ -29,8 +28,8 @@ nlohmann::json model_to_json(const Model& model) {
 }
 
 std::shared_ptr<Model> model_from_config(const nlohmann::json& architecture) {
-  if (!architecture.is_object() || !architecture.contains("class_name") ||
-      !architecture.at("class_name").is_string() || !architecture.contains("config")) {
+  if (!architecture.is_object() || !architecture.contains("class_name") || !architecture.at("class_name").is_string() ||
+      !architecture.contains("config")) {
     throw Error("model architecture: expected {\"class_name\": ..., \"config\": ...}");
   }
   const std::string name = architecture.at("class_name").get<std::string>();

@@ -78,7 +78,8 @@ void curves(std::ostringstream& gp, const fs::path& dir, const RunSummary& run, 
     const std::string name = "$curve" + std::to_string(block++);
     gp << name << " << EOD\n";
     for (std::size_t e = 0; e < train.size(); ++e) {
-      const double v = val_it != run.history.history.end() && e < val_it->second.size() ? val_it->second[e] : std::nan("");
+      const double v =
+          val_it != run.history.history.end() && e < val_it->second.size() ? val_it->second[e] : std::nan("");
       gp << (e < run.history.epoch.size() ? run.history.epoch[e] + 1 : int(e) + 1) << " " << num(train[e]) << " "
          << num(v) << "\n";
     }
@@ -124,8 +125,9 @@ void one_vs_rest(std::ostringstream& gp, const fs::path& dir, const RunSummary& 
   const auto k = static_cast<std::size_t>(run.scores.size(1));
   const fs::path out = dir / (roc ? "roc.png" : "precision_recall.png");
   gp << kStyle << "set output " << quote(out.string()) << "\n"
-     << "set title " << quote(roc ? "ROC curves, each class against the rest (test set)"
-                                  : "Precision-recall curves, each class against the rest (test set)")
+     << "set title "
+     << quote(roc ? "ROC curves, each class against the rest (test set)"
+                  : "Precision-recall curves, each class against the rest (test set)")
      << "\nset xlabel " << quote(roc ? "false positive rate" : "recall") << "\nset ylabel "
      << quote(roc ? "true positive rate" : "precision") << "\n"
      << "set xrange [0:1]\nset yrange [0:1.02]\nset size ratio 1\n"
@@ -167,8 +169,10 @@ void run_gnuplot(const std::string& program, const fs::path& script, const fs::p
   const int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
-    throw Error("cannot run " + program + " (" + std::strerror(rc) + "); install gnuplot (apt-get install gnuplot-nox) "
-                "or set KILN_GNUPLOT, then draw the PNGs with: gnuplot " + script.string());
+    throw Error("cannot run " + program + " (" + std::strerror(rc) +
+                "); install gnuplot (apt-get install gnuplot-nox) "
+                "or set KILN_GNUPLOT, then draw the PNGs with: gnuplot " +
+                script.string());
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -180,9 +184,8 @@ void run_gnuplot(const std::string& program, const fs::path& script, const fs::p
     } catch (const Error&) {
     }
     if (first_lines.size() > 400) first_lines = first_lines.substr(0, 400) + "...";
-    throw Error(program + " failed on " + script.string() + (WIFEXITED(status) && WEXITSTATUS(status) == 127
-                                                                 ? std::string(" (not found)")
-                                                                 : ": " + first_lines));
+    throw Error(program + " failed on " + script.string() +
+                (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? std::string(" (not found)") : ": " + first_lines));
   }
 }
 

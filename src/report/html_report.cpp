@@ -6,9 +6,9 @@
 // data-rendered and data-painted-pixels and the body with data-charts-ready (the ids
 // drawn), which is what the headless-Chromium test reads back.
 #include <algorithm>
-#include <functional>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include "kiln/metrics/ranking.hpp"
 #include "kiln/report.hpp"
@@ -93,10 +93,12 @@ json chart_data(const RunSummary& run, const json& evaluation) {
   const auto pr = metrics::precision_recall_curves_ovr(run.y_true, run.scores);
   for (std::size_t c = 0; c < roc.size(); ++c) {
     const json& per = evaluation.at("per_class")[c];
-    json cls = {{"name", per.at("name")}, {"roc_auc", per.at("roc_auc")}, {"average_precision", per.at("average_precision")}};
+    json cls = {
+        {"name", per.at("name")}, {"roc_auc", per.at("roc_auc")}, {"average_precision", per.at("average_precision")}};
     json roc_points = json::array(), pr_points = json::array();
     if (!per.at("roc_auc").is_null()) {
-      for (std::size_t i : report_detail::thin(roc[c].fpr.size(), 250)) roc_points.push_back({roc[c].fpr[i], roc[c].tpr[i]});
+      for (std::size_t i : report_detail::thin(roc[c].fpr.size(), 250))
+        roc_points.push_back({roc[c].fpr[i], roc[c].tpr[i]});
     }
     for (std::size_t i : report_detail::thin(pr[c].recall.size(), 250)) {
       pr_points.push_back({pr[c].recall[i], pr[c].precision[i]});
@@ -193,18 +195,22 @@ std::string report_html(const RunSummary& run, const json& evaluation, const std
   h += "<h1>" + escape(run.title) + "</h1>\n";
   const json& macro = evaluation.at("macro");
   const json& auc = evaluation.at("roc_auc_ovr").at("macro");
-  h += "<p class=\"summary\">Test accuracy <b id=\"test-accuracy\">" + fixed(evaluation.at("accuracy").get<double>(), 4) +
-       "</b> &middot; macro F1 <b>" + fixed(macro.at("f1").get<double>(), 4) + "</b> &middot; ROC AUC (macro, one class against the rest) <b>" +
+  h += "<p class=\"summary\">Test accuracy <b id=\"test-accuracy\">" +
+       fixed(evaluation.at("accuracy").get<double>(), 4) + "</b> &middot; macro F1 <b>" +
+       fixed(macro.at("f1").get<double>(), 4) + "</b> &middot; ROC AUC (macro, one class against the rest) <b>" +
        (auc.is_null() ? std::string("undefined") : fixed(auc.get<double>(), 4)) + "</b> &middot; " +
        std::to_string(evaluation.at("num_samples").get<std::int64_t>()) + " test samples, " +
        std::to_string(evaluation.at("num_classes").get<std::int64_t>()) + " classes</p>\n";
   if (!png_problem.empty()) h += "<p class=\"note\">PNG images were not drawn: " + escape(png_problem) + "</p>\n";
-  if (!has_chartjs()) h += "<p class=\"note\">Chart.js was not found when Kiln was built (libjs-chart.js): charts are missing.</p>\n";
+  if (!has_chartjs())
+    h += "<p class=\"note\">Chart.js was not found when Kiln was built (libjs-chart.js): charts are missing.</p>\n";
 
   // Configuration and the averaged metrics.
-  h += "<section class=\"grid\">\n<div class=\"card\"><h2>Configuration</h2><table class=\"kv\" id=\"configuration\">\n";
+  h +=
+      "<section class=\"grid\">\n<div class=\"card\"><h2>Configuration</h2><table class=\"kv\" id=\"configuration\">\n";
   if (run.config.is_object()) {
-    for (const auto& [k, v] : run.config.items()) h += "<tr><th>" + escape(k) + "</th><td>" + escape(scalar_text(v)) + "</td></tr>\n";
+    for (const auto& [k, v] : run.config.items())
+      h += "<tr><th>" + escape(k) + "</th><td>" + escape(scalar_text(v)) + "</td></tr>\n";
   }
   h += "</table></div>\n<div class=\"card\"><h2>Test metrics</h2><table class=\"metrics\">\n";
   h += "<tr><th></th><th>precision</th><th>recall</th><th>F1</th></tr>\n";
@@ -231,14 +237,15 @@ std::string report_html(const RunSummary& run, const json& evaluation, const std
   for (const auto& [k, v] : run.history.history) keys.push_back(k);
   h += "<h2>Training and validation curves</h2>\n<section class=\"grid\">\n";
   for (const auto& m : report_detail::curve_metrics(keys)) {
-    h += "<div class=\"card\"><div class=\"chart\"><canvas id=\"chart-curve-" + escape(m) + "\" role=\"img\" aria-label=\"" +
-         escape(m) + " per epoch\"></canvas></div></div>\n";
+    h += "<div class=\"card\"><div class=\"chart\"><canvas id=\"chart-curve-" + escape(m) +
+         "\" role=\"img\" aria-label=\"" + escape(m) + " per epoch\"></canvas></div></div>\n";
   }
   // The learning rate gets a chart when a schedule changed it; a constant one is in the configuration.
   const auto lr = run.history.history.find("learning_rate");
-  if (lr != run.history.history.end() && std::adjacent_find(lr->second.begin(), lr->second.end(),
-                                                            std::not_equal_to<>()) != lr->second.end()) {
-    h += "<div class=\"card\"><div class=\"chart\"><canvas id=\"chart-learning-rate\" role=\"img\" aria-label=\"learning rate per epoch\"></canvas></div></div>\n";
+  if (lr != run.history.history.end() &&
+      std::adjacent_find(lr->second.begin(), lr->second.end(), std::not_equal_to<>()) != lr->second.end()) {
+    h += "<div class=\"card\"><div class=\"chart\"><canvas id=\"chart-learning-rate\" role=\"img\" "
+         "aria-label=\"learning rate per epoch\"></canvas></div></div>\n";
   }
   h += "</section>\n";
 
@@ -269,19 +276,23 @@ std::string report_html(const RunSummary& run, const json& evaluation, const std
   h += "</table></div>\n";
 
   h += "<h2>ROC and precision-recall curves (each class against the rest)</h2>\n<section class=\"grid\">\n";
-  h += "<div class=\"card\"><div class=\"chart square\"><canvas id=\"chart-roc\" role=\"img\" aria-label=\"ROC curves\"></canvas></div></div>\n";
-  h += "<div class=\"card\"><div class=\"chart square\"><canvas id=\"chart-pr\" role=\"img\" aria-label=\"precision-recall curves\"></canvas></div></div>\n";
+  h += "<div class=\"card\"><div class=\"chart square\"><canvas id=\"chart-roc\" role=\"img\" aria-label=\"ROC "
+       "curves\"></canvas></div></div>\n";
+  h += "<div class=\"card\"><div class=\"chart square\"><canvas id=\"chart-pr\" role=\"img\" "
+       "aria-label=\"precision-recall curves\"></canvas></div></div>\n";
   h += "</section>\n";
 
   h += "<h2>Classification report</h2>\n<pre id=\"classification-report\">" +
        escape(evaluation.at("classification_report").get<std::string>()) + "</pre>\n";
   h += "<h2>Per class</h2>\n<div class=\"card\"><table class=\"metrics\" id=\"per-class\">\n"
-       "<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th><th>ROC AUC</th><th>average precision</th></tr>\n";
+       "<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th><th>ROC AUC</th><th>average "
+       "precision</th></tr>\n";
   for (const auto& c : names) {
-    h += "<tr><td>" + escape(c.at("name").get<std::string>()) + "</td><td>" + fixed(c.at("precision").get<double>(), 4) +
-         "</td><td>" + fixed(c.at("recall").get<double>(), 4) + "</td><td>" + fixed(c.at("f1").get<double>(), 4) +
-         "</td><td>" + std::to_string(c.at("support").get<std::int64_t>()) + "</td><td>" + number(c.at("roc_auc")) +
-         "</td><td>" + number(c.at("average_precision")) + "</td></tr>\n";
+    h += "<tr><td>" + escape(c.at("name").get<std::string>()) + "</td><td>" +
+         fixed(c.at("precision").get<double>(), 4) + "</td><td>" + fixed(c.at("recall").get<double>(), 4) +
+         "</td><td>" + fixed(c.at("f1").get<double>(), 4) + "</td><td>" +
+         std::to_string(c.at("support").get<std::int64_t>()) + "</td><td>" + number(c.at("roc_auc")) + "</td><td>" +
+         number(c.at("average_precision")) + "</td></tr>\n";
   }
   h += "</table></div>\n";
   h += "<p style=\"color:#777;font-size:0.85em\">Written by Kiln. Charts: Chart.js (MIT licence), inlined. "

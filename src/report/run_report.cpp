@@ -27,9 +27,8 @@ std::vector<std::string> curve_metrics(const std::vector<std::string>& keys) {
     if (k.rfind("val_", 0) == 0 || k == "learning_rate") continue;
     out.push_back(k);
   }
-  std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-    return (a == "loss") > (b == "loss");
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const std::string& a, const std::string& b) { return (a == "loss") > (b == "loss"); });
   return out;
 }
 
@@ -126,7 +125,8 @@ std::string predictions_csv(const metrics::Labels& y_true, const Tensor& scores)
   for (std::int64_t c = 0; c < k; ++c) out += ",score_" + std::to_string(c);
   out += "\n";
   for (std::int64_t i = 0; i < n; ++i) {
-    out += std::to_string(y_true[static_cast<std::size_t>(i)]) + "," + std::to_string(y_pred[static_cast<std::size_t>(i)]);
+    out +=
+        std::to_string(y_true[static_cast<std::size_t>(i)]) + "," + std::to_string(y_pred[static_cast<std::size_t>(i)]);
     for (std::int64_t c = 0; c < k; ++c) {
       out += ",";
       out += shortest(v[static_cast<std::size_t>(i * k + c)]);

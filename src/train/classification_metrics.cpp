@@ -24,8 +24,8 @@ std::string class_name(const std::vector<std::string>& names, std::int64_t c) {
 
 void check_names(const std::vector<std::string>& names, std::int64_t classes, const char* who) {
   if (!names.empty() && static_cast<std::int64_t>(names.size()) != classes) {
-    throw Error(std::string(who) + ": " + std::to_string(names.size()) + " class names for " +
-                std::to_string(classes) + " classes");
+    throw Error(std::string(who) + ": " + std::to_string(names.size()) + " class names for " + std::to_string(classes) +
+                " classes");
   }
 }
 
@@ -216,15 +216,15 @@ double precision_score(const ConfusionMatrix& cm, Average average) { return aver
 double recall_score(const ConfusionMatrix& cm, Average average) { return averaged_scores(cm, average).recall; }
 double f1_score(const ConfusionMatrix& cm, Average average) { return averaged_scores(cm, average).f1; }
 
-std::string classification_report(const ConfusionMatrix& cm, const std::vector<std::string>& class_names,
-                                  int digits) {
+std::string classification_report(const ConfusionMatrix& cm, const std::vector<std::string>& class_names, int digits) {
   check_names(class_names, cm.num_classes(), "classification_report");
   if (digits < 0 || digits > 15) throw Error("classification_report: digits must be in [0, 15]");
   // scikit-learn's layout: a name column as wide as the longest name (at least
   // "weighted avg" and `digits`), a space, then one " {:>9}" cell per column.
   const std::string weighted = "weighted avg";
   std::size_t name_width = std::max<std::size_t>(weighted.size(), static_cast<std::size_t>(digits));
-  for (std::int64_t c = 0; c < cm.num_classes(); ++c) name_width = std::max(name_width, class_name(class_names, c).size());
+  for (std::int64_t c = 0; c < cm.num_classes(); ++c)
+    name_width = std::max(name_width, class_name(class_names, c).size());
   const auto row = [&](const std::string& name, const std::vector<std::string>& cells) {
     std::string line = right(name, name_width);
     line.push_back(' ');

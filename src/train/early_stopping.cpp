@@ -75,9 +75,10 @@ void EarlyStopping::on_train_end(Model&) {
 }
 
 bool EarlyStopping::get_state(CallbackState& out) const {
-  out.values = {{"kind", "EarlyStopping"}, {"wait", wait_}, {"stopped_epoch", stopped_epoch_},
-                {"best_epoch", best_epoch_}, {"best", best_},   {"best_weights", best_weights_.size()}};
-  for (std::size_t i = 0; i < best_weights_.size(); ++i) out.tensors.emplace_back("best_" + std::to_string(i), best_weights_[i]);
+  out.values = {{"kind", "EarlyStopping"},   {"wait", wait_}, {"stopped_epoch", stopped_epoch_},
+                {"best_epoch", best_epoch_}, {"best", best_}, {"best_weights", best_weights_.size()}};
+  for (std::size_t i = 0; i < best_weights_.size(); ++i)
+    out.tensors.emplace_back("best_" + std::to_string(i), best_weights_[i]);
   return true;
 }
 

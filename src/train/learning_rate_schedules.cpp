@@ -49,7 +49,8 @@ void LearningRateScheduler::on_epoch_begin(Model& model, int epoch) {
 
 ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options) : options_(std::move(options)) {
   if (!(options_.factor > 0 && options_.factor < 1)) throw Error("ReduceLROnPlateau: factor must be in (0, 1)");
-  if (options_.patience < 0 || options_.cooldown < 0) throw Error("ReduceLROnPlateau: patience and cooldown must be non-negative");
+  if (options_.patience < 0 || options_.cooldown < 0)
+    throw Error("ReduceLROnPlateau: patience and cooldown must be non-negative");
   const train_detail::Monitor monitor("ReduceLROnPlateau", options_.monitor, options_.mode);
   maximize_ = monitor.maximize();
   best_ = monitor.worst();
@@ -88,13 +89,15 @@ void ReduceLROnPlateau::on_epoch_end(Model& model, int epoch, const Logs& logs) 
 }
 
 bool ReduceLROnPlateau::get_state(CallbackState& out) const {
-  out.values = {{"kind", "ReduceLROnPlateau"}, {"best", best_}, {"wait", wait_}, {"cooldown_counter", cooldown_counter_}};
+  out.values = {
+      {"kind", "ReduceLROnPlateau"}, {"best", best_}, {"wait", wait_}, {"cooldown_counter", cooldown_counter_}};
   return true;
 }
 
 void ReduceLROnPlateau::set_state(const CallbackState& state) {
   const auto& v = state.values;
-  if (v.value("kind", "") != "ReduceLROnPlateau") throw Error("ReduceLROnPlateau: the saved state is another callback's");
+  if (v.value("kind", "") != "ReduceLROnPlateau")
+    throw Error("ReduceLROnPlateau: the saved state is another callback's");
   best_ = train_detail::state_number_or(v, "best", best_);
   wait_ = train_detail::state_int(v, "wait", "ReduceLROnPlateau");
   cooldown_counter_ = train_detail::state_int(v, "cooldown_counter", "ReduceLROnPlateau");

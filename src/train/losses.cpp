@@ -113,7 +113,9 @@ nlohmann::json SparseCategoricalCrossentropy::get_config() const { return {{"fro
 std::shared_ptr<Loss> from_config(const std::string& name, const nlohmann::json& config) {
   bool from_logits = false;
   if (config.is_object() && config.contains("from_logits")) {
-    if (!config.at("from_logits").is_boolean()) throw Error("loss config for " + name + ": from_logits must be true or false");
+    if (!config.at("from_logits").is_boolean()) {
+      throw Error("loss config for " + name + ": from_logits must be true or false");
+    }
     from_logits = config.at("from_logits").get<bool>();
   }
   if (name == "binary_crossentropy") return std::make_shared<BinaryCrossentropy>(from_logits);

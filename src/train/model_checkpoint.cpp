@@ -30,7 +30,8 @@ std::string format_checkpoint_path(const std::string& pattern, int epoch, const 
     if (key == "epoch") {
       std::string width = spec.empty() ? "" : spec.substr(0, spec.size() - 1);
       if (!spec.empty() && (spec.back() != 'd' || (!width.empty() && !is_digits(width)))) {
-        throw Error("ModelCheckpoint: \"{" + field + "}\" in \"" + pattern + "\": epoch takes a format like {epoch:02d}");
+        throw Error("ModelCheckpoint: \"{" + field + "}\" in \"" + pattern +
+                    "\": epoch takes a format like {epoch:02d}");
       }
       const int w = width.empty() ? 0 : std::stoi(width);
       if (!width.empty() && width[0] == '0') {
@@ -40,10 +41,13 @@ std::string format_checkpoint_path(const std::string& pattern, int epoch, const 
       }
     } else {
       const auto it = logs.find(key);
-      if (it == logs.end()) throw Error("ModelCheckpoint: \"{" + field + "}\" in \"" + pattern + "\" is not among the logs");
-      const std::string digits = spec.size() > 2 && spec[0] == '.' && spec.back() == 'f' ? spec.substr(1, spec.size() - 2) : "";
+      if (it == logs.end())
+        throw Error("ModelCheckpoint: \"{" + field + "}\" in \"" + pattern + "\" is not among the logs");
+      const std::string digits =
+          spec.size() > 2 && spec[0] == '.' && spec.back() == 'f' ? spec.substr(1, spec.size() - 2) : "";
       if (!spec.empty() && !is_digits(digits)) {
-        throw Error("ModelCheckpoint: \"{" + field + "}\" in \"" + pattern + "\": values take a format like {val_loss:.4f}");
+        throw Error("ModelCheckpoint: \"{" + field + "}\" in \"" + pattern +
+                    "\": values take a format like {val_loss:.4f}");
       }
       if (digits.empty()) {
         std::snprintf(buf, sizeof buf, "%g", it->second);
@@ -80,8 +84,8 @@ void ModelCheckpoint::after_epoch_end(Model& model, int epoch, const Logs& logs)
       return;
     }
     if (options_.verbose) {
-      std::cout << "Epoch " << epoch + 1 << ": " << options_.monitor << " improved from " << best_ << " to "
-                << current << "\n";
+      std::cout << "Epoch " << epoch + 1 << ": " << options_.monitor << " improved from " << best_ << " to " << current
+                << "\n";
     }
     best_ = current;
   }
@@ -101,7 +105,8 @@ bool ModelCheckpoint::get_state(CallbackState& out) const {
 }
 
 void ModelCheckpoint::set_state(const CallbackState& state) {
-  if (state.values.value("kind", "") != "ModelCheckpoint") throw Error("ModelCheckpoint: the saved state is another callback's");
+  if (state.values.value("kind", "") != "ModelCheckpoint")
+    throw Error("ModelCheckpoint: the saved state is another callback's");
   // A best of +-inf (nothing saved yet) is written by JSON as null.
   best_ = train_detail::state_number_or(state.values, "best", best_);
 }

@@ -6,7 +6,8 @@
 
 namespace kiln::train_detail {
 
-Monitor::Monitor(std::string who, std::string key, const std::string& mode) : who_(std::move(who)), key_(std::move(key)) {
+Monitor::Monitor(std::string who, std::string key, const std::string& mode)
+    : who_(std::move(who)), key_(std::move(key)) {
   if (mode == "min") {
     maximize_ = false;
   } else if (mode == "max") {

@@ -1,9 +1,8 @@
 // A monitored quantity ("val_loss", "val_accuracy") and which way is better,
 // shared by ModelCheckpoint, EarlyStopping and ReduceLROnPlateau.
 #pragma once
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "kiln/callbacks.hpp"
 

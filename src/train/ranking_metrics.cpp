@@ -99,9 +99,10 @@ std::vector<std::int64_t> supports(std::span<const std::int64_t> y_true, std::in
 }
 
 // numpy's average of per-class values: uniform (macro) or by support (weighted).
-double mean_over_classes(const std::vector<double>& values, const std::vector<std::int64_t>& support,
-                         Average average, const char* who) {
-  if (average == Average::Micro) throw Error(std::string(who) + ": the micro average is not offered; use macro or weighted");
+double mean_over_classes(const std::vector<double>& values, const std::vector<std::int64_t>& support, Average average,
+                         const char* who) {
+  if (average == Average::Micro)
+    throw Error(std::string(who) + ": the micro average is not offered; use macro or weighted");
   double wsum = 0, sum = 0;
   for (std::size_t c = 0; c < values.size(); ++c) {
     const double w = average == Average::Weighted ? static_cast<double>(support[c]) : 1.0;
@@ -157,8 +158,8 @@ double auc(std::span<const double> x, std::span<const double> y) {
 }
 
 double roc_auc_score(std::span<const std::uint8_t> positive, std::span<const double> scores) {
-  const std::size_t positives = static_cast<std::size_t>(std::count_if(positive.begin(), positive.end(),
-                                                                       [](std::uint8_t p) { return p != 0; }));
+  const std::size_t positives =
+      static_cast<std::size_t>(std::count_if(positive.begin(), positive.end(), [](std::uint8_t p) { return p != 0; }));
   if (positives == 0 || positives == positive.size()) {
     throw Error(std::string("roc_auc_score: only one class is present (") +
                 (positives == 0 ? "no positive" : "no negative") +

@@ -1,7 +1,6 @@
 // Saving and loading models and weights: bit-identical predictions, optimizer
 // state that continues training exactly, and errors that list every mismatch.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,7 +114,8 @@ TEST(ModelFile, WeightsAloneLoadIntoTheSameArchitecture) {
   const std::string msg = error_of([&] { c.load_weights(dir.path() / "w.safetensors"); });
   EXPECT_NE(msg.find("only the layer names differ"), std::string::npos) << msg;
   // A weights file is not a whole model.
-  EXPECT_NE(error_of([&] { load_model(dir.path() / "w.safetensors"); }).find("holds a Kiln weights"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_model(dir.path() / "w.safetensors"); }).find("holds a Kiln weights"),
+            std::string::npos);
 }
 
 TEST(ModelFile, MismatchedWeightsAreListedAndNothingChanges) {
@@ -126,10 +126,11 @@ TEST(ModelFile, MismatchedWeightsAreListedAndNothingChanges) {
   a.save_weights(dir.path() / "w.safetensors");
   Sequential b;
   b.add(Dense(6, DenseOptions{.activation = "relu", .input_shape = {4}, .name = "hidden"}));  // [4, 6], [6]
-  b.add(Dense(2, DenseOptions{.name = "logits"}));  // another name
+  b.add(Dense(2, DenseOptions{.name = "logits"}));                                            // another name
   const auto before = b.layers()[0]->weights()[0].value.clone();
   const std::string msg = error_of([&] { b.load_weights(dir.path() / "w.safetensors"); });
-  for (const char* part : {"w.safetensors does not fit the model", "hidden/kernel is float32 [4, 5] in the file, float32 [4, 6] in the model",
+  for (const char* part : {"w.safetensors does not fit the model",
+                           "hidden/kernel is float32 [4, 5] in the file, float32 [4, 6] in the model",
                            "hidden/bias is float32 [5] in the file", "missing logits/kernel (float32 [6, 2])",
                            "missing logits/bias", "unexpected out/kernel (float32 [5, 2])", "unexpected out/bias"}) {
     EXPECT_NE(msg.find(part), std::string::npos) << part << "\n" << msg;
@@ -141,7 +142,9 @@ TEST(ModelFile, MismatchedWeightsAreListedAndNothingChanges) {
   hidden->set_dtype(DType::Float64);
   c.add(hidden);
   c.add(Dense(2, DenseOptions{.name = "out"}));
-  EXPECT_NE(error_of([&] { c.load_weights(dir.path() / "w.safetensors"); }).find("hidden/kernel is float32 [4, 5] in the file, float64 [4, 5]"),
+  EXPECT_NE(error_of([&] {
+              c.load_weights(dir.path() / "w.safetensors");
+            }).find("hidden/kernel is float32 [4, 5] in the file, float64 [4, 5]"),
             std::string::npos);
 }
 
@@ -168,23 +171,27 @@ TEST(ModelFile, HostileArchitecturesAreErrorsNotAllocations) {
   const auto units = [](nlohmann::json v) {
     return [v](nlohmann::json& a) { a["config"]["layers"][0]["config"]["units"] = v; };
   };
-  EXPECT_NE(load(with_architecture(bytes, units(1'000'000'000'000LL))).find("more than the file's tensors hold"), std::string::npos);
+  EXPECT_NE(load(with_architecture(bytes, units(1'000'000'000'000LL))).find("more than the file's tensors hold"),
+            std::string::npos);
   EXPECT_NE(load(with_architecture(bytes, units(1e300))).find("out of range"), std::string::npos);
   EXPECT_NE(load(with_architecture(bytes, units(-3))).find("x.safetensors"), std::string::npos);
   EXPECT_NE(load(with_architecture(bytes, units("three"))).find("x.safetensors"), std::string::npos);
-  EXPECT_NE(load(with_architecture(bytes, [](nlohmann::json& a) { a["class_name"] = "Graph"; })).find("unknown model type"),
-            std::string::npos);
+  EXPECT_NE(
+      load(with_architecture(bytes, [](nlohmann::json& a) { a["class_name"] = "Graph"; })).find("unknown model type"),
+      std::string::npos);
   EXPECT_NE(load(with_architecture(bytes, [](nlohmann::json& a) { a["config"]["layers"][0]["class_name"] = "Conv9D"; }))
                 .find("unknown layer type"),
             std::string::npos);
   // Every truncation of a real model file is an error naming the file.
-  for (std::size_t n = 0; n < bytes.size(); n += 7) EXPECT_NE(load(bytes.substr(0, n)).find("x.safetensors"), std::string::npos) << n;
+  for (std::size_t n = 0; n < bytes.size(); n += 7)
+    EXPECT_NE(load(bytes.substr(0, n)).find("x.safetensors"), std::string::npos) << n;
 }
 
 TEST(ModelFile, NotAKilnFileSaysSo) {
   TempDir dir;
   io::save_safetensors(dir.path() / "other.safetensors", {{"weight", Tensor::ones({2})}});
-  EXPECT_NE(error_of([&] { load_model(dir.path() / "other.safetensors"); }).find("not a Kiln model file"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_model(dir.path() / "other.safetensors"); }).find("not a Kiln model file"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { load_model(dir.path() / "missing.safetensors"); }).find("no such file"), std::string::npos);
 }
 

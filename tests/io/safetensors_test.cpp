@@ -1,5 +1,7 @@
 // The safetensors reader and writer: the layout the format specifies, and a clear
 // Error (never a crash or a huge allocation) for every kind of broken file.
+#include "kiln/io/safetensors.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include "kiln/error.hpp"
-#include "kiln/io/safetensors.hpp"
 
 namespace kiln {
 namespace {
@@ -91,21 +92,29 @@ TEST(Safetensors, BrokenFilesGiveErrorsNamingTheProblem) {
       {"not JSON", file_with_header("{nope", 0), "not valid JSON"},
       {"not an object", file_with_header("[1, 2]", 0), "does not start with '{'"},
       {"non-UTF-8 name", file_with_header("{\"\xff\xfe\": {}}", 0), "not valid JSON"},
-      {"overlap", file_with_header("{" + f32("[0, 8]") + ", \"u\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", 12), "overlap"},
+      {"overlap",
+       file_with_header(
+           "{" + f32("[0, 8]") + ", \"u\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", 12),
+       "overlap"},
       {"gap", file_with_header("{" + f32("[4, 12]") + "}", 12), "belong to no tensor"},
       {"past the data", file_with_header("{" + f32("[0, 8]") + "}", 4), "reach past"},
       {"offsets backwards", file_with_header("{" + f32("[8, 0]") + "}", 8), "end before they begin"},
       {"size mismatch", file_with_header("{" + f32("[0, 12]") + "}", 12), "needs 8 bytes"},
-      {"absurd shape", file_with_header("{" + f32("[0, 8]", "[4294967296, 4294967296]") + "}", 8), "larger than the file"},
+      {"absurd shape", file_with_header("{" + f32("[0, 8]", "[4294967296, 4294967296]") + "}", 8),
+       "larger than the file"},
       {"negative shape", file_with_header("{" + f32("[0, 8]", "[-2]") + "}", 8), "non-negative"},
       {"trailing data", file_with_header("{" + f32("[0, 8]") + "}", 16), "end at byte 8"},
-      {"unknown dtype", file_with_header(R"({"t": {"dtype": "F128", "shape": [], "data_offsets": [0, 16]}})", 16), "unknown dtype"},
-      {"unsupported dtype", file_with_header(R"({"t": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}})", 2), "F16"},
+      {"unknown dtype", file_with_header(R"({"t": {"dtype": "F128", "shape": [], "data_offsets": [0, 16]}})", 16),
+       "unknown dtype"},
+      {"unsupported dtype", file_with_header(R"({"t": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}})", 2),
+       "F16"},
       {"duplicate name", file_with_header("{" + f32("[0, 8]") + ", " + f32("[8, 16]") + "}", 16), "twice"},
-      {"deep nesting", file_with_header("{\"__metadata__\": " + std::string(100, '[') + std::string(100, ']') + "}", 0), "deeper"},
+      {"deep nesting", file_with_header("{\"__metadata__\": " + std::string(100, '[') + std::string(100, ']') + "}", 0),
+       "deeper"},
       {"metadata not strings", file_with_header(R"({"__metadata__": {"a": 1}})", 0), "not a string"},
       {"missing offsets", file_with_header(R"({"t": {"dtype": "F32", "shape": [1]}})", 4), "data_offsets"},
-      {"extra field", file_with_header(R"({"t": {"dtype": "F32", "shape": [], "data_offsets": [0, 4], "x": 1}})", 4), "unknown field"},
+      {"extra field", file_with_header(R"({"t": {"dtype": "F32", "shape": [], "data_offsets": [0, 4], "x": 1}})", 4),
+       "unknown field"},
   };
   for (const auto& c : cases) {
     const std::string msg = error_of([&] { decode_safetensors(c.bytes, "model.safetensors"); });
@@ -123,7 +132,9 @@ TEST(Safetensors, EveryTruncationIsAnError) {
 }
 
 TEST(Safetensors, WriterRefusesWhatItCannotWrite) {
-  EXPECT_NE(error_of([] { encode_safetensors({{"a", Tensor::ones({1})}, {"a", Tensor::ones({1})}}); }).find("two tensors"),
+  EXPECT_NE(error_of([] {
+              encode_safetensors({{"a", Tensor::ones({1})}, {"a", Tensor::ones({1})}});
+            }).find("two tensors"),
             std::string::npos);
   EXPECT_NE(error_of([] { encode_safetensors({{"\xff", Tensor::ones({1})}}); }).find("header"), std::string::npos);
 }

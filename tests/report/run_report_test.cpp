@@ -37,7 +37,8 @@ report::RunSummary sample_run() {
   for (int i = 0; i < 60; ++i) {
     const int label = i % 2;
     run.y_true.push_back(label);
-    float a = static_cast<float>(g.uniform()), b = static_cast<float>(g.uniform()), c = 0.2f * static_cast<float>(g.uniform());
+    float a = static_cast<float>(g.uniform()), b = static_cast<float>(g.uniform()),
+          c = 0.2f * static_cast<float>(g.uniform());
     (label == 0 ? a : b) += 0.5f;
     const float sum = a + b + c;
     scores.insert(scores.end(), {a / sum, b / sum, c / sum});
@@ -98,7 +99,8 @@ TEST(RunReport, GnuplotDrawsThePngs) {
   TempDir dir;
   const auto written = report::write_run_report(dir.path(), sample_run());
   EXPECT_EQ(written.png_problem, "");
-  for (const char* f : {"curves_loss.png", "curves_accuracy.png", "confusion_matrix.png", "roc.png", "precision_recall.png"}) {
+  for (const char* f :
+       {"curves_loss.png", "curves_accuracy.png", "confusion_matrix.png", "roc.png", "precision_recall.png"}) {
     const fs::path p = dir.path() / f;
     ASSERT_TRUE(fs::exists(p)) << f;
     const std::string bytes = io::read_file(p);
@@ -128,7 +130,8 @@ TEST(RunReport, WithoutGnuplotTheReportSaysSo) {
 // and the DOM it dumps says which charts were drawn and how many pixels each painted.
 TEST(RunReport, ChromiumDrawsCurvesConfusionMatrixAndRoc) {
   const auto which = run_command("command -v chromium || command -v chromium-browser");
-  if (which.exit_code != 0) GTEST_SKIP() << "chromium not installed (apt-get install chromium); report not checked in a browser";
+  if (which.exit_code != 0)
+    GTEST_SKIP() << "chromium not installed (apt-get install chromium); report not checked in a browser";
   if (!report::has_chartjs()) GTEST_SKIP() << "Kiln was built without Chart.js";
   const std::string chromium = which.output.substr(0, which.output.find('\n'));
   TempDir dir, profile;

@@ -4,9 +4,8 @@
 
 #include <csignal>
 #include <cstring>
-#include <regex>
-
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "kiln/io/files.hpp"
 #include "kiln/io/safetensors.hpp"
@@ -28,7 +27,8 @@ std::string isolated(const TempDir& home, const std::string& args) {
 
 // The same, with the program replacing the shell (so that a signal sent to the pid reaches kiln).
 std::string isolated_exec(const TempDir& home, const std::string& args) {
-  return "cd " + home.path().string() + " && exec env HOME=" + home.path().string() + " KILN_DATA= " + kCli + " " + args;
+  return "cd " + home.path().string() + " && exec env HOME=" + home.path().string() + " KILN_DATA= " + kCli + " " +
+         args;
 }
 
 std::string cifar_args(const TempDir& data) {
@@ -60,7 +60,8 @@ TEST(RunFolder, TrainWritesCheckpointsMetricsPlotsAndReport) {
   EXPECT_NEAR(std::stod(m[1]), metrics["accuracy"].get<double>(), 5e-5);
 
   // kiln evaluate on the run folder: scikit-learn's report and the confusion matrix.
-  const auto e = run_command(isolated(home, "evaluate " + dir.string() + " --no-download --data " + data.path().string()));
+  const auto e =
+      run_command(isolated(home, "evaluate " + dir.string() + " --no-download --data " + data.path().string()));
   ASSERT_EQ(e.exit_code, 0) << e.output;
   for (const char* part : {"precision    recall  f1-score   support", "airplane", "macro avg", "weighted avg",
                            "Confusion matrix", "true \\ predicted", "ROC AUC", "test split, 20 images"}) {
@@ -88,6 +89,14 @@ TEST(RunFolder, EvaluateAndResumeErrorsAreClear) {
   EXPECT_NE(r.output.find("already holds a run"), std::string::npos) << r.output;
   r = run_command(isolated(home, "evaluate first --dataset fashion-mnist"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("takes inputs of shape [32, 32, 3]"), std::string::npos) << r.output;
+  // A model file alone: the dataset comes from its input shape; --out keeps predictions and metrics.
+  r = run_command(isolated(home, "evaluate first/model.safetensors --no-download --data " + data.path().string() +
+                                     " --split train --samples 30 --out eval"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("CIFAR-10 train split, 30 images"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(home.path() / "eval" / "predictions.csv"));
+  EXPECT_TRUE(fs::exists(home.path() / "eval" / "metrics.json"));
 }
 
 // The epoch the progress bar of `output` is in, and the step it last showed.
@@ -108,8 +117,7 @@ TEST(RunFolder, SigkillMidEpochThenResumeGivesBitIdenticalWeights) {
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
 
   testing::Child killed(isolated_exec(home, args + " --verbose 1 --out killed"));
-  ASSERT_TRUE(killed.read_until([](const std::string& out) { return inside_epoch(out, 2); }, 300))
-      << killed.output();
+  ASSERT_TRUE(killed.read_until([](const std::string& out) { return inside_epoch(out, 2); }, 300)) << killed.output();
   EXPECT_EQ(killed.kill_and_wait(SIGKILL), -SIGKILL);
   const fs::path dir = home.path() / "killed";
   EXPECT_FALSE(fs::exists(dir / "model.safetensors")) << "the run did not finish";
@@ -117,10 +125,11 @@ TEST(RunFolder, SigkillMidEpochThenResumeGivesBitIdenticalWeights) {
   const auto checkpoint = io::load_safetensors(dir / "checkpoint.safetensors");
   EXPECT_EQ(nlohmann::json::parse(checkpoint.metadata.at("kiln.training"))["epochs_done"], 1);
 
-  const auto resumed = run_command(isolated(home, "train --verbose 2 --no-download --data " + data.path().string() +
-                                                      " --resume " + dir.string()));
+  const auto resumed = run_command(
+      isolated(home, "train --verbose 2 --no-download --data " + data.path().string() + " --resume " + dir.string()));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("Resuming " + dir.string() + " after epoch 1 of 3"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("Resuming " + dir.string() + " after epoch 1 of 3"), std::string::npos)
+      << resumed.output;
   EXPECT_EQ(resumed.output.find("Epoch 1/3"), std::string::npos) << "epoch 1 is not trained again";
 
   // Every tensor of the final models is bit-identical (weights and optimizer state), and so is the log.

@@ -50,7 +50,8 @@ TEST(EarlyStopping, StopsAfterPatienceEpochsWithoutImprovement) {
   model.compile(optim::SGD(0.0), losses::SparseCategoricalCrossentropy());  // nothing changes: no improvement
   const auto data = toy_data(32, 1);
   auto es = std::make_shared<EarlyStopping>(EarlyStoppingOptions{.patience = 2});
-  History h = model.fit(data, {.epochs = 10, .batch_size = 16, .verbose = 0, .validation_data = data, .callbacks = {es}});
+  History h =
+      model.fit(data, {.epochs = 10, .batch_size = 16, .verbose = 0, .validation_data = data, .callbacks = {es}});
   // Epoch 0 sets the best; epochs 1 and 2 do not improve; it stops after epoch 2 (as Keras).
   EXPECT_EQ(h.epoch.size(), 3u);
   EXPECT_EQ(es->stopped_epoch(), 2);
@@ -73,7 +74,8 @@ TEST(EarlyStopping, RestoresTheBestWeightsAndHonoursTheBaseline) {
   for (bool with_baseline : {false, true}) {
     Sequential other;
     other.add(Dense(1, DenseOptions{.input_shape = {2}}));
-    EarlyStopping es2({.monitor = "val_accuracy", .patience = 2,
+    EarlyStopping es2({.monitor = "val_accuracy",
+                       .patience = 2,
                        .baseline = with_baseline ? std::optional<double>(0.9) : std::nullopt});
     es2.on_train_begin(other);
     for (auto [e, v] : std::vector<std::pair<int, double>>{{0, 0.5}, {1, 0.6}, {2, 0.6}}) {
@@ -113,9 +115,11 @@ TEST(LearningRate, SchedulerSetsTheRateEachEpochAndHistoryRecordsIt) {
   manual_seed(4);
   Sequential model = small_model();
   model.compile(optim::Adam(), losses::SparseCategoricalCrossentropy());
-  History h = model.fit(toy_data(32, 2), {.epochs = 4, .batch_size = 16, .verbose = 0,
-                                          .callbacks = {std::make_shared<LearningRateScheduler>(
-                                              schedules::step_decay(0.01, 0.1, 2))}});
+  History h = model.fit(toy_data(32, 2),
+                        {.epochs = 4,
+                         .batch_size = 16,
+                         .verbose = 0,
+                         .callbacks = {std::make_shared<LearningRateScheduler>(schedules::step_decay(0.01, 0.1, 2))}});
   const std::vector<double> lr = h.history.at("learning_rate");
   ASSERT_EQ(lr.size(), 4u);
   EXPECT_DOUBLE_EQ(lr[0], 0.01);
@@ -147,7 +151,10 @@ TEST(CSVLogger, WritesOneRowPerEpochInKerasLayout) {
   Sequential model = small_model();
   model.compile(optim::Adam(), losses::SparseCategoricalCrossentropy(), {"accuracy"});
   const auto data = toy_data(32, 3);
-  History h = model.fit(data, {.epochs = 3, .batch_size = 16, .verbose = 0, .validation_data = data,
+  History h = model.fit(data, {.epochs = 3,
+                               .batch_size = 16,
+                               .verbose = 0,
+                               .validation_data = data,
                                .callbacks = {std::make_shared<CSVLogger>(dir.path() / "log.csv")}});
   std::istringstream text(io::read_file(dir.path() / "log.csv"));
   std::string line;
@@ -175,7 +182,8 @@ TEST(ModelCheckpoint, SavesOnImprovementUnderAFormattedName) {
   for (auto [e, v] : std::vector<std::pair<int, double>>{{0, 0.9}, {1, 0.8}, {2, 0.85}, {3, 0.7}}) {
     best.after_epoch_end(model, e, {{"val_loss", v}});
   }
-  for (int e : {1, 2, 4}) EXPECT_TRUE(std::filesystem::exists(dir.path() / ("best-" + std::to_string(e) + ".safetensors"))) << e;
+  for (int e : {1, 2, 4})
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / ("best-" + std::to_string(e) + ".safetensors"))) << e;
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "best-3.safetensors"));
   EXPECT_EQ(best.best(), 0.7);
 }
@@ -206,8 +214,10 @@ TEST(Resume, ContinuesFromACheckpointToTheSameWeights) {
     model.compile(optim::Adam(5e-3), losses::SparseCategoricalCrossentropy(), {"accuracy"});
     auto cbs = callbacks(tag);
     cbs.insert(cbs.end(), extra.begin(), extra.end());
-    return std::make_pair(model, model.fit(train, {.epochs = 5, .batch_size = 16, .verbose = 0,
-                                                   .validation_data = val, .seed = 99, .callbacks = cbs}));
+    return std::make_pair(
+        model,
+        model.fit(train,
+                  {.epochs = 5, .batch_size = 16, .verbose = 0, .validation_data = val, .seed = 99, .callbacks = cbs}));
   };
   auto [uninterrupted, full_history] = run("a", {});
   // The same run, crashing in the middle of its fourth epoch (after 3 complete ones).
@@ -217,8 +227,8 @@ TEST(Resume, ContinuesFromACheckpointToTheSameWeights) {
   EXPECT_EQ(state->epochs_done, 3);
   auto cbs = callbacks("b");
   cbs.push_back(std::make_shared<CrashAt>(-1, -1));  // the callbacks the run had (this one no longer fails)
-  History resumed = model->fit(train, {.epochs = 5, .batch_size = 16, .verbose = 0, .validation_data = val,
-                                       .callbacks = cbs, .resume = state});
+  History resumed = model->fit(
+      train, {.epochs = 5, .batch_size = 16, .verbose = 0, .validation_data = val, .callbacks = cbs, .resume = state});
   EXPECT_EQ(resumed.history, full_history.history);
   const auto a = uninterrupted.trainable_weights(), b = model->trainable_weights();
   ASSERT_EQ(a.size(), b.size());
@@ -233,7 +243,9 @@ TEST(Resume, RefusesADifferentSetOfCallbacks) {
   Sequential model = small_model();
   model.compile(optim::Adam(), losses::SparseCategoricalCrossentropy());
   const auto data = toy_data(16, 1);
-  model.fit(data, {.epochs = 1, .batch_size = 8, .verbose = 0,
+  model.fit(data, {.epochs = 1,
+                   .batch_size = 8,
+                   .verbose = 0,
                    .callbacks = {std::make_shared<ModelCheckpoint>(dir.path() / "c.ckpt")}});
   auto [loaded, state] = load_checkpoint(dir.path() / "c.ckpt");
   EXPECT_THROW(loaded->fit(data, {.epochs = 2, .verbose = 0, .resume = state}), Error);

@@ -26,9 +26,13 @@ std::string error_of(const std::function<void()>& f) {
 TEST(ClassificationMetrics, BadLabelsNameTheSampleAndTheRange) {
   const Labels t{0, 1, 2}, p{0, 1, 3};
   EXPECT_NE(error_of([&] { confusion_matrix(t, p, 3); }).find("predicted 3"), std::string::npos);
-  EXPECT_NE(error_of([&] { confusion_matrix(t, Labels{0, 1}, 3); }).find("3 true labels but 2 predictions"),
+  EXPECT_NE(error_of([&] {
+              confusion_matrix(t, Labels{0, 1}, 3);
+            }).find("3 true labels but 2 predictions"),
             std::string::npos);
-  EXPECT_NE(error_of([] { to_labels(Tensor::from_vector(std::vector<double>{0, 1.5})); }).find("entry 1"),
+  EXPECT_NE(error_of([] {
+              to_labels(Tensor::from_vector(std::vector<double>{0, 1.5}));
+            }).find("entry 1"),
             std::string::npos);
   EXPECT_NE(error_of([] { to_labels(Tensor::from_vector(std::vector<double>{-1})); }).find("non-negative"),
             std::string::npos);

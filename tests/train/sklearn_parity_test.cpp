@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "kiln/error.hpp"
 #include "kiln/metrics.hpp"
@@ -40,8 +40,13 @@ struct Case {
 std::vector<Case> cases() {
   std::vector<Case> out;
   for (const auto& [name, c] : fixtures().at("cases").items()) {
-    Case x{name, c.at("num_classes").get<std::int64_t>(), c.at("y_true").get<Labels>(),
-           c.at("y_pred").get<Labels>(), Tensor(), c.at("class_names").get<std::vector<std::string>>(), &c};
+    Case x{name,
+           c.at("num_classes").get<std::int64_t>(),
+           c.at("y_true").get<Labels>(),
+           c.at("y_pred").get<Labels>(),
+           Tensor(),
+           c.at("class_names").get<std::vector<std::string>>(),
+           &c};
     std::vector<double> flat;
     for (const auto& row : c.at("scores")) {
       for (const auto& v : row) flat.push_back(v.get<double>());

@@ -6,7 +6,6 @@
 //   kiln evaluate model.safetensors --dataset cifar10 --split test
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
@@ -85,7 +84,8 @@ int run_evaluate(EvaluateSettings s) {
 
   const auto dataset = kiln::data::Dataset(split.images, split.labels).rescale(1.0 / 255);
   const Tensor scores = model->predict(dataset, {.batch_size = s.batch_size});
-  if (scores.ndim() != 2) throw Error(model_file.string() + ": the model's output " + shape_str(scores.shape()) + " is not class scores");
+  if (scores.ndim() != 2)
+    throw Error(model_file.string() + ": the model's output " + shape_str(scores.shape()) + " is not class scores");
   const auto& names = class_names_of(loaded.key);
   if (scores.size(1) != static_cast<std::int64_t>(names.size())) {
     throw Error(model_file.string() + ": the model scores " + std::to_string(scores.size(1)) + " classes, " +

@@ -266,8 +266,9 @@ Command add_train_command(CLI::App& parent) {
   run_settings.push_back(
       train->add_option("--train-samples", s.train_samples, "Use only the first N training images (0: all)")
           ->check(CLI::NonNegativeNumber));
-  run_settings.push_back(train->add_option("--test-samples", s.test_samples, "Use only the first N test images (0: all)")
-                             ->check(CLI::NonNegativeNumber));
+  run_settings.push_back(
+      train->add_option("--test-samples", s.test_samples, "Use only the first N test images (0: all)")
+          ->check(CLI::NonNegativeNumber));
   run_settings.push_back(
       train->add_option("--out", s.out, "The run folder to write (default: a new folder under runs/)"));
   auto* resume = train->add_option("--resume", s.resume,

@@ -17,7 +17,8 @@ using Schedule = std::function<double(int epoch, double learning_rate)>;
 namespace schedules {
 // initial * factor^floor(epoch / every): e.g. halve every 5 epochs.
 Schedule step_decay(double initial, double factor, int every);
-// Keras's CosineDecay by epoch: initial * ((1 - alpha) * (1 + cos(pi * min(epoch, decay_epochs) / decay_epochs)) / 2 + alpha).
+// Keras's CosineDecay by epoch: initial * ((1 - alpha) * (1 + cos(pi * min(epoch, decay_epochs) / decay_epochs)) / 2 +
+// alpha).
 Schedule cosine_decay(double initial, int decay_epochs, double alpha = 0.0);
 }  // namespace schedules
 

@@ -42,9 +42,9 @@ class ConfusionMatrix {
 
   std::int64_t operator()(std::int64_t true_label, std::int64_t predicted_label) const;
   std::int64_t total() const { return total_; }
-  std::int64_t support(std::int64_t c) const;    // samples whose true class is c (row sum)
-  std::int64_t predicted(std::int64_t c) const;  // samples predicted as c (column sum)
-  std::int64_t correct() const;                  // the diagonal
+  std::int64_t support(std::int64_t c) const;                          // samples whose true class is c (row sum)
+  std::int64_t predicted(std::int64_t c) const;                        // samples predicted as c (column sum)
+  std::int64_t correct() const;                                        // the diagonal
   const std::vector<std::int64_t>& counts() const { return counts_; }  // row-major [true][predicted]
 
  private:
@@ -87,7 +87,7 @@ double f1_score(const ConfusionMatrix& cm, Average average = Average::Macro);
 // never occurs, as scikit-learn writes it), macro avg and weighted avg.
 // `class_names` (one per class) default to the class numbers.
 std::string classification_report(const ConfusionMatrix& cm, const std::vector<std::string>& class_names = {},
-                                   int digits = 2);
+                                  int digits = 2);
 
 // The confusion matrix as aligned text, true classes down, predicted across.
 std::string format_confusion_matrix(const ConfusionMatrix& cm, const std::vector<std::string>& class_names = {});
