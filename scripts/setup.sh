@@ -18,6 +18,10 @@ packages=(
   dataset-fashion-mnist  # the real dataset the tests and the fallback run use
   wamerican              # /usr/share/dict/words: the word list `kiln lm` learns
   qemu-user              # tests run part of the suite on emulated CPUs without AVX-512/AVX2
+  gnuplot-nox            # the PNG plots of a training run (curves, confusion matrix, ROC)
+  libjs-chart.js         # Chart.js, inlined into each run's report.html
+  chromium               # tests only: opens a run report headless and checks its charts
+  clang libclang-rt-14-dev libomp-14-dev  # tests only: the ASan/UBSan build and the libFuzzer targets
 )
 
 missing=()

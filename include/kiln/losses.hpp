@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "kiln/tensor.hpp"
 
 namespace kiln::losses {
@@ -15,6 +17,8 @@ class Loss {
   virtual ~Loss() = default;
   virtual std::string name() const = 0;  // "sparse_categorical_crossentropy"
   virtual Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const = 0;
+  // The settings beyond the name (from_logits), for model files.
+  virtual nlohmann::json get_config() const;
 };
 
 class MeanSquaredError : public Loss {
@@ -29,6 +33,7 @@ class MeanSquaredError : public Loss {
 class BinaryCrossentropy : public Loss {
  public:
   explicit BinaryCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}
+  nlohmann::json get_config() const override;
   std::string name() const override { return "binary_crossentropy"; }
   Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
 
@@ -40,6 +45,7 @@ class BinaryCrossentropy : public Loss {
 class CategoricalCrossentropy : public Loss {
  public:
   explicit CategoricalCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}
+  nlohmann::json get_config() const override;
   std::string name() const override { return "categorical_crossentropy"; }
   Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
 
@@ -56,6 +62,7 @@ class SparseCategoricalCrossentropy : public Loss {
   explicit SparseCategoricalCrossentropy(bool from_logits = false,
                                          std::optional<std::int64_t> ignore_class = std::nullopt)
       : from_logits_(from_logits), ignore_class_(ignore_class) {}
+  nlohmann::json get_config() const override;
   std::string name() const override { return "sparse_categorical_crossentropy"; }
   Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
   bool from_logits() const { return from_logits_; }
@@ -69,5 +76,7 @@ class SparseCategoricalCrossentropy : public Loss {
 // "mse"/"mean_squared_error", "binary_crossentropy", "categorical_crossentropy",
 // "sparse_categorical_crossentropy".
 std::shared_ptr<Loss> get(const std::string& name);
+// Rebuilds a loss from name() and get_config().
+std::shared_ptr<Loss> from_config(const std::string& name, const nlohmann::json& config);
 
 }  // namespace kiln::losses

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "kiln/metrics/classification.hpp"
 #include "kiln/tensor.hpp"
 
 namespace kiln::metrics {
@@ -80,9 +81,55 @@ class MeanError : public Metric {
   std::int64_t count_ = 0;
 };
 
+// How a classification metric reads y_true and y_pred: integer labels with class
+// scores (sparse), one-hot rows with class scores (categorical), or 0/1 labels with
+// one probability per sample (binary, threshold 0.5).
+enum class LabelKind { Sparse, Categorical, Binary };
+
+// Precision, recall or F1 over everything seen since reset(), from confusion
+// counts — exact over an epoch, not a mean of per-batch values. The number of
+// classes is taken from y_pred's last axis (2 for binary).
+class ConfusionMetric : public Metric {
+ public:
+  enum class Score { Precision, Recall, F1 };
+  ConfusionMetric(Score score, Average average, LabelKind kind, std::string name);
+  std::string name() const override { return name_; }
+  void reset() override { matrix_.reset(); }
+  void update(const Tensor& y_true, const Tensor& y_pred) override;
+  double result() const override;
+  const ConfusionMatrix& matrix() const { return matrix_; }
+
+ private:
+  Score score_;
+  Average average_;
+  LabelKind kind_;
+  std::string name_;
+  ConfusionMatrix matrix_;
+};
+
+// Whether the true class is among the k highest scores (ties as scikit-learn's
+// top_k_accuracy_score: the higher class index first).
+class TopKAccuracy : public AccuracyBase {
+ public:
+  TopKAccuracy(std::int64_t k, LabelKind kind, std::string name);
+  std::string name() const override { return name_; }
+  void update(const Tensor& y_true, const Tensor& y_pred) override;
+
+ private:
+  std::int64_t k_;
+  LabelKind kind_;
+  std::string name_;
+};
+
 // Resolves a metric name as Keras's compile() does: "accuracy"/"acc" picks
 // the accuracy that matches the loss; also "sparse_categorical_accuracy",
-// "categorical_accuracy", "binary_accuracy", "mae", "mse".
+// "categorical_accuracy", "binary_accuracy", "mae", "mse";
+// "precision", "recall", "f1_score" (macro averages over classes; prefix "micro_"
+// or "weighted_" for the others, e.g. "weighted_f1_score");
+// "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy" (k = 5) and
+// "top_<k>_accuracy" (e.g. "top_3_accuracy"). ROC AUC and average precision need
+// every score of the epoch at once, so they are not compile() metrics: compute them
+// on predictions (kiln/metrics/ranking.hpp), as `kiln evaluate` and run reports do.
 std::shared_ptr<Metric> get(const std::string& name, const std::string& loss_name);
 
 }  // namespace kiln::metrics

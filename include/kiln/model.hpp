@@ -4,6 +4,7 @@
 // each batch, which a subclass may override for custom training (GANs) and
 // still get progress bars, history and callbacks.
 #pragma once
+#include <filesystem>
 #include <iosfwd>
 #include <map>
 #include <memory>
@@ -22,6 +23,8 @@
 
 namespace kiln {
 
+struct TrainingState;  // kiln/training_state.hpp
+
 struct FitOptions {
   int epochs = 1;
   std::int64_t batch_size = 32;
@@ -36,6 +39,9 @@ struct FitOptions {
   std::optional<std::uint64_t> seed;
   std::vector<std::shared_ptr<Callback>> callbacks;
   int initial_epoch = 0;
+  // Continue a checkpointed run (kiln::load_checkpoint): its epochs, history, shuffling
+  // and callback states carry on, so the run ends as if it had never stopped.
+  std::shared_ptr<const TrainingState> resume;
 };
 
 struct EvaluateOptions {
@@ -101,6 +107,24 @@ class Model {
   virtual void summary(std::ostream& out) const = 0;
   void summary() const;
 
+  // --- saving (kiln/saving.hpp loads models back) -----------------------------
+  // Architecture, weights and (once compiled) optimizer settings and state, in one
+  // safetensors file written atomically, as Keras's model.save.
+  void save(const std::filesystem::path& path) const;
+  void save_weights(const std::filesystem::path& path) const;
+  // Weights saved from a model of the same architecture (by save or save_weights). Every
+  // name, dtype and shape is checked first; an Error lists each difference, and nothing changes.
+  void load_weights(const std::filesystem::path& path);
+  // The architecture, as Keras's {"class_name": ..., "config": ...}. A model type that can be
+  // saved overrides both and has an entry in model_from_config (src/model/registry.cpp).
+  virtual std::string class_name() const { return "Model"; }
+  virtual nlohmann::json get_config() const;
+  // The names compile() was given for metrics, in order.
+  std::vector<std::string> metric_names() const;
+  // What fit() has done so far (epochs, history, shuffling, callback states), current at
+  // each epoch's end: what a checkpoint needs to continue the run.
+  const TrainingState& training_state() const;
+
  protected:
   std::vector<std::shared_ptr<metrics::Metric>>& compiled_metrics() { return metrics_; }
   // Loss first, then the metrics in compile() order (as progress lines show them).
@@ -112,6 +136,7 @@ class Model {
   std::shared_ptr<optim::Optimizer> optimizer_;
   std::shared_ptr<losses::Loss> loss_;
   std::vector<std::shared_ptr<metrics::Metric>> metrics_;
+  std::shared_ptr<TrainingState> training_state_;
 };
 
 }  // namespace kiln

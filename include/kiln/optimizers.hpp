@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "kiln/tensor.hpp"
 
 namespace kiln::optim {
@@ -34,6 +36,15 @@ class Optimizer {
     std::vector<Tensor> values;  // e.g. Adam: {m, v}
   };
   const std::unordered_map<const void*, Slots>& slots() const { return slots_; }
+  // What each slot holds, for file names: Adam {"m", "v"}, SGD with momentum {"momentum"}.
+  virtual std::vector<std::string> slot_names() const;
+
+  // --- saving and restoring (model files, checkpoints) ---
+  // The settings that rebuild this optimizer (Keras's get_config): learning_rate, beta_1, ...
+  virtual nlohmann::json get_config() const;
+  // Restores a saved state: the step count and one parameter's slots (shapes must match it).
+  void set_iterations(std::int64_t iterations);
+  void set_slots(const Tensor& param, std::vector<Tensor> values);
 
  protected:
   // Called once per step before the updates (to precompute step-size factors).
@@ -59,6 +70,8 @@ class SGD : public Optimizer {
   explicit SGD(SGDOptions options);
   std::string name() const override { return "SGD"; }
   const SGDOptions& options() const { return options_; }
+  std::vector<std::string> slot_names() const override { return {"momentum"}; }
+  nlohmann::json get_config() const override;
 
  protected:
   std::size_t slot_count() const override { return options_.momentum > 0 ? 1 : 0; }
@@ -83,6 +96,8 @@ class Adam : public Optimizer {
   explicit Adam(AdamOptions options);
   std::string name() const override { return "Adam"; }
   const AdamOptions& options() const { return options_; }
+  std::vector<std::string> slot_names() const override { return {"m", "v"}; }
+  nlohmann::json get_config() const override;
 
  protected:
   void begin_step() override;
@@ -105,6 +120,8 @@ class RMSprop : public Optimizer {
   explicit RMSprop(double learning_rate = 0.001) : RMSprop(RMSpropOptions{.learning_rate = learning_rate}) {}
   explicit RMSprop(RMSpropOptions options);
   std::string name() const override { return "RMSprop"; }
+  std::vector<std::string> slot_names() const override { return {"rms"}; }
+  nlohmann::json get_config() const override;
 
  protected:
   std::size_t slot_count() const override { return 1; }
@@ -116,5 +133,7 @@ class RMSprop : public Optimizer {
 
 // "sgd", "adam", "rmsprop" with default settings.
 std::shared_ptr<Optimizer> get(const std::string& name);
+// Rebuilds an optimizer from name() ("Adam") and get_config(); an Error naming what does not fit.
+std::shared_ptr<Optimizer> from_config(const std::string& name, const nlohmann::json& config);
 
 }  // namespace kiln::optim

@@ -1,6 +1,7 @@
 // Seeded random numbers. Kiln draws every random value (initial weights,
 // dropout masks, shuffling) from a Generator so that a seed fixes a run.
 #pragma once
+#include <array>
 #include <cstdint>
 
 namespace kiln {
@@ -16,6 +17,17 @@ class Generator {
   double uniform(double low, double high);
   double normal(double mean = 0.0, double stddev = 1.0);
   std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n)
+
+  // Everything that decides the numbers to come (for checkpoints): a generator
+  // given another's state continues its sequence exactly.
+  struct State {
+    std::array<std::uint64_t, 4> s{};
+    bool has_spare = false;
+    double spare = 0.0;
+    bool operator==(const State&) const = default;
+  };
+  State state() const { return {{s_[0], s_[1], s_[2], s_[3]}, has_spare_, spare_}; }
+  void set_state(const State& state);
 
  private:
   std::uint64_t s_[4];

@@ -33,6 +33,12 @@ class Sequential : public Model {
   void summary(std::ostream& out) const override;
   using Model::summary;
 
+  // {"name", "layers": [{"class_name", "config"}, ...], "build_input_shape"}: the layers'
+  // configs in order, and the input shape the model was built for (when built).
+  std::string class_name() const override { return "Sequential"; }
+  nlohmann::json get_config() const override;
+  static std::shared_ptr<Sequential> from_config(const nlohmann::json& config);
+
  private:
   std::vector<std::shared_ptr<layers::Layer>> layers_;
   bool built_ = false;

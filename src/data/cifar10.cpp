@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "data/cifar10_batch.hpp"
 #include "data/download.hpp"
 #include "data/fetch.hpp"
 #include "kernels/cpu/parallel.hpp"
@@ -72,6 +74,12 @@ std::vector<Batch> read_folder(const fs::path& dir) {
   return batches;
 }
 
+// libarchive's message for the last error (it may have none).
+std::string archive_error(archive* a) {
+  const char* message = archive_error_string(a);
+  return message ? message : "unknown libarchive error";
+}
+
 // Reads the six batches straight out of the tarball, without extracting it to disk.
 std::vector<Batch> read_tarball(const fs::path& tarball) {
   const std::string name = tarball.string();
@@ -80,7 +88,7 @@ std::vector<Batch> read_tarball(const fs::path& tarball) {
   archive_read_support_filter_all(a.get());
   archive_read_support_format_all(a.get());
   if (archive_read_open_filename(a.get(), name.c_str(), 1 << 16) != ARCHIVE_OK) {
-    throw Error(name + ": cannot read as a tar archive: " + archive_error_string(a.get()) +
+    throw Error(name + ": cannot read as a tar archive: " + archive_error(a.get()) +
                 " (an incomplete or corrupt download?)");
   }
   std::vector<Batch> batches(kBatchFiles.size());
@@ -101,13 +109,19 @@ std::vector<Batch> read_tarball(const fs::path& tarball) {
     const std::string member_name = name + ":" + member;
     const auto size = static_cast<std::uint64_t>(archive_entry_size(entry));
     check_size(member_name, size);
-    std::vector<std::uint8_t> bytes(size);
+    // Grown as the data arrives rather than allocated at the size the header claims:
+    // a corrupt header cannot make Kiln reserve memory the archive does not hold.
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1 << 20)));
     std::uint64_t got = 0;
+    std::uint8_t chunk[1 << 16];
     while (got < size) {
-      const la_ssize_t n = archive_read_data(a.get(), bytes.data() + got, size - got);
+      const la_ssize_t n =
+          archive_read_data(a.get(), chunk, static_cast<std::size_t>(std::min<std::uint64_t>(size - got, sizeof chunk)));
       if (n < 0)
-        throw Error(member_name + ": " + archive_error_string(a.get()) + " (an incomplete or corrupt download?)");
+        throw Error(member_name + ": " + archive_error(a.get()) + " (an incomplete or corrupt download?)");
       if (n == 0) break;
+      bytes.insert(bytes.end(), chunk, chunk + n);
       got += static_cast<std::uint64_t>(n);
     }
     if (got != size) {
@@ -118,7 +132,7 @@ std::vector<Batch> read_tarball(const fs::path& tarball) {
     found[which] = true;
   }
   if (r != ARCHIVE_EOF) {
-    throw Error(name + ": " + archive_error_string(a.get()) + " (an incomplete or corrupt download?)");
+    throw Error(name + ": " + archive_error(a.get()) + " (an incomplete or corrupt download?)");
   }
   for (std::size_t i = 0; i < kBatchFiles.size(); ++i) {
     if (!found[i]) throw Error(name + ": no member " + kFolder + "/" + kBatchFiles[i] + " (" + kContents + ")");
@@ -220,3 +234,13 @@ TrainTest load_data(const LoadOptions& options) {
 }
 
 }  // namespace kiln::datasets::cifar10
+
+namespace kiln::data_detail {
+
+datasets::Split decode_cifar10_batch(std::string_view bytes, const std::string& name) {
+  datasets::cifar10::check_size(name, bytes.size());
+  const datasets::cifar10::Batch batch{name, std::vector<std::uint8_t>(bytes.begin(), bytes.end())};
+  return datasets::cifar10::decode(&batch, &batch + 1);
+}
+
+}  // namespace kiln::data_detail

@@ -131,13 +131,17 @@ Tensor read_idx(const fs::path& file) {
   }
   Shape shape(ndims);
   std::uint64_t promised = 1;
+  // The product of the non-zero sizes must fit too: a zero among them makes the data
+  // empty, but a tensor of that shape still needs its (huge) strides.
+  std::uint64_t nonzero = 1;
   bool overflow = false;
   for (unsigned i = 0; i < ndims; ++i) {
     const unsigned char* p = dims_raw + 4 * i;
     const std::uint64_t d =
         (std::uint64_t{p[0]} << 24) | (std::uint64_t{p[1]} << 16) | (std::uint64_t{p[2]} << 8) | p[3];
     shape[i] = static_cast<std::int64_t>(d);
-    if (d != 0 && promised > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / d) overflow = true;
+    if (d != 0 && nonzero > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / d) overflow = true;
+    if (d != 0 && !overflow) nonzero *= d;
     promised *= d;
   }
   if (overflow) throw Error(name + ": IDX dimensions " + shape_str(shape) + " are too large to be real");

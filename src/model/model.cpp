@@ -7,6 +7,7 @@
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "kiln/training_state.hpp"
 #include "train/progress.hpp"
 
 namespace kiln {
@@ -75,6 +76,11 @@ void Model::require_compiled(const char* what) const {
 
 void Model::summary() const { summary(std::cout); }
 
+const TrainingState& Model::training_state() const {
+  static const TrainingState none;
+  return training_state_ ? *training_state_ : none;
+}
+
 Logs Model::train_step(const data::Batch& batch) {
   const Tensor y_pred = call(batch.x, true);
   const Tensor loss = (*loss_)(batch.y, y_pred);
@@ -126,13 +132,39 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
   if (n == 0) throw Error("fit: the training data is empty");
   const int verbose = train_detail::resolve_verbosity(options.verbose);
   const std::int64_t steps = steps_for(n, options.batch_size);
-  Generator shuffle_gen(options.seed ? *options.seed : default_generator().next_u64());
+  // A resumed run takes the shuffling generator as it was, rather than drawing a seed.
+  Generator shuffle_gen(options.seed ? *options.seed : options.resume ? 0 : default_generator().next_u64());
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
 
   History history;
+  int first_epoch = options.initial_epoch;
   stop_training = false;
+  training_state_ = std::make_shared<TrainingState>();
+  if (options.resume) {
+    const TrainingState& r = *options.resume;
+    if (r.callbacks.size() != options.callbacks.size()) {
+      throw Error("fit: the checkpoint holds the state of " + std::to_string(r.callbacks.size()) +
+                  " callbacks, but fit was given " + std::to_string(options.callbacks.size()) +
+                  "; resume with the callbacks the run had");
+    }
+    *training_state_ = r;
+    history = r.history;
+    first_epoch = r.epochs_done;
+    shuffle_gen.set_state(r.shuffle);
+    stop_training = r.stopped;
+  }
   for (auto& cb : options.callbacks) cb->on_train_begin(*this);
-  for (int epoch = options.initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+  if (options.resume) {
+    for (std::size_t i = 0; i < options.callbacks.size(); ++i) {
+      if (!options.resume->callbacks[i]) continue;
+      try {
+        options.callbacks[i]->set_state(*options.resume->callbacks[i]);
+      } catch (const nlohmann::json::exception& e) {
+        throw Error("fit: the saved state of callback " + std::to_string(i + 1) + " is malformed (" + e.what() + ")");
+      }
+    }
+  }
+  for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     for (auto& cb : options.callbacks) cb->on_epoch_begin(*this, epoch);
     if (verbose) std::cout << "Epoch " << epoch + 1 << "/" << options.epochs << "\n" << std::flush;
     std::iota(order.begin(), order.end(), 0);
@@ -173,9 +205,23 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
       }
     }
     bar.finish(shown);
+    // The rate this epoch trained with (schedules change it between epochs); kept, not shown.
+    epoch_logs["learning_rate"] = optimizer_->learning_rate();
     history.epoch.push_back(epoch);
     for (const auto& [k, v] : epoch_logs) history.history[k].push_back(v);
     for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, epoch_logs);
+    // The epoch is complete: record what continuing from here takes, then let checkpoints save it.
+    TrainingState& state = *training_state_;
+    state.epochs_done = epoch + 1;
+    state.stopped = stop_training;
+    state.shuffle = shuffle_gen.state();
+    state.history = history;
+    state.callbacks.clear();
+    for (auto& cb : options.callbacks) {
+      CallbackState cs;
+      state.callbacks.push_back(cb->get_state(cs) ? std::optional<CallbackState>(std::move(cs)) : std::nullopt);
+    }
+    for (auto& cb : options.callbacks) cb->after_epoch_end(*this, epoch, epoch_logs);
   }
   for (auto& cb : options.callbacks) cb->on_train_end(*this);
   return history;

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ostream>
 
+#include <nlohmann/json.hpp>
+
 #include "kiln/error.hpp"
 #include "layers/fusion.hpp"
 
@@ -93,6 +95,43 @@ Tensor Sequential::call(const Tensor& x, bool training) {
     h = (*layers_[i])(h, training);
   }
   return h;
+}
+
+nlohmann::json Sequential::get_config() const {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : layers_) layers.push_back({{"class_name", l->type()}, {"config", l->get_config()}});
+  nlohmann::json config = {{"name", "sequential"}, {"layers", layers}};
+  if (built_) config["build_input_shape"] = input_shape_;
+  return config;
+}
+
+std::shared_ptr<Sequential> Sequential::from_config(const nlohmann::json& config) {
+  if (!config.is_object() || !config.contains("layers") || !config.at("layers").is_array()) {
+    throw Error("Sequential config: expected {\"layers\": [...]}");
+  }
+  auto model = std::make_shared<Sequential>();
+  const auto& layers = config.at("layers");
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& entry = layers[i];
+    if (!entry.is_object() || !entry.contains("class_name") || !entry.at("class_name").is_string() ||
+        !entry.contains("config")) {
+      throw Error("Sequential config: layer " + std::to_string(i) + " needs \"class_name\" and \"config\"");
+    }
+    model->add(layers::layer_from_config(entry.at("class_name").get<std::string>(), entry.at("config")));
+  }
+  if (config.contains("build_input_shape") && !model->built()) {
+    const auto& shape = config.at("build_input_shape");
+    if (!shape.is_array()) throw Error("Sequential config: build_input_shape must be a list of sizes");
+    Shape s;
+    for (const auto& d : shape) {
+      if (!d.is_number_integer() || d.get<std::int64_t>() <= 0) {
+        throw Error("Sequential config: build_input_shape " + shape.dump() + " must hold positive sizes");
+      }
+      s.push_back(d.get<std::int64_t>());
+    }
+    model->build(s);
+  }
+  return model;
 }
 
 void Sequential::summary(std::ostream& out) const {

@@ -22,6 +22,14 @@ void Generator::seed_with(std::uint64_t seed) {
   has_spare_ = false;
 }
 
+void Generator::set_state(const State& state) {
+  for (int i = 0; i < 4; ++i) s_[i] = state.s[static_cast<std::size_t>(i)];
+  // xoshiro's one forbidden state (all zero) would only ever yield zeros; seeding never makes it.
+  if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) seed_with(0);
+  has_spare_ = state.has_spare;
+  spare_ = state.spare;
+}
+
 std::uint64_t Generator::next_u64() {
   const std::uint64_t result = rotl(s_[0] + s_[3], 23) + s_[0];
   const std::uint64_t t = s_[1] << 17;

@@ -1,6 +1,7 @@
 #include "kiln/losses.hpp"
 
 #include <vector>
+#include <nlohmann/json.hpp>
 
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
@@ -120,6 +121,38 @@ std::shared_ptr<Loss> get(const std::string& name) {
   if (name == "sparse_categorical_crossentropy") return std::make_shared<SparseCategoricalCrossentropy>();
   throw Error("unknown loss \"" + name +
               "\"; expected mse, binary_crossentropy, categorical_crossentropy or sparse_categorical_crossentropy");
+}
+
+nlohmann::json Loss::get_config() const { return nlohmann::json::object(); }
+nlohmann::json BinaryCrossentropy::get_config() const { return {{"from_logits", from_logits_}}; }
+nlohmann::json CategoricalCrossentropy::get_config() const { return {{"from_logits", from_logits_}}; }
+nlohmann::json SparseCategoricalCrossentropy::get_config() const {
+  nlohmann::json c = {{"from_logits", from_logits_}};
+  if (ignore_class_) c["ignore_class"] = *ignore_class_;
+  return c;
+}
+
+std::shared_ptr<Loss> from_config(const std::string& name, const nlohmann::json& config) {
+  bool from_logits = false;
+  if (config.is_object() && config.contains("from_logits")) {
+    if (!config.at("from_logits").is_boolean()) {
+      throw Error("loss config for " + name + ": from_logits must be true or false");
+    }
+    from_logits = config.at("from_logits").get<bool>();
+  }
+  if (name == "binary_crossentropy") return std::make_shared<BinaryCrossentropy>(from_logits);
+  if (name == "categorical_crossentropy") return std::make_shared<CategoricalCrossentropy>(from_logits);
+  if (name == "sparse_categorical_crossentropy") {
+    std::optional<std::int64_t> ignore_class;
+    if (config.is_object() && config.contains("ignore_class")) {
+      if (!config.at("ignore_class").is_number_integer()) {
+        throw Error("loss config for " + name + ": ignore_class must be an integer");
+      }
+      ignore_class = config.at("ignore_class").get<std::int64_t>();
+    }
+    return std::make_shared<SparseCategoricalCrossentropy>(from_logits, ignore_class);
+  }
+  return get(name);
 }
 
 }  // namespace kiln::losses

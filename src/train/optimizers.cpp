@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "kernels/cpu/optimizer.hpp"
 #include "kiln/error.hpp"
 #include "ops/op_helpers.hpp"
@@ -52,8 +54,45 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& params) {
   }
 }
 
+std::vector<std::string> Optimizer::slot_names() const {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < slot_count(); ++i) names.push_back("slot_" + std::to_string(i));
+  return names;
+}
+
+nlohmann::json Optimizer::get_config() const { return {{"learning_rate", learning_rate_}}; }
+
+void Optimizer::set_iterations(std::int64_t iterations) {
+  if (iterations < 0) throw Error(name() + ": iterations must be non-negative, got " + std::to_string(iterations));
+  iterations_ = iterations;
+}
+
+void Optimizer::set_slots(const Tensor& param, std::vector<Tensor> values) {
+  if (!param.defined()) throw Error(name() + ".set_slots: the parameter is undefined");
+  if (values.size() != slot_count()) {
+    throw Error(name() + ": " + std::to_string(values.size()) + " slots given for a parameter, it keeps " +
+                std::to_string(slot_count()));
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const Tensor& v = values[i];
+    if (!v.defined() || v.shape() != param.shape() || v.dtype() != param.dtype()) {
+      throw Error(name() + ": slot " + slot_names()[i] + " must be " + dtype_name(param.dtype()) + " " +
+                  shape_str(param.shape()) + " like its parameter, got " +
+                  (v.defined() ? std::string(dtype_name(v.dtype())) + " " + shape_str(v.shape()) : "nothing"));
+    }
+    values[i] = v.contiguous().clone();
+  }
+  Slots& s = slots_[param.impl()];
+  s.param = param;
+  s.values = std::move(values);
+}
+
 SGD::SGD(SGDOptions options) : Optimizer(options.learning_rate), options_(options) {
   if (!(options_.momentum >= 0 && options_.momentum <= 1)) throw Error("SGD: momentum must be in [0, 1]");
+}
+
+nlohmann::json SGD::get_config() const {
+  return {{"learning_rate", learning_rate()}, {"momentum", options_.momentum}, {"nesterov", options_.nesterov}};
 }
 
 void SGD::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
@@ -71,6 +110,13 @@ Adam::Adam(AdamOptions options) : Optimizer(options.learning_rate), options_(opt
   if (!(options_.epsilon >= 0)) throw Error("Adam: epsilon must be non-negative");
 }
 
+nlohmann::json Adam::get_config() const {
+  return {{"learning_rate", learning_rate()},
+          {"beta_1", options_.beta_1},
+          {"beta_2", options_.beta_2},
+          {"epsilon", options_.epsilon}};
+}
+
 void Adam::begin_step() {
   const double t = static_cast<double>(iterations());
   step_size_ = learning_rate() * std::sqrt(1.0 - std::pow(options_.beta_2, t)) / (1.0 - std::pow(options_.beta_1, t));
@@ -85,6 +131,10 @@ void Adam::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
 }
 
 RMSprop::RMSprop(RMSpropOptions options) : Optimizer(options.learning_rate), options_(options) {}
+
+nlohmann::json RMSprop::get_config() const {
+  return {{"learning_rate", learning_rate()}, {"rho", options_.rho}, {"epsilon", options_.epsilon}};
+}
 
 void RMSprop::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
   ops_detail::dispatch_floating(p.dtype(), "RMSprop", [&]<typename T>() {
@@ -105,6 +155,30 @@ std::shared_ptr<Optimizer> get(const std::string& name) {
   if (name == "adam" || name == "Adam") return std::make_shared<Adam>();
   if (name == "rmsprop" || name == "RMSprop") return std::make_shared<RMSprop>();
   throw Error("unknown optimizer \"" + name + "\"; expected sgd, adam or rmsprop");
+}
+
+std::shared_ptr<Optimizer> from_config(const std::string& name, const nlohmann::json& c) {
+  try {
+    if (name == "SGD") {
+      return std::make_shared<SGD>(SGDOptions{.learning_rate = c.at("learning_rate").get<double>(),
+                                              .momentum = c.value("momentum", 0.0),
+                                              .nesterov = c.value("nesterov", false)});
+    }
+    if (name == "Adam") {
+      return std::make_shared<Adam>(AdamOptions{.learning_rate = c.at("learning_rate").get<double>(),
+                                                .beta_1 = c.value("beta_1", 0.9),
+                                                .beta_2 = c.value("beta_2", 0.999),
+                                                .epsilon = c.value("epsilon", 1e-7)});
+    }
+    if (name == "RMSprop") {
+      return std::make_shared<RMSprop>(RMSpropOptions{.learning_rate = c.at("learning_rate").get<double>(),
+                                                      .rho = c.value("rho", 0.9),
+                                                      .epsilon = c.value("epsilon", 1e-7)});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("optimizer config for " + name + " is invalid: " + e.what());
+  }
+  throw Error("unknown optimizer \"" + name + "\"; expected SGD, Adam or RMSprop");
 }
 
 }  // namespace kiln::optim

@@ -112,6 +112,9 @@ TEST(IdxTest, AbsurdSizesFailWithoutAllocating) {
                   {"huge.gz", "truncated", "header promises 216000000000000 bytes"});
   write_file(dir / "overflow", idx_bytes({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {}));
   expect_mentions(error_of([&] { read_idx(dir / "overflow"); }), {"overflow", "too large"});
+  // No data at all (a zero size), yet the other sizes overflow (found by the IDX fuzzer).
+  write_file(dir / "empty-but-huge", idx_bytes({0, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {}));
+  expect_mentions(error_of([&] { read_idx(dir / "empty-but-huge"); }), {"empty-but-huge", "too large"});
 }
 
 TEST(IdxTest, CorruptGzipDataIsAnError) {

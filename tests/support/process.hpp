@@ -1,6 +1,9 @@
 // Running the built programs from tests.
 #pragma once
+#include <sys/types.h>
+
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace kiln::testing {
@@ -12,6 +15,29 @@ struct ProcessResult {
 
 // Runs `command` through the shell and captures its output.
 ProcessResult run_command(const std::string& command);
+
+// A program running in the background whose output (stdout and stderr) is read as
+// it comes, so a test can act at a given moment — kill it mid-epoch, say.
+class Child {
+ public:
+  // Runs `command` through the shell; a command that ends in `exec program ...` makes
+  // pid() the program itself, so that signals reach it.
+  explicit Child(const std::string& command);
+  ~Child();  // kills and reaps it if it still runs
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  pid_t pid() const { return pid_; }
+  // Reads output until `ready(output so far)` holds (true), the output ends or `timeout_s` passes (false).
+  bool read_until(const std::function<bool(const std::string&)>& ready, double timeout_s);
+  // Sends `signal` and waits: the exit code, or -signal when a signal ended it.
+  int kill_and_wait(int signal);
+  const std::string& output() const { return output_; }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string output_;
+};
 
 // A fresh empty directory, removed when the object goes away.
 class TempDir {

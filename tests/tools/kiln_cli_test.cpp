@@ -14,9 +14,10 @@ using testing::TempDir;
 const std::string kCli = KILN_CLI_PATH;
 const char* kFashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 
-// Isolated from the user's caches: HOME and KILN_DATA point at an empty folder.
+// Isolated from the user's caches: HOME and KILN_DATA point at an empty folder, which is
+// also the working directory (where kiln train writes its runs/ folder).
 std::string isolated(const TempDir& home, const std::string& args) {
-  return "HOME=" + home.path().string() + " KILN_DATA= " + kCli + " " + args;
+  return "cd " + home.path().string() + " && HOME=" + home.path().string() + " KILN_DATA= " + kCli + " " + args;
 }
 
 int count_lines(const std::string& s) {
@@ -132,7 +133,10 @@ TEST(KilnCli, SameSeedAndThreadsGiveTheSameRun) {
   testing::write_tiny_cifar10(data.path(), 40);
   const std::string args = "train --dataset cifar10 --no-download --epochs 2 --batch-size 16 --verbose 2 --seed 5 "
                            "--threads 2 --data " + data.path().string();
-  const auto first = run_command(isolated(home, args)), second = run_command(isolated(home, args));
+  // Each into its own run folder of the same name, so that the printed paths agree too.
+  TempDir other_home;
+  const auto first = run_command(isolated(home, args + " --out run")),
+             second = run_command(isolated(other_home, args + " --out run"));
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_FALSE(numbers_only(first.output).empty());
   EXPECT_EQ(numbers_only(first.output), numbers_only(second.output));

@@ -14,6 +14,7 @@ class Dropout : public Layer {
   double rate() const { return rate_; }
   Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
   nlohmann::json get_config() const override;
+  std::vector<Generator*> generators() override { return {&generator_}; }
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;

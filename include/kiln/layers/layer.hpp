@@ -83,6 +83,10 @@ class Layer {
   // layer_from_config(type(), get_config()) gives an equal, unbuilt layer.
   virtual nlohmann::json get_config() const;
 
+  // The random generators this layer draws from while running (Dropout's masks), so
+  // that a checkpoint can save their state and a resumed run draw the same numbers.
+  virtual std::vector<Generator*> generators() { return {}; }
+
  protected:
   virtual void build_weights(const Shape& input_shape, Generator& generator);
   virtual Tensor forward(const Tensor& x, bool training) = 0;

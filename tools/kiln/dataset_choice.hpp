@@ -1,0 +1,28 @@
+// Which dataset a command uses, shared by `kiln train` and `kiln evaluate`.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "kiln/datasets.hpp"
+
+namespace kiln::cli {
+
+struct DatasetChoice {
+  std::string dataset = "auto";  // auto, cifar10, fashion-mnist, mnist
+  std::string data_dir;
+  bool no_download = false;
+};
+
+struct LoadedDataset {
+  std::string key;   // "cifar10", "fashion-mnist", "mnist": what "auto" resolved to
+  std::string name;  // "CIFAR-10", "Fashion-MNIST", "MNIST"
+  kiln::datasets::TrainTest data;
+};
+
+// "auto": CIFAR-10 when it is present or can be downloaded, else Fashion-MNIST (saying so in one line).
+LoadedDataset load_dataset(const DatasetChoice& choice);
+const std::vector<std::string>& class_names_of(const std::string& key);
+// The first n samples of a split (n <= 0: all).
+kiln::datasets::Split head(const kiln::datasets::Split& split, std::int64_t n);
+
+}  // namespace kiln::cli
