@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "kiln/ops/conv_transpose.hpp"
+#include "kiln/ops/normalization.hpp"
+#include "kiln/ops/upsampling.hpp"
 #include "kiln/random.hpp"
 #include "kiln/tensor.hpp"
 

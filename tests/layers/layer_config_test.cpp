@@ -24,6 +24,12 @@ TEST(LayerConfig, RoundTripsEveryLayer) {
       std::make_shared<Dropout>(0.25, 42),
       std::make_shared<Activation>("sigmoid"),
       std::make_shared<Rescaling>(1.0 / 255, 0.5),
+      std::make_shared<Conv2DTranspose>(4, Size2{5, 3}, Conv2DTransposeOptions{.strides = Size2{2, 1}, .padding = "same",
+                                                                              .activation = "tanh", .use_bias = false}),
+      std::make_shared<UpSampling2D>(Size2{3, 2}),
+      std::make_shared<BatchNormalization>(BatchNormalizationOptions{.momentum = 0.8, .epsilon = 1e-5, .center = false,
+                                                                     .gamma_initializer = "random_normal"}),
+      std::make_shared<LeakyReLU>(0.2),
   };
   for (const auto& layer : originals) {
     const nlohmann::json config = layer->get_config();

@@ -1,0 +1,20 @@
+// Batch normalisation over every axis but the last (channels last):
+//   y = gamma * (x - mean) / sqrt(var + epsilon) + beta,   per channel.
+// x [..., C]; gamma, beta [C] or undefined (meaning 1 and 0).
+#pragma once
+#include "kiln/tensor.hpp"
+
+namespace kiln {
+
+// With the batch's own statistics (training): mean and biased variance over
+// every axis but the last, and the gradient flows through them. When given,
+// *batch_mean and *batch_var receive those statistics (for moving averages;
+// they carry no gradient).
+Tensor batch_norm_training(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon,
+                           Tensor* batch_mean = nullptr, Tensor* batch_var = nullptr);
+
+// With given statistics (inference): mean, var [C]. Differentiable in every input.
+Tensor batch_norm_inference(const Tensor& x, const Tensor& mean, const Tensor& var, const Tensor& gamma,
+                            const Tensor& beta, double epsilon);
+
+}  // namespace kiln
