@@ -13,6 +13,7 @@
 #include "kiln/layers/dense.hpp"
 #include "kiln/layers/dropout.hpp"
 #include "kiln/layers/leaky_relu.hpp"
+#include "kiln/layers/merging.hpp"
 #include "kiln/layers/pooling.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
@@ -127,6 +128,11 @@ const std::map<std::string, Factory>& factories() {
        [](const json& c) {
          return std::make_shared<LeakyReLU>(c.at("alpha").get<double>(), c.at("name").get<std::string>());
        }},
+      {"Concatenate",
+       [](const json& c) {
+         return std::make_shared<Concatenate>(c.at("axis").get<int>(), c.at("name").get<std::string>());
+       }},
+      {"Add", [](const json& c) { return std::make_shared<Add>(c.at("name").get<std::string>()); }},
   };
   return table;
 }

@@ -30,6 +30,8 @@ TEST(LayerConfig, RoundTripsEveryLayer) {
       std::make_shared<BatchNormalization>(BatchNormalizationOptions{.momentum = 0.8, .epsilon = 1e-5, .center = false,
                                                                      .gamma_initializer = "random_normal"}),
       std::make_shared<LeakyReLU>(0.2),
+      std::make_shared<Concatenate>(2),
+      std::make_shared<Add>(),
   };
   for (const auto& layer : originals) {
     const nlohmann::json config = layer->get_config();
