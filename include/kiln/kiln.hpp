@@ -58,6 +58,7 @@
 #include "kiln/losses.hpp"
 #include "kiln/metrics.hpp"
 #include "kiln/model.hpp"
+#include "kiln/model_config.hpp"
 #include "kiln/ops.hpp"
 #include "kiln/optimizers.hpp"
 #include "kiln/random.hpp"

@@ -238,6 +238,40 @@ TEST(Functional, ConfigRecordsLayersAndConnections) {
   EXPECT_EQ(by_name["inner"].at("config").at("layers").size(), 1u);
 }
 
+// The config rebuilds the same architecture: the same layers, connections and
+// parameter counts (fresh weights), and the same config again.
+TEST(Functional, ModelFromConfigRebuildsTheGraph) {
+  const SymbolicTensor a = Input({3}, "a"), b = Input({3}, "b");
+  auto shared = std::make_shared<Dense>(2, DenseOptions{.activation = "tanh", .name = "shared"});
+  auto inner = std::make_shared<Sequential>();
+  inner->set_name("inner_seq");
+  inner->add(Dense(4, "", {4}));
+  const SymbolicTensor joined = Concatenate(-1, "joined")({(*shared)(a), (*shared)(b)});
+  const SymbolicTensor h = (*inner)(joined);
+  Model model({a, b}, {Dense(1, DenseOptions{.name = "out1"})(h), Add(std::string("out2"))({h, joined})}, "net2");
+  const nlohmann::json config = model.get_config();
+  const auto copy = model_from_config("Functional", config);
+  EXPECT_EQ(copy->name(), "net2");
+  EXPECT_EQ(copy->get_config(), config);
+  EXPECT_EQ(copy->count_params(), model.count_params());
+  EXPECT_EQ(copy->inputs().size(), 2u);
+  EXPECT_EQ(copy->outputs().size(), 2u);
+  const auto outs = (*copy)({Tensor::ones({2, 3}), Tensor::ones({2, 3})});
+  EXPECT_EQ(outs[1].shape(), (Shape{2, 4}));
+  // A connection to nothing is an error naming it.
+  nlohmann::json broken = config;
+  for (auto& l : broken["layers"]) {
+    if (l["name"] == "out1") l["inbound_nodes"][0][0][0] = "nowhere";
+  }
+  try {
+    model_from_config("Functional", broken);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "out1")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "nowhere")) << e.what();
+  }
+}
+
 // A subclass with its own train_step: no compile(), no targets, and fit still
 // shows and records each value it returns, averaged over the epoch.
 TEST(CustomTrainStep, FitRecordsWhatTheStepReturns) {
