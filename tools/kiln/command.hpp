@@ -16,6 +16,7 @@ struct Command {
 
 Command add_train_command(CLI::App& parent);
 Command add_summary_command(CLI::App& parent);
+Command add_gan_command(CLI::App& parent);
 
 // Shared helpers.
 // Peak resident memory of this process in MB, from the kernel's own accounting.

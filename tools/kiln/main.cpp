@@ -2,6 +2,7 @@
 //
 //   kiln train [--dataset auto|cifar10|fashion-mnist|mnist] [--data DIR] [--epochs N] ...
 //   kiln summary [--dataset ...]
+//   kiln gan [--toy ring8] [--epochs N] [--out DIR] ...
 //
 // Exit codes: 0 success, 1 a runtime error (missing data, NaN loss, ...), 2 a usage error.
 #include <iostream>
@@ -14,7 +15,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Kiln: train and evaluate the article's CIFAR-10 CNN in C++.\n\n"
       "  kiln train            train the CNN (10 epochs, batch 64, Adam 1e-3) and print \"Test accuracy\"\n"
-      "  kiln summary          print the model's layers, output shapes and parameter counts\n\n"
+      "  kiln summary          print the model's layers, output shapes and parameter counts\n"
+      "  kiln gan              train a DCGAN on Fashion-MNIST; --toy ring8 for the 2-D mode-coverage test\n\n"
       "Datasets are looked for in --data DIR, then $KILN_DATA, then ~/.cache/kiln (and for\n"
       "Fashion-MNIST in /usr/share/datasets/fashion-mnist). CIFAR-10 is downloaded there when\n"
       "absent; without a network, put cifar-10-binary.tar.gz (or cifar-10-batches-bin/) there.",
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
   const std::vector<kiln::cli::Command> commands = {
       kiln::cli::add_train_command(app),
       kiln::cli::add_summary_command(app),
+      kiln::cli::add_gan_command(app),
   };
   try {
     app.parse(argc, argv);
