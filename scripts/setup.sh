@@ -14,6 +14,7 @@ packages=(
   libarchive-dev         # reading cifar-10-binary.tar.gz
   nlohmann-json3-dev     # JSON (test fixtures)
   libcli11-dev           # the kiln command line
+  libstb-dev             # writing PNG files (stb_image_write) and chart text (stb_easy_font)
   libgtest-dev           # tests
   dataset-fashion-mnist  # the real dataset the tests and the fallback run use
   wamerican              # /usr/share/dict/words: the word list `kiln lm` learns

@@ -48,11 +48,32 @@ void record(Tensor& output, std::string name, std::vector<Tensor> inputs, Backwa
 void backward(const Tensor& root, const Tensor& grad_output = Tensor(), bool retain_graph = false);
 
 // Gradients of `output` with respect to `inputs` (like torch.autograd.grad),
-// returned instead of accumulated; leaves' grad() is left untouched.
+// returned instead of accumulated; leaves' grad() is left untouched. An input
+// the output does not depend on gets zeros, or an undefined tensor when
+// `zeros_for_unused` is false.
 std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs,
-                         const Tensor& grad_output = Tensor(), bool retain_graph = false);
+                         const Tensor& grad_output = Tensor(), bool retain_graph = false,
+                         bool zeros_for_unused = true);
 
 }  // namespace kiln::autograd
+
+namespace kiln {
+
+// For a custom training step: d(loss)/d(param) for each of `params`, as Keras's
+// tape.gradient(loss, params). A parameter the loss does not depend on gets an
+// undefined Tensor (Keras's None), which Optimizer::apply_gradients reports by
+// name. The graph behind `loss` is freed; the parameters' grad() is untouched.
+//
+//   Tensor loss = loss_fn(y, model(x, /*training=*/true));
+//   auto grads = kiln::gradients(loss, model.trainable_weights());
+//   optimizer.apply_gradients(grads, model.trainable_weights());
+//
+// Gradients flow through every op that has inputs requiring them; stop them
+// with Tensor::detach() (the generator's images in a discriminator step), and
+// skip computing them for a model with model.set_trainable(false).
+std::vector<Tensor> gradients(const Tensor& loss, const std::vector<Tensor>& params);
+
+}  // namespace kiln
 
 namespace kiln {
 using autograd::NoGradGuard;

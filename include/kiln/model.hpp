@@ -1,13 +1,21 @@
 // Model: compile / fit / evaluate / predict, as in Keras.
 //
-// A subclass supplies call() (the forward pass). fit() runs train_step() on
-// each batch, which a subclass may override for custom training (GANs) and
-// still get progress bars, history and callbacks.
+// Three ways to make one, all sharing compile/fit/evaluate/predict:
+//   * Sequential (kiln/sequential.hpp): a stack of layers;
+//   * functional: kiln::Model(inputs, outputs) from symbolic tensors (kiln/symbolic.hpp),
+//     with several inputs or outputs, shared layers and nested models;
+//   * a subclass that overrides call() (the forward pass).
+// fit() runs train_step() on each batch, which a subclass may override for
+// custom training (GANs) and still get progress bars, history and callbacks:
+// fit shows, and records in the History, the epoch's running mean of every
+// value train_step returns.
 #pragma once
 #include <filesystem>
 #include <iosfwd>
 #include <map>
 #include <memory>
+
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,6 +27,7 @@
 #include "kiln/losses.hpp"
 #include "kiln/metrics.hpp"
 #include "kiln/optimizers.hpp"
+#include "kiln/symbolic.hpp"
 #include "kiln/tensor.hpp"
 
 namespace kiln {
@@ -59,17 +68,59 @@ struct History {
   std::map<std::string, std::vector<double>> history;  // "loss", "accuracy", "val_loss", ...
 };
 
-class Model {
+namespace functional {
+struct Graph;
+}
+
+class Model : public std::enable_shared_from_this<Model> {
  public:
+  // A model to subclass (override call() and layers()), named "model", "model_1", ...
+  Model();
+  explicit Model(std::string name);
+  // A functional model from symbolic inputs to outputs (keras.Model(inputs, outputs)).
+  // Throws an Error naming the layer when an output depends on an Input that is
+  // not among `inputs`. Nameless: "model", "model_1", ...
+  Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs, std::string name = "");
+  Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string name = "");
   virtual ~Model() = default;
 
-  // The forward pass on a batch.
-  virtual Tensor call(const Tensor& x, bool training) = 0;
-  Tensor operator()(const Tensor& x, bool training = false) { return call(x, training); }
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
 
-  virtual std::vector<std::shared_ptr<layers::Layer>> layers() const = 0;
+  // The forward pass on a batch. A functional model runs its graph (one input
+  // and one output); a subclass overrides this.
+  virtual Tensor call(const Tensor& x, bool training);
+  // For several inputs or outputs: one tensor per input, one per output. The
+  // default passes a single input to call().
+  virtual std::vector<Tensor> call_multi(const std::vector<Tensor>& inputs, bool training);
+  Tensor operator()(const Tensor& x, bool training = false) { return call(x, training); }
+  std::vector<Tensor> operator()(const std::vector<Tensor>& inputs, bool training = false) {
+    return call_multi(inputs, training);
+  }
+  // Nesting: this model as one node of a functional graph. The model must be
+  // owned by a std::shared_ptr; its input shapes are checked at once, with an
+  // Error naming it and the tensor it was called on.
+  SymbolicTensor operator()(const SymbolicTensor& x);
+  std::vector<SymbolicTensor> operator()(const std::vector<SymbolicTensor>& inputs);
+  // Per-sample output shapes for inputs of these shapes (building the model if
+  // needed); throws an Error naming the model or layer that cannot take them.
+  // The default runs call_multi() on one zero sample.
+  virtual std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes);
+
+  // Functional models: the symbolic inputs and outputs (empty otherwise).
+  bool is_functional() const { return graph_ != nullptr; }
+  const std::vector<SymbolicTensor>& inputs() const;
+  const std::vector<SymbolicTensor>& outputs() const;
+
+  // Every layer, once each, nested models' layers included. A subclass that
+  // holds layers or models overrides this so that weights and freezing reach them.
+  virtual std::vector<std::shared_ptr<layers::Layer>> layers() const;
   std::vector<Tensor> trainable_weights() const;
   std::int64_t count_params() const;
+  // Freezing (Keras's model.trainable = False): every layer's weights stop
+  // requiring gradients, so training the models it is part of leaves them alone.
+  bool trainable() const { return trainable_; }
+  void set_trainable(bool trainable);
 
   // --- compile ---------------------------------------------------------------
   void compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss,
@@ -95,7 +146,9 @@ class Model {
   Tensor predict(const Tensor& x, const PredictOptions& options = {});
 
   // One optimisation step on a batch; returns the batch's loss (the metrics
-  // are updated in place). Override for custom training.
+  // are updated in place). Override for custom training: return this batch's
+  // values ({"d_loss", ...}); fit() averages each over the epoch. The default
+  // needs compile() and targets; an override needs neither.
   virtual Logs train_step(const data::Batch& batch);
   // Loss and metric updates for one evaluation batch.
   virtual Logs test_step(const data::Batch& batch);
@@ -104,7 +157,7 @@ class Model {
   bool stop_training = false;
 
   // Keras's summary table: layer (type), output shape, parameter counts.
-  virtual void summary(std::ostream& out) const = 0;
+  virtual void summary(std::ostream& out) const;
   void summary() const;
 
   // --- saving (kiln/saving.hpp loads models back) -----------------------------
@@ -115,9 +168,11 @@ class Model {
   // Weights saved from a model of the same architecture (by save or save_weights). Every
   // name, dtype and shape is checked first; an Error lists each difference, and nothing changes.
   void load_weights(const std::filesystem::path& path);
-  // The architecture, as Keras's {"class_name": ..., "config": ...}. A model type that can be
-  // saved overrides both and has an entry in model_from_config (src/model/registry.cpp).
-  virtual std::string class_name() const { return "Model"; }
+  // The architecture, as Keras's {"class_name": ..., "config": ...}: what rebuilds the model
+  // (no weights). A functional model's config lists its layers' configs and how they connect
+  // ("inbound_nodes"); "Functional" and "Sequential" are rebuilt by model_from_config
+  // (kiln/model_config.hpp). A subclass with its own call() cannot describe itself.
+  virtual std::string class_name() const;
   virtual nlohmann::json get_config() const;
   // The names compile() was given for metrics, in order.
   std::vector<std::string> metric_names() const;
@@ -133,6 +188,9 @@ class Model {
   void require_compiled(const char* what) const;
 
  private:
+  std::string name_;
+  bool trainable_ = true;
+  std::shared_ptr<const functional::Graph> graph_;
   std::shared_ptr<optim::Optimizer> optimizer_;
   std::shared_ptr<losses::Loss> loss_;
   std::vector<std::shared_ptr<metrics::Metric>> metrics_;

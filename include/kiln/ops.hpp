@@ -14,10 +14,12 @@
 #include <vector>
 
 #include "kiln/ops/attention.hpp"
+#include "kiln/ops/conv_transpose.hpp"
 #include "kiln/ops/embedding.hpp"
 #include "kiln/ops/linalg.hpp"
 #include "kiln/ops/normalization.hpp"
 #include "kiln/ops/recurrent.hpp"
+#include "kiln/ops/upsampling.hpp"
 #include "kiln/random.hpp"
 #include "kiln/tensor.hpp"
 

@@ -1,6 +1,10 @@
 // Optimizers with Keras's update rules and defaults.
 //
-//   optimizer.apply_gradients(params);   // uses each param's grad(), then clears it
+//   loss.backward();
+//   optimizer.apply_gradients(params);          // uses each param's grad(), then clears it
+// or, in a custom training step (Keras's zip style):
+//   auto grads = kiln::gradients(loss, params);
+//   optimizer.apply_gradients(grads, params);   // params[i] updated with grads[i]
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -23,6 +27,12 @@ class Optimizer {
   // Updates every parameter that has a gradient; throws an Error naming the
   // parameter when none of them has one (a forgotten backward()).
   void apply_gradients(const std::vector<Tensor>& params);
+  // Keras's apply_gradients(zip(grads, params)): updates params[i] with grads[i],
+  // leaving grad() alone. Every gradient must be defined and shaped like its
+  // parameter; otherwise an Error names the parameter ("dense_1/kernel").
+  void apply_gradients(const std::vector<Tensor>& grads, const std::vector<Tensor>& params);
+  // One step downhill on `loss`: apply_gradients(kiln::gradients(loss, params), params).
+  void minimize(const Tensor& loss, const std::vector<Tensor>& params);
   // Drops the gradients of `params` (the next backward rebuilds them).
   static void zero_grad(const std::vector<Tensor>& params);
 
@@ -53,6 +63,9 @@ class Optimizer {
   virtual void update(Tensor& param, const Tensor& grad, std::vector<Tensor>& slots) = 0;
 
  private:
+  // One step: the pairs whose gradient is defined are updated.
+  void step(const std::vector<Tensor>& grads, const std::vector<Tensor>& params);
+
   double learning_rate_;
   std::int64_t iterations_ = 0;
   std::unordered_map<const void*, Slots> slots_;

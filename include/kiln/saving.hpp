@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "kiln/model.hpp"
+#include "kiln/model_config.hpp"
 
 namespace kiln {
 
@@ -30,10 +31,6 @@ namespace kiln {
 std::shared_ptr<Model> load_model(const std::filesystem::path& path);
 // The same from a file's bytes in memory; `source` names them in errors.
 std::shared_ptr<Model> load_model_from_bytes(std::string_view bytes, const std::string& source = "model data");
-
-// {"class_name", "config"} <-> an unbuilt-or-built model with fresh weights.
-nlohmann::json model_to_json(const Model& model);
-std::shared_ptr<Model> model_from_config(const nlohmann::json& architecture);
 
 // A checkpoint is a model file plus the TrainingState of the fit() that wrote it and the
 // state of every random generator (the default one and each layer's), so that

@@ -10,7 +10,7 @@ namespace kiln {
 
 class Sequential : public Model {
  public:
-  Sequential() = default;
+  Sequential();  // named "sequential", "sequential_1", ...
   explicit Sequential(std::vector<std::shared_ptr<layers::Layer>> layers);
 
   void add(std::shared_ptr<layers::Layer> layer);
@@ -30,6 +30,7 @@ class Sequential : public Model {
 
   Tensor call(const Tensor& x, bool training) override;
   std::vector<std::shared_ptr<layers::Layer>> layers() const override { return layers_; }
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) override;
   void summary(std::ostream& out) const override;
   using Model::summary;
 

@@ -80,6 +80,11 @@ class Tensor {
   void backward(const Tensor& grad_output = Tensor(), bool retain_graph = false) const;
   const std::shared_ptr<autograd::Node>& grad_fn() const;
 
+  // A label for error messages: a layer's weights are named "<layer>/<weight>"
+  // ("dense_1/kernel"), so an optimizer can say which parameter is wrong.
+  const std::string& name() const;  // empty when unnamed
+  Tensor& set_name(std::string name);
+
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   bool same(const Tensor& other) const { return impl_ == other.impl_; }

@@ -148,7 +148,7 @@ void backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) 
 }
 
 std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs, const Tensor& grad_output,
-                         bool retain_graph) {
+                         bool retain_graph, bool zeros_for_unused) {
   std::unordered_map<TensorImpl*, std::size_t> targets;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined()) throw Error("autograd::grad: input " + std::to_string(i) + " is undefined");
@@ -159,10 +159,41 @@ std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs
   }
   std::vector<Tensor> captured(inputs.size());
   run_backward(output, grad_output, retain_graph, &targets, &captured);
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
+  for (std::size_t i = 0; i < inputs.size() && zeros_for_unused; ++i) {
     if (!captured[i].defined()) captured[i] = Tensor::zeros(inputs[i].shape(), inputs[i].dtype());
   }
   return captured;
 }
 
 }  // namespace kiln::autograd
+
+namespace kiln {
+
+namespace {
+std::string describe_param(const Tensor& p, std::size_t i) {
+  std::string s = "parameter " + std::to_string(i);
+  if (!p.defined()) return s;
+  if (!p.name().empty()) s += " '" + p.name() + "'";
+  return s + " (shape " + shape_str(p.shape()) + ")";
+}
+}  // namespace
+
+std::vector<Tensor> gradients(const Tensor& loss, const std::vector<Tensor>& params) {
+  if (!loss.defined()) throw Error("gradients: the loss is undefined");
+  if (loss.numel() != 1) {
+    throw Error("gradients: the loss must be a scalar, got shape " + shape_str(loss.shape()) +
+                "; reduce it first (e.g. with kiln::mean)");
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (!params[i].defined()) throw Error("gradients: " + describe_param(params[i], i) + " is undefined");
+    if (!params[i].requires_grad()) {
+      throw Error("gradients: " + describe_param(params[i], i) +
+                  " does not require a gradient (is its layer frozen with trainable = false?)");
+    }
+  }
+  // A loss computed from nothing that needs a gradient depends on no parameter.
+  if (!loss.requires_grad()) return std::vector<Tensor>(params.size());
+  return autograd::grad(loss, params, Tensor(), /*retain_graph=*/false, /*zeros_for_unused=*/false);
+}
+
+}  // namespace kiln

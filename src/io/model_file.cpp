@@ -298,10 +298,6 @@ void restore_generators(Model& model, const json& j, const std::string& source) 
 
 // --- Model members ---------------------------------------------------------------------
 
-json Model::get_config() const {
-  throw Error(class_name() + ": this model type cannot be saved (it has no get_config)");
-}
-
 std::vector<std::string> Model::metric_names() const {
   std::vector<std::string> names;
   for (const auto& m : metrics_) names.push_back(m->name());

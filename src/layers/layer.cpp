@@ -78,6 +78,7 @@ Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Init
   Tensor value = Tensor::empty(shape, dtype_);
   initializer.fill(value, generator);
   value.set_requires_grad(trainable && trainable_);
+  value.set_name(name_ + "/" + name);
   weights_.push_back({name, value, trainable});
   return value;
 }

@@ -8,16 +8,21 @@
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
 #include "kiln/layers/attention.hpp"
+#include "kiln/layers/batch_normalization.hpp"
 #include "kiln/layers/conv2d.hpp"
+#include "kiln/layers/conv2d_transpose.hpp"
 #include "kiln/layers/dense.hpp"
 #include "kiln/layers/dropout.hpp"
 #include "kiln/layers/embedding.hpp"
+#include "kiln/layers/leaky_relu.hpp"
+#include "kiln/layers/merging.hpp"
 #include "kiln/layers/normalization.hpp"
 #include "kiln/layers/pooling.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
 #include "kiln/layers/transformer.hpp"
+#include "kiln/layers/upsampling2d.hpp"
 
 namespace kiln::layers {
 namespace {
@@ -176,6 +181,49 @@ const std::map<std::string, Factory>& factories() {
                                        .input_shape = shape_or_empty(c, "input_shape"),
                                        .name = c.at("name").get<std::string>()});
        }},
+      {"Conv2DTranspose",
+       [](const json& c) {
+         return std::make_shared<Conv2DTranspose>(
+             c.at("filters").get<std::int64_t>(), size2(c.at("kernel_size")),
+             Conv2DTransposeOptions{.strides = size2(c.at("strides")),
+                                    .padding = c.at("padding").get<std::string>(),
+                                    .dilation_rate = size2(c.at("dilation_rate")),
+                                    .activation = c.at("activation").get<std::string>(),
+                                    .use_bias = c.at("use_bias").get<bool>(),
+                                    .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                                    .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                                    .input_shape = shape_or_empty(c, "input_shape"),
+                                    .name = c.at("name").get<std::string>()});
+       }},
+      {"UpSampling2D",
+       [](const json& c) {
+         return std::make_shared<UpSampling2D>(size2(c.at("size")), c.at("interpolation").get<std::string>(),
+                                               c.at("name").get<std::string>());
+       }},
+      {"BatchNormalization",
+       [](const json& c) {
+         if (c.value("axis", -1) != -1) throw Error("BatchNormalization: only axis -1 (channels last) is supported");
+         return std::make_shared<BatchNormalization>(BatchNormalizationOptions{
+             .momentum = c.at("momentum").get<double>(),
+             .epsilon = c.at("epsilon").get<double>(),
+             .center = c.at("center").get<bool>(),
+             .scale = c.at("scale").get<bool>(),
+             .beta_initializer = initializer_from_json(c.at("beta_initializer")),
+             .gamma_initializer = initializer_from_json(c.at("gamma_initializer")),
+             .moving_mean_initializer = initializer_from_json(c.at("moving_mean_initializer")),
+             .moving_variance_initializer = initializer_from_json(c.at("moving_variance_initializer")),
+             .input_shape = shape_or_empty(c, "input_shape"),
+             .name = c.at("name").get<std::string>()});
+       }},
+      {"LeakyReLU",
+       [](const json& c) {
+         return std::make_shared<LeakyReLU>(c.at("alpha").get<double>(), c.at("name").get<std::string>());
+       }},
+      {"Concatenate",
+       [](const json& c) {
+         return std::make_shared<Concatenate>(c.at("axis").get<int>(), c.at("name").get<std::string>());
+       }},
+      {"Add", [](const json& c) { return std::make_shared<Add>(c.at("name").get<std::string>()); }},
   };
   return table;
 }

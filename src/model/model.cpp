@@ -82,6 +82,10 @@ const TrainingState& Model::training_state() const {
 }
 
 Logs Model::train_step(const data::Batch& batch) {
+  require_compiled("fit");
+  if (!batch.y.defined()) {
+    throw Error("fit: the training data has no targets; pass them, or override train_step() to train without");
+  }
   const Tensor y_pred = call(batch.x, true);
   const Tensor loss = (*loss_)(batch.y, y_pred);
   const double value = loss.item();
@@ -106,10 +110,9 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
 }
 
 History Model::fit(const data::Dataset& all, const FitOptions& options) {
-  require_compiled("fit");
+  // compile() and targets are checked by the default train_step: a custom one may need neither.
   check_batch_size(options.batch_size, "fit");
   if (options.epochs < 0) throw Error("fit: epochs must be non-negative, got " + std::to_string(options.epochs));
-  if (!all.has_targets()) throw Error("fit: the training data has no targets");
   if (!(options.validation_split >= 0.0 && options.validation_split < 1.0)) {
     throw Error("fit: validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
   }
@@ -172,25 +175,30 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
       for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_gen.below(std::uint64_t(i + 1))]);
     }
     for (auto& m : metrics_) m->reset();
-    WeightedMean loss_mean;
+    // Every value train_step returns, averaged over the epoch: "loss" first, then the rest by name.
+    std::vector<std::string> keys;
+    std::map<std::string, WeightedMean> means;
     ProgressBar bar(std::cout, steps, verbose);
     std::vector<std::pair<std::string, double>> shown;
     for (std::int64_t step = 0; step < steps; ++step) {
       const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
       const data::Batch batch = train.gather(std::span(order).subspan(begin, end - begin));
       const Logs logs = train_step(batch);
-      const auto it = logs.find("loss");
-      if (it != logs.end()) {
-        if (!std::isfinite(it->second)) {
+      for (const auto& [key, value] : logs) {
+        if (!std::isfinite(value)) {
           if (verbose == 1) std::cout << "\n";
-          throw Error("fit: the loss became " + std::string(std::isnan(it->second) ? "nan" : "inf") + " at epoch " +
-                      std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " of " +
+          throw Error("fit: the " + key + " became " + std::string(std::isnan(value) ? "nan" : "inf") +
+                      " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " of " +
                       std::to_string(steps) +
                       "; training stopped. Lower the learning rate or check the data for nan/inf values.");
         }
-        loss_mean.add(it->second, double(end - begin));
+        if (!means.count(key)) {
+          keys.insert(key == "loss" ? keys.begin() : keys.end(), key);
+        }
+        means[key].add(value, double(end - begin));
       }
-      shown.assign({{"loss", loss_mean.value()}});
+      shown.clear();
+      for (const auto& key : keys) shown.emplace_back(key, means[key].value());
       for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
       for (auto& cb : options.callbacks) cb->on_train_batch_end(*this, step, Logs(shown.begin(), shown.end()));
       bar.update(step + 1, shown);
@@ -206,7 +214,8 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
     }
     bar.finish(shown);
     // The rate this epoch trained with (schedules change it between epochs); kept, not shown.
-    epoch_logs["learning_rate"] = optimizer_->learning_rate();
+    // A custom train_step may use optimizers of its own and compile none.
+    if (optimizer_) epoch_logs["learning_rate"] = optimizer_->learning_rate();
     history.epoch.push_back(epoch);
     for (const auto& [k, v] : epoch_logs) history.history[k].push_back(v);
     for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, epoch_logs);

@@ -8,33 +8,17 @@
 
 #include "kiln/error.hpp"
 #include "layers/fusion.hpp"
+#include "model/summary_format.hpp"
 
 namespace kiln {
-namespace {
 
-std::string keras_shape(const Shape& s) {
-  std::string out = "(None";
-  for (auto d : s) out += ", " + std::to_string(d);
-  return out + ")";
-}
+using model_detail::keras_shape;
+using model_detail::pad;
+using model_detail::with_commas;
 
-std::string with_commas(std::int64_t v) {
-  std::string digits = std::to_string(v), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
+Sequential::Sequential() : Model(layers::unique_name("sequential")) {}
 
-std::string pad(std::string s, std::size_t width) {
-  if (s.size() < width) s += std::string(width - s.size(), ' ');
-  return s;
-}
-
-}  // namespace
-
-Sequential::Sequential(std::vector<std::shared_ptr<layers::Layer>> layers) {
+Sequential::Sequential(std::vector<std::shared_ptr<layers::Layer>> layers) : Sequential() {
   for (auto& l : layers) add(std::move(l));
 }
 
@@ -97,10 +81,28 @@ Tensor Sequential::call(const Tensor& x, bool training) {
   return h;
 }
 
+std::vector<Shape> Sequential::compute_output_shapes(const std::vector<Shape>& input_shapes) {
+  if (input_shapes.size() != 1) {
+    throw Error("Sequential '" + name() + "' takes one input, got " + std::to_string(input_shapes.size()));
+  }
+  if (layers_.empty()) throw Error("Sequential '" + name() + "' has no layers");
+  if (!built_) {
+    build(input_shapes[0]);
+    return {output_shape()};
+  }
+  // Each layer checks the shape it would get, naming itself when it does not fit.
+  Shape shape = input_shapes[0];
+  for (auto& layer : layers_) {
+    layer->build(shape);
+    shape = layer->compute_output_shape(shape);
+  }
+  return {shape};
+}
+
 nlohmann::json Sequential::get_config() const {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : layers_) layers.push_back({{"class_name", l->type()}, {"config", l->get_config()}});
-  nlohmann::json config = {{"name", "sequential"}, {"layers", layers}};
+  nlohmann::json config = {{"name", name()}, {"layers", layers}};
   if (built_) config["build_input_shape"] = input_shape_;
   return config;
 }
@@ -110,6 +112,7 @@ std::shared_ptr<Sequential> Sequential::from_config(const nlohmann::json& config
     throw Error("Sequential config: expected {\"layers\": [...]}");
   }
   auto model = std::make_shared<Sequential>();
+  if (config.contains("name") && config.at("name").is_string()) model->set_name(config.at("name").get<std::string>());
   const auto& layers = config.at("layers");
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto& entry = layers[i];
@@ -139,7 +142,7 @@ void Sequential::summary(std::ostream& out) const {
   for (const auto& l : layers_) name_width = std::max(name_width, l->name().size() + l->type().size() + 5);
   const std::size_t shape_width = 26, params_width = 10, total = name_width + shape_width + params_width;
   const std::string rule(total, '_'), double_rule(total, '=');
-  out << "Model: \"sequential\"\n" << rule << "\n";
+  out << "Model: \"" << name() << "\"\n" << rule << "\n";
   out << pad(" Layer (type)", name_width) << pad("Output Shape", shape_width) << "Param #\n" << double_rule << "\n";
   std::int64_t trainable = 0, all = 0;
   for (std::size_t i = 0; i < layers_.size(); ++i) {

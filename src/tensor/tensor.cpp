@@ -277,6 +277,13 @@ void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {
 
 const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return checked(impl_).grad_fn; }
 
+const std::string& Tensor::name() const { return checked(impl_).name; }
+
+Tensor& Tensor::set_name(std::string name) {
+  const_cast<TensorImpl&>(checked(impl_)).name = std::move(name);
+  return *this;
+}
+
 #define KILN_INSTANTIATE(T)                                                  \
   template Tensor Tensor::from_vector<T>(const std::vector<T>&, Shape);      \
   template T* Tensor::data<T>();                                             \

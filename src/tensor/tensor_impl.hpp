@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kiln/autograd.hpp"
@@ -32,6 +33,8 @@ struct TensorImpl {
   bool requires_grad = false;
   Tensor grad;
   std::shared_ptr<autograd::Node> grad_fn;
+
+  std::string name;  // see Tensor::name
 
   void* data_ptr() const {
     return static_cast<char*>(storage->data) + offset * static_cast<std::int64_t>(dtype_size(dtype));

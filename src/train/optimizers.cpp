@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/cpu/optimizer.hpp"
+#include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
 #include "ops/op_helpers.hpp"
 
@@ -32,25 +33,62 @@ void Optimizer::zero_grad(const std::vector<Tensor>& params) {
 
 void Optimizer::apply_gradients(const std::vector<Tensor>& params) {
   bool any = false;
-  for (const Tensor& p : params) any = any || p.grad().defined();
+  std::vector<Tensor> grads;
+  for (const Tensor& p : params) {
+    grads.push_back(p.grad());
+    any = any || grads.back().defined();
+  }
   if (!params.empty() && !any) {
     throw Error(name() + ".apply_gradients: none of the " + std::to_string(params.size()) +
                 " parameters has a gradient; call backward() on a loss computed from them first");
   }
+  step(grads, params);
+  for (Tensor p : params) p.zero_grad();
+}
+
+void Optimizer::apply_gradients(const std::vector<Tensor>& grads, const std::vector<Tensor>& params) {
+  const std::string where = name() + ".apply_gradients";
+  if (grads.size() != params.size()) {
+    throw Error(where + ": got " + std::to_string(grads.size()) + " gradients for " + std::to_string(params.size()) +
+                " parameters; pass one gradient per parameter, in the same order");
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    const Tensor& g = grads[i];
+    if (!p.defined()) throw Error(where + ": parameter " + std::to_string(i) + " is undefined");
+    const std::string what = "parameter " + std::to_string(i) + (p.name().empty() ? "" : " '" + p.name() + "'");
+    if (!g.defined()) {
+      throw Error(where + ": " + what + " (shape " + shape_str(p.shape()) +
+                  ") has no gradient: the loss does not depend on it. Leave it out of the parameter list, or check "
+                  "that its layer is used in computing the loss (and not only on detached inputs)");
+    }
+    if (g.shape() != p.shape() || g.dtype() != p.dtype()) {
+      throw Error(where + ": the gradient for " + what + " is " + dtype_name(g.dtype()) + " " +
+                  shape_str(g.shape()) + ", the parameter is " + dtype_name(p.dtype()) + " " + shape_str(p.shape()));
+    }
+  }
+  step(grads, params);
+}
+
+void Optimizer::minimize(const Tensor& loss, const std::vector<Tensor>& params) {
+  apply_gradients(gradients(loss, params), params);
+}
+
+void Optimizer::step(const std::vector<Tensor>& grads, const std::vector<Tensor>& params) {
   ++iterations_;
   begin_step();
-  for (Tensor p : params) {
-    const Tensor g = p.grad();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    Tensor p = params[i];
+    const Tensor& g = grads[i];
     if (!g.defined()) continue;
     if (!p.is_contiguous()) throw Error(name() + ": parameters must be contiguous");
     auto [it, inserted] = slots_.try_emplace(p.impl());
     Slots& s = it->second;
     if (inserted) {
       s.param = p;
-      for (std::size_t i = 0; i < slot_count(); ++i) s.values.push_back(Tensor::zeros(p.shape(), p.dtype()));
+      for (std::size_t k = 0; k < slot_count(); ++k) s.values.push_back(Tensor::zeros(p.shape(), p.dtype()));
     }
     update(p, g.contiguous(), s.values);
-    p.zero_grad();
   }
 }
 

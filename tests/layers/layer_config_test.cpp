@@ -35,6 +35,14 @@ TEST(LayerConfig, RoundTripsEveryLayer) {
       std::make_shared<MultiHeadAttention>(4, 8, MultiHeadAttentionOptions{.value_dim = 6, .output_shape = 10}),
       std::make_shared<TransformerEncoder>(64, 4, TransformerEncoderOptions{.dropout = 0.1, .normalize_first = true,
                                                                             .use_causal_mask = true}),
+      std::make_shared<Conv2DTranspose>(4, Size2{5, 3}, Conv2DTransposeOptions{.strides = Size2{2, 1}, .padding = "same",
+                                                                              .activation = "tanh", .use_bias = false}),
+      std::make_shared<UpSampling2D>(Size2{3, 2}),
+      std::make_shared<BatchNormalization>(BatchNormalizationOptions{.momentum = 0.8, .epsilon = 1e-5, .center = false,
+                                                                     .gamma_initializer = "random_normal"}),
+      std::make_shared<LeakyReLU>(0.2),
+      std::make_shared<Concatenate>(2),
+      std::make_shared<Add>(),
   };
   for (const auto& layer : originals) {
     const nlohmann::json config = layer->get_config();

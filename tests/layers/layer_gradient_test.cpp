@@ -15,6 +15,7 @@ struct LayerCase {
   std::string name;
   std::function<std::shared_ptr<Layer>()> make;
   Shape input_shape;  // including the batch axis
+  bool training = true;
 };
 
 void PrintTo(const LayerCase& c, std::ostream* os) { *os << c.name; }
@@ -36,6 +37,13 @@ std::vector<LayerCase> layer_cases() {
       {"activation_tanh", [] { return std::make_shared<Activation>("tanh"); }, {2, 5}},
       {"activation_leaky_relu", [] { return std::make_shared<Activation>("leaky_relu"); }, {2, 5}},
       {"rescaling", [] { return std::make_shared<Rescaling>(0.5, 0.25); }, {2, 5}},
+      {"conv2d_transpose_same_strided", [] { return std::make_shared<Conv2DTranspose>(3, 3, Conv2DTransposeOptions{.strides = 2, .padding = "same", .activation = "tanh"}); }, {2, 3, 2, 2}},
+      {"conv2d_transpose_valid", [] { return std::make_shared<Conv2DTranspose>(2, Size2{2, 3}); }, {2, 3, 3, 2}},
+      {"up_sampling2d", [] { return std::make_shared<UpSampling2D>(Size2{2, 3}); }, {2, 2, 3, 2}},
+      {"leaky_relu_layer", [] { return std::make_shared<LeakyReLU>(0.2); }, {2, 3, 4}},
+      {"batch_normalization_training", [] { return std::make_shared<BatchNormalization>(); }, {4, 3, 2, 3}},
+      {"batch_normalization_dense_training", [] { return std::make_shared<BatchNormalization>(BatchNormalizationOptions{.center = false}); }, {5, 4}},
+      {"batch_normalization_inference", [] { return std::make_shared<BatchNormalization>(); }, {4, 3, 2, 3}, false},
   };
 }
 
@@ -50,12 +58,12 @@ TEST_P(LayerGradient, MatchesFiniteDifferences) {
   Tensor x = Tensor::empty(c.input_shape, DType::Float64);
   for (std::int64_t i = 0; i < x.numel(); ++i) x.data<double>()[i] = gen.uniform(-1, 1);
   x.set_requires_grad();
-  Tensor probe = (*layer)(x, true);
+  Tensor probe = (*layer)(x, c.training);
   Tensor weights = Tensor::empty(probe.shape(), DType::Float64);
   for (std::int64_t i = 0; i < weights.numel(); ++i) weights.data<double>()[i] = gen.uniform(-1, 1);
   std::vector<Tensor> wrt{x};
   for (const auto& w : layer->trainable_weights()) wrt.push_back(w);
-  testing::expect_gradients_match(c.name, [&] { return sum((*layer)(x, true) * weights); }, wrt);
+  testing::expect_gradients_match(c.name, [&] { return sum((*layer)(x, c.training) * weights); }, wrt);
 }
 
 INSTANTIATE_TEST_SUITE_P(Layers, LayerGradient, ::testing::ValuesIn(layer_cases()),

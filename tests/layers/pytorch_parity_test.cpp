@@ -10,7 +10,7 @@
 // after each step.
 //
 // float64 must agree to 1e-10; the float32 runs (Kiln's fast oneDNN/GEMM paths)
-// of the Dense, Conv2D and pooling cases, against the same float64 references,
+// of the Dense, Conv2D, Conv2DTranspose, BatchNormalization and pooling cases, against the same float64 references,
 // to 1e-4. A missing or unreadable fixture file is a failure: it is committed.
 #include <gtest/gtest.h>
 
@@ -177,6 +177,45 @@ void check_conv2d(const json& c, DType dtype) {
   EXPECT_EQ(layer.weights().size(), c.at("use_bias").get<bool>() ? 2u : 1u);
 }
 
+void check_conv2d_transpose(const json& c, DType dtype) {
+  SCOPED_TRACE("conv2d_transpose case " + case_name(c));
+  Conv2DTranspose layer(c.at("filters").get<std::int64_t>(), size2_of(c.at("kernel_size")),
+                        Conv2DTransposeOptions{.strides = size2_of(c.at("strides")),
+                                               .padding = c.at("padding").get<std::string>(),
+                                               .dilation_rate = size2_of(c.at("dilation_rate")),
+                                               .use_bias = c.at("use_bias").get<bool>()});
+  check_layer(layer, c, dtype);
+  EXPECT_EQ(layer.weights().size(), c.at("use_bias").get<bool>() ? 2u : 1u);
+}
+
+// The moving statistics have no gradient, so check_layer's loop does not fit;
+// they are compared after the step instead.
+void check_batch_norm(const json& c, DType dtype) {
+  SCOPED_TRACE("batch_normalization case " + case_name(c));
+  BatchNormalization layer(BatchNormalizationOptions{.momentum = c.at("momentum").get<double>(),
+                                                     .epsilon = c.at("epsilon").get<double>(),
+                                                     .center = c.at("center").get<bool>(),
+                                                     .scale = c.at("scale").get<bool>()});
+  layer.set_dtype(dtype);
+  Tensor x = tensor_of(c.at("x"), dtype);
+  x.set_requires_grad();
+  layer.build(Shape(x.shape().begin() + 1, x.shape().end()));
+  for (const auto& weight : layer.weights()) {
+    ASSERT_TRUE(c.contains(weight.name)) << "the fixture has no " << weight.name;
+    Tensor value = weight.value;
+    value.copy_(tensor_of(c.at(weight.name), dtype));
+  }
+  const Tensor y = layer(x, c.at("training").get<bool>());
+  expect_close(y, c.at("y"), "output", dtype);
+  sum(y * tensor_of(c.at("r"), dtype)).backward();
+  expect_close(x.grad(), c.at("grad_x"), "gradient of the input", dtype);
+  if (c.at("scale").get<bool>()) expect_close(layer.gamma().grad(), c.at("grad_gamma"), "gradient of gamma", dtype);
+  if (c.at("center").get<bool>()) expect_close(layer.beta().grad(), c.at("grad_beta"), "gradient of beta", dtype);
+  EXPECT_FALSE(layer.moving_mean().grad().defined());
+  expect_close(layer.moving_mean(), c.at("moving_mean_after"), "moving_mean after the step", dtype);
+  expect_close(layer.moving_variance(), c.at("moving_variance_after"), "moving_variance after the step", dtype);
+}
+
 template <typename Pool>
 void check_pool(const json& c, DType dtype) {
   SCOPED_TRACE("pooling case " + case_name(c));
@@ -190,7 +229,8 @@ TEST(PyTorchParity, FixtureIsPresentAndComplete) {
   ASSERT_TRUE(f.is_object()) << "cannot read " << kFixturePath
                              << "; regenerate it with tests/fixtures/generate_pytorch_fixtures.py";
   for (const char* section :
-       {"dense", "conv2d", "max_pooling2d", "average_pooling2d", "activations", "losses", "optimizers"}) {
+       {"dense", "conv2d", "max_pooling2d", "average_pooling2d", "activations", "losses", "optimizers",
+        "conv2d_transpose", "batch_normalization"}) {
     EXPECT_TRUE(f.contains(section) && f[section].is_array() && !f[section].empty()) << section;
   }
 }
@@ -206,6 +246,18 @@ TEST(PyTorchParity, Conv2DFloat64) {
 }
 TEST(PyTorchParity, Conv2DFloat32) {
   for (const auto& c : cases_of("conv2d")) check_conv2d(c, DType::Float32);
+}
+TEST(PyTorchParity, Conv2DTransposeFloat64) {
+  for (const auto& c : cases_of("conv2d_transpose")) check_conv2d_transpose(c, DType::Float64);
+}
+TEST(PyTorchParity, Conv2DTransposeFloat32) {
+  for (const auto& c : cases_of("conv2d_transpose")) check_conv2d_transpose(c, DType::Float32);
+}
+TEST(PyTorchParity, BatchNormalizationFloat64) {
+  for (const auto& c : cases_of("batch_normalization")) check_batch_norm(c, DType::Float64);
+}
+TEST(PyTorchParity, BatchNormalizationFloat32) {
+  for (const auto& c : cases_of("batch_normalization")) check_batch_norm(c, DType::Float32);
 }
 TEST(PyTorchParity, MaxPooling2DFloat64) {
   for (const auto& c : cases_of("max_pooling2d")) check_pool<MaxPooling2D>(c, DType::Float64);

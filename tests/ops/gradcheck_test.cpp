@@ -71,6 +71,36 @@ std::vector<GradCase> op_cases() {
   c.push_back({"conv2d_fused_relu_no_bias", {{2, 5, 5, 3}, {3, 3, 3, 4}}, [](V x) {
                  return conv2d(x[0], x[1], Tensor(), {.relu = true});
                }});
+  c.push_back({"conv2d_transpose_valid", {{2, 3, 4, 3}, {3, 3, 2, 3}, {2}}, [](V x) {
+                 return conv2d_transpose(x[0], x[1], x[2]);
+               }});
+  c.push_back({"conv2d_transpose_same_stride2", {{2, 3, 3, 2}, {4, 4, 3, 2}, {3}}, [](V x) {
+                 return conv2d_transpose(x[0], x[1], x[2], {.stride_h = 2, .stride_w = 2, .padding = "same"});
+               }});
+  c.push_back({"conv2d_transpose_same_odd_kernel_stride21", {{1, 3, 3, 2}, {3, 2, 2, 2}}, [](V x) {
+                 return conv2d_transpose(x[0], x[1], Tensor(), {.stride_h = 2, .stride_w = 1, .padding = "same"});
+               }});
+  // A kernel smaller than the stride: some output pixels see no input at all.
+  c.push_back({"conv2d_transpose_kernel_below_stride", {{1, 2, 3, 2}, {1, 2, 2, 2}, {2}}, [](V x) {
+                 return conv2d_transpose(x[0], x[1], x[2], {.stride_h = 3, .stride_w = 3});
+               }});
+  c.push_back({"conv2d_transpose_dilated", {{1, 3, 3, 2}, {2, 2, 3, 2}}, [](V x) {
+                 return conv2d_transpose(x[0], x[1], Tensor(), {.dilation_h = 2, .dilation_w = 2});
+               }});
+  c.push_back({"upsample2d_nearest", {{2, 3, 2, 3}}, [](V x) { return upsample2d_nearest(x[0], 2, 3); }});
+  c.push_back({"batch_norm_training", {{4, 3, 2, 5}, {5}, {5}}, [](V x) {
+                 return batch_norm_training(x[0], x[1], x[2], 1e-3);
+               }});
+  c.push_back({"batch_norm_training_no_affine", {{6, 4}}, [](V x) {
+                 return batch_norm_training(x[0], Tensor(), Tensor(), 1e-3);
+               }});
+  c.push_back({"batch_norm_inference",
+               {{3, 2, 4}, {4}, {4}, {4}, {4}},
+               [](V x) { return batch_norm_inference(x[0], x[1], x[2], x[3], x[4], 1e-3); },
+               -1.0, 1.0, {},
+               [](std::size_t i, const Shape& s) {  // a variance must be positive
+                 return i == 2 ? Tensor::from_vector<double>({0.5, 1.0, 1.5, 2.0}, s) : Tensor();
+               }});
   c.push_back({"max_pool2d", {{2, 4, 6, 3}}, [](V x) { return max_pool2d(x[0]); }});
   c.push_back({"max_pool2d_same_overlap", {{1, 5, 5, 2}}, [](V x) {
                  return max_pool2d(x[0], {.pool_h = 3, .pool_w = 3, .stride_h = 2, .stride_w = 2, .padding = "same"});

@@ -18,6 +18,7 @@ Command add_train_command(CLI::App& parent);
 Command add_summary_command(CLI::App& parent);
 Command add_lm_command(CLI::App& parent);
 Command add_evaluate_command(CLI::App& parent);
+Command add_gan_command(CLI::App& parent);
 
 // Shared helpers.
 // Peak resident memory of this process in MB, from the kernel's own accounting.

@@ -4,6 +4,7 @@
 //   kiln summary [--dataset ...]
 //   kiln lm [--model lstm|transformer] [--data FILE] [--epochs N] ...
 //   kiln evaluate MODEL_OR_RUN_DIR [--dataset ...] [--split test|train]
+//   kiln gan [--toy ring8] [--epochs N] [--out DIR] ...
 //
 // Exit codes: 0 success, 1 a runtime error (missing data, NaN loss, ...), 2 a usage error.
 #include <iostream>
@@ -18,7 +19,8 @@ int main(int argc, char** argv) {
       "  kiln train            train the CNN (10 epochs, batch 64, Adam 1e-3) and print \"Test accuracy\"\n"
       "  kiln summary          print the model's layers, output shapes and parameter counts\n"
       "  kiln lm               train a character-level language model of a word list (LSTM or Transformer)\n"
-      "  kiln evaluate PATH    classification report and confusion matrix of a saved model or run folder\n\n"
+      "  kiln evaluate PATH    classification report and confusion matrix of a saved model or run folder\n"
+      "  kiln gan              train a DCGAN on Fashion-MNIST; --toy ring8 for the 2-D mode-coverage test\n\n"
       "kiln train writes a run folder (runs/<time>-<dataset>/, or --out DIR): checkpoints, metrics,\n"
       "plots and report.html; kiln train --resume DIR continues a stopped run exactly.\n"
       "Datasets are looked for in --data DIR, then $KILN_DATA, then ~/.cache/kiln (and for\n"
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
       kiln::cli::add_summary_command(app),
       kiln::cli::add_lm_command(app),
       kiln::cli::add_evaluate_command(app),
+      kiln::cli::add_gan_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -16,6 +16,7 @@
 
 #include "kiln/initializers.hpp"
 #include "kiln/random.hpp"
+#include "kiln/symbolic.hpp"
 #include "kiln/tensor.hpp"
 
 namespace kiln::layers {
@@ -28,7 +29,9 @@ struct Size2 {
   bool operator==(const Size2&) const = default;
 };
 
-class Layer {
+// Owned through std::shared_ptr when used in models; enable_shared_from_this
+// lets a layer called on symbolic tensors put itself into the graph.
+class Layer : public std::enable_shared_from_this<Layer> {
  public:
   explicit Layer(std::string name, std::string type_name);
   virtual ~Layer() = default;
@@ -49,6 +52,12 @@ class Layer {
 
   // Runs the layer on a batch [batch, ...]; builds it on first use.
   Tensor operator()(const Tensor& x, bool training = false);
+  // Functional API (see kiln/symbolic.hpp): records a call on a symbolic
+  // tensor, building the layer for its shape. A temporary is moved into the
+  // graph; a named layer must be owned by a std::shared_ptr (it may be called
+  // again, sharing its weights).
+  SymbolicTensor operator()(const SymbolicTensor& x) &;
+  SymbolicTensor operator()(const SymbolicTensor& x) &&;
   // What operator() checks before computing: builds the layer on first use,
   // then throws an Error naming the layer when x's shape or dtype does not fit.
   void prepare(const Tensor& x);

@@ -43,6 +43,14 @@ KILN_MULTIVERSION void activation_bias_rows(const T* y, const T* gy, T* gz, T* a
   }
 }
 
+template <typename T>
+KILN_MULTIVERSION void add_bias_rows(T* y, const T* b, std::int64_t channels, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t r = begin; r < end; ++r) {
+    T* row = y + r * channels;
+    for (std::int64_t c = 0; c < channels; ++c) row[c] += b[c];
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -66,6 +74,13 @@ void activation_bias_backward(const T* y, const T* gy, T* gz, T* gb, std::int64_
   }
 }
 
+template <typename T>
+void add_bias(T* y, const T* b, std::int64_t rows, std::int64_t channels) {
+  parallel_for(rows, channels, [&](std::int64_t begin, std::int64_t end) { add_bias_rows(y, b, channels, begin, end); });
+}
+
+template void add_bias<float>(float*, const float*, std::int64_t, std::int64_t);
+template void add_bias<double>(double*, const double*, std::int64_t, std::int64_t);
 template void activation_bias_backward<float>(const float*, const float*, float*, float*, std::int64_t, std::int64_t,
                                               bool);
 template void activation_bias_backward<double>(const double*, const double*, double*, double*, std::int64_t,

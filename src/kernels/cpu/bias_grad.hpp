@@ -13,4 +13,9 @@ template <typename T>
 void activation_bias_backward(const T* y, const T* gy, T* gz, T* gb, std::int64_t rows, std::int64_t channels,
                               bool relu);
 
+// y[r, c] += b[c] over [rows, channels] data: the bias of an op whose main
+// kernel cannot add it (the transposed convolution runs a data gradient).
+template <typename T>
+void add_bias(T* y, const T* b, std::int64_t rows, std::int64_t channels);
+
 }  // namespace kiln::kernels::cpu

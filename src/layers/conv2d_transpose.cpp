@@ -1,0 +1,93 @@
+#include "kiln/layers/conv2d_transpose.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "kiln/error.hpp"
+#include "kiln/layers/activation.hpp"
+
+namespace kiln::layers {
+
+Conv2DTranspose::Conv2DTranspose(std::int64_t filters, Size2 kernel_size, std::string activation, Shape input_shape)
+    : Conv2DTranspose(filters, kernel_size,
+                      Conv2DTransposeOptions{.activation = std::move(activation),
+                                             .input_shape = std::move(input_shape)}) {}
+
+Conv2DTranspose::Conv2DTranspose(std::int64_t filters, Size2 kernel_size, Conv2DTransposeOptions options)
+    : Layer(options.name.empty() ? unique_name("conv2d_transpose") : options.name, "Conv2DTranspose"),
+      filters_(filters),
+      kernel_size_(kernel_size),
+      options_(std::move(options)) {
+  if (filters_ <= 0) throw Error(describe() + ": filters must be positive, got " + std::to_string(filters_));
+  if (kernel_size_.h <= 0 || kernel_size_.w <= 0) {
+    throw Error(describe() + ": kernel_size must be positive, got (" + std::to_string(kernel_size_.h) + ", " +
+                std::to_string(kernel_size_.w) + ")");
+  }
+  if (options_.strides.h <= 0 || options_.strides.w <= 0) throw Error(describe() + ": strides must be positive");
+  if (options_.dilation_rate.h <= 0 || options_.dilation_rate.w <= 0) {
+    throw Error(describe() + ": dilation_rate must be positive");
+  }
+  if (options_.padding != "valid" && options_.padding != "same") {
+    throw Error(describe() + ": padding must be \"valid\" or \"same\", got \"" + options_.padding + "\"");
+  }
+  check_activation_name(options_.activation, describe());
+  set_declared_input_shape(options_.input_shape);
+}
+
+Shape Conv2DTranspose::compute_output_shape(const Shape& in) const {
+  if (in.size() != 3) {
+    throw Error(describe() + ": expected inputs of shape [batch, height, width, channels], got [batch" +
+                (in.empty() ? std::string("]") : ", " + shape_str(in).substr(1)));
+  }
+  if (built() && in[2] != input_shape()[2]) {
+    throw Error(describe() + ": expected " + std::to_string(input_shape()[2]) + " input channels, got " +
+                std::to_string(in[2]));
+  }
+  const auto h = conv2d_transpose_output_length(in[0], kernel_size_.h, options_.strides.h, options_.dilation_rate.h,
+                                                options_.padding);
+  const auto w = conv2d_transpose_output_length(in[1], kernel_size_.w, options_.strides.w, options_.dilation_rate.w,
+                                                options_.padding);
+  return {h, w, filters_};
+}
+
+void Conv2DTranspose::build_weights(const Shape& in, Generator& gen) {
+  kernel_ = add_weight("kernel", {kernel_size_.h, kernel_size_.w, filters_, in[2]}, options_.kernel_initializer, gen);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, gen);
+}
+
+nlohmann::json Conv2DTranspose::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["filters"] = filters_;
+  c["kernel_size"] = {kernel_size_.h, kernel_size_.w};
+  c["strides"] = {options_.strides.h, options_.strides.w};
+  c["padding"] = options_.padding;
+  c["dilation_rate"] = {options_.dilation_rate.h, options_.dilation_rate.w};
+  c["activation"] = options_.activation;
+  c["use_bias"] = options_.use_bias;
+  c["kernel_initializer"] = to_json(options_.kernel_initializer);
+  c["bias_initializer"] = to_json(options_.bias_initializer);
+  return c;
+}
+
+Conv2dTransposeParams Conv2DTranspose::conv_params() const {
+  Conv2dTransposeParams p;
+  p.stride_h = options_.strides.h, p.stride_w = options_.strides.w;
+  p.dilation_h = options_.dilation_rate.h, p.dilation_w = options_.dilation_rate.w;
+  p.padding = options_.padding;
+  return p;
+}
+
+Tensor Conv2DTranspose::forward(const Tensor& x, bool) {
+  return apply_activation(options_.activation, conv2d_transpose(x, kernel_, bias_, conv_params()));
+}
+
+Tensor Conv2DTranspose::kernel() const {
+  input_shape();  // throws, naming the layer, when it is not built
+  return kernel_;
+}
+
+Tensor Conv2DTranspose::bias() const {
+  input_shape();
+  return bias_;
+}
+
+}  // namespace kiln::layers

@@ -1,0 +1,44 @@
+#include "kiln/layers/upsampling2d.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "kiln/error.hpp"
+#include "kiln/ops.hpp"
+
+namespace kiln::layers {
+
+UpSampling2D::UpSampling2D(Size2 size, std::string interpolation, std::string name)
+    : Layer(name.empty() ? unique_name("up_sampling2d") : name, "UpSampling2D"),
+      size_(size),
+      interpolation_(std::move(interpolation)) {
+  if (size_.h <= 0 || size_.w <= 0) {
+    throw Error(describe() + ": size must be positive, got (" + std::to_string(size_.h) + ", " +
+                std::to_string(size_.w) + ")");
+  }
+  if (interpolation_ != "nearest") {
+    throw Error(describe() + ": interpolation \"" + interpolation_ + "\" is not supported; expected \"nearest\"");
+  }
+}
+
+Shape UpSampling2D::compute_output_shape(const Shape& in) const {
+  if (in.size() != 3) {
+    throw Error(describe() + ": expected inputs of shape [batch, height, width, channels], got [batch" +
+                (in.empty() ? std::string("]") : ", " + shape_str(in).substr(1)));
+  }
+  return {in[0] * size_.h, in[1] * size_.w, in[2]};
+}
+
+bool UpSampling2D::accepts(const Shape& built, const Shape& actual) const {
+  return actual.size() == 3 && actual[2] == built[2];  // any height and width
+}
+
+nlohmann::json UpSampling2D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["size"] = {size_.h, size_.w};
+  c["interpolation"] = interpolation_;
+  return c;
+}
+
+Tensor UpSampling2D::forward(const Tensor& x, bool) { return upsample2d_nearest(x, size_.h, size_.w); }
+
+}  // namespace kiln::layers
