@@ -14,6 +14,7 @@
 #include "kiln/kiln.hpp"
 #include "kiln/saving.hpp"
 #include "support/process.hpp"
+#include "support/errors.hpp"
 
 namespace kiln {
 namespace {
@@ -21,14 +22,7 @@ namespace {
 using namespace kiln::layers;
 using testing::TempDir;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 Sequential small_model() {
   Sequential m;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kiln/error.hpp"
+#include "support/errors.hpp"
 
 namespace kiln {
 namespace {
@@ -17,14 +18,7 @@ using io::decode_safetensors;
 using io::encode_safetensors;
 using json = nlohmann::json;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 // A file with the given header text and `data_bytes` zero bytes of data.
 std::string file_with_header(const std::string& header, std::size_t data_bytes) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "kiln/kiln.hpp"
+#include "support/errors.hpp"
 
 namespace kiln {
 namespace {
@@ -18,14 +19,7 @@ void expect_values(const Tensor& t, const std::vector<double>& expected, double 
   for (std::size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(v[i], expected[i], tol) << "element " << i;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(Conv2DTranspose, SpreadsEachPixelAsAScaledKernel) {
   // Stride 2, kernel 2x2, "valid": every input pixel paints its own 2x2 block.

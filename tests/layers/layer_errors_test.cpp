@@ -2,20 +2,14 @@
 #include <gtest/gtest.h>
 
 #include "kiln/kiln.hpp"
+#include "support/errors.hpp"
 
 namespace kiln {
 namespace {
 
 using namespace kiln::layers;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(LayerErrors, Conv2DGivenWrongChannelsNamesLayerAndShapes) {
   Conv2D conv(8, 3, Conv2DOptions{.input_shape = {32, 32, 3}, .name = "first_conv"});

@@ -2,20 +2,14 @@
 #include <gtest/gtest.h>
 
 #include "kiln/kiln.hpp"
+#include "support/errors.hpp"
 
 namespace kiln {
 namespace {
 
 using namespace kiln::layers;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 void expect_all(const std::string& msg, std::initializer_list<const char*> parts) {
   for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "\"" << p << "\" missing from: " << msg;

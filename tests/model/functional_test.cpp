@@ -8,20 +8,14 @@
 
 #include "kiln/kiln.hpp"
 #include "support/gradcheck.hpp"
+#include "support/errors.hpp"
 
 namespace kiln {
 namespace {
 
 using namespace kiln::layers;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 Tensor random_tensor(const Shape& shape, std::uint64_t seed, DType dtype = DType::Float32) {
   Generator gen(seed);

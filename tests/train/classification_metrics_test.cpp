@@ -8,20 +8,14 @@
 #include "kiln/metrics.hpp"
 #include "kiln/metrics/classification.hpp"
 #include "kiln/metrics/ranking.hpp"
+#include "support/errors.hpp"
 
 namespace kiln {
 namespace {
 
 using namespace kiln::metrics;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(ClassificationMetrics, BadLabelsNameTheSampleAndTheRange) {
   const Labels t{0, 1, 2}, p{0, 1, 3};

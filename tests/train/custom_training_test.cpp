@@ -3,20 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "kiln/kiln.hpp"
+#include "support/errors.hpp"
 
 namespace kiln {
 namespace {
 
 using namespace kiln::layers;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 Tensor leaf(std::vector<double> v) { return Tensor::from_vector(v).set_requires_grad(); }
 
