@@ -12,7 +12,7 @@ packages=(
   libcurl4-openssl-dev   # dataset downloads
   libssl-dev             # MD5 of downloads
   libarchive-dev         # reading cifar-10-binary.tar.gz
-  nlohmann-json3-dev     # JSON (test fixtures)
+  nlohmann-json3-dev     # JSON: model configs, model-file headers, run folders, test fixtures
   libcli11-dev           # the kiln command line
   libstb-dev             # writing PNG files (stb_image_write) and chart text (stb_easy_font)
   libgtest-dev           # tests
