@@ -186,6 +186,9 @@ class Model : public std::enable_shared_from_this<Model> {
   std::vector<std::pair<std::string, double>> evaluate_in_order(const data::Dataset& data,
                                                                 const EvaluateOptions& options);
   void require_compiled(const char* what) const;
+  // The model's output for a batch: call(x), or call_multi(inputs) for a dataset of several
+  // inputs (which must give one output).
+  Tensor call_on(const data::Batch& batch, bool training);
 
  private:
   std::string name_;

@@ -33,26 +33,46 @@ bool is_token_ids(DType d) { return d == DType::Int32 || d == DType::Int64; }
 
 }  // namespace
 
-Dataset::Dataset(Tensor x, Tensor y) : x_(std::move(x)), y_(std::move(y)) {
-  if (!x_.defined()) throw Error("Dataset: inputs are undefined");
-  if (x_.ndim() < 1) throw Error("Dataset: inputs need a sample axis, got a scalar");
-  if (x_.dtype() != DType::UInt8 && !is_floating(x_.dtype()) && !is_token_ids(x_.dtype())) {
-    throw Error(std::string("Dataset: inputs must be uint8, int32, int64 or floating, got ") +
-                dtype_name(x_.dtype()));
+Dataset::Dataset(Tensor x, Tensor y) : Dataset(std::vector<Tensor>{std::move(x)}, std::move(y)) {}
+
+Dataset::Dataset(std::vector<Tensor> inputs, Tensor y) : inputs_(std::move(inputs)), y_(std::move(y)) {
+  if (inputs_.empty()) throw Error("Dataset: no inputs");
+  const bool several = inputs_.size() > 1;
+  for (std::size_t i = 0; i < inputs_.size(); ++i) {
+    Tensor& x = inputs_[i];
+    const std::string which = several ? "input " + std::to_string(i) : "inputs";
+    if (!x.defined()) throw Error("Dataset: " + which + (several ? " is" : " are") + " undefined");
+    if (x.ndim() < 1) throw Error("Dataset: " + which + " need a sample axis, got a scalar");
+    if (x.dtype() != DType::UInt8 && !is_floating(x.dtype()) && !is_token_ids(x.dtype())) {
+      throw Error("Dataset: " + which + " must be uint8, int32, int64 or floating, got " + dtype_name(x.dtype()));
+    }
+    if (x.size(0) != inputs_[0].size(0)) {
+      throw Error("Dataset: input 0 has " + std::to_string(inputs_[0].size(0)) + " samples (shape " +
+                  shape_str(inputs_[0].shape()) + ") but input " + std::to_string(i) + " has " +
+                  std::to_string(x.size(0)) + " (shape " + shape_str(x.shape()) + ")");
+    }
+    x = x.contiguous();
   }
-  if (y_.defined() && (y_.ndim() < 1 || y_.size(0) != x_.size(0))) {
-    throw Error("Dataset: " + std::to_string(x_.size(0)) + " inputs (shape " + shape_str(x_.shape()) + ") but " +
+  const Tensor& x = inputs_[0];
+  if (y_.defined() && (y_.ndim() < 1 || y_.size(0) != x.size(0))) {
+    throw Error("Dataset: " + std::to_string(x.size(0)) + " inputs (shape " + shape_str(x.shape()) + ") but " +
                 (y_.ndim() ? std::to_string(y_.size(0)) : std::string("no")) + " targets (shape " +
                 shape_str(y_.shape()) + ")");
   }
-  x_ = x_.contiguous();
   if (y_.defined()) y_ = y_.contiguous();
 }
 
+const Tensor& Dataset::x() const {
+  static const Tensor none;
+  return inputs_.empty() ? none : inputs_[0];
+}
+
 Dataset Dataset::rescale(double scale) const {
-  if (is_token_ids(x_.dtype())) {
+  bool any_scaled = false;
+  for (const auto& x : inputs_) any_scaled = any_scaled || !is_token_ids(x.dtype());
+  if (!any_scaled) {
     throw Error(std::string("Dataset: rescale applies to uint8 or floating inputs; these are ") +
-                dtype_name(x_.dtype()) + " token ids, which are passed through unchanged");
+                dtype_name(x().dtype()) + " token ids, which are passed through unchanged");
   }
   Dataset d = *this;
   d.scale_ = scale_ * scale;
@@ -60,19 +80,28 @@ Dataset Dataset::rescale(double scale) const {
 }
 
 Shape Dataset::sample_shape() const {
-  if (!x_.defined()) return {};
-  return Shape(x_.shape().begin() + 1, x_.shape().end());
+  if (inputs_.empty()) return {};
+  return Shape(inputs_[0].shape().begin() + 1, inputs_[0].shape().end());
 }
 
 Batch Dataset::gather(std::span<const std::int64_t> indices) const {
   for (auto i : indices) {
     if (i < 0 || i >= size()) throw Error("Dataset: row " + std::to_string(i) + " out of range [0, " + std::to_string(size()) + ")");
   }
+  auto rows_of = [&](const Tensor& x) {
+    Tensor raw = gather_rows(x, indices);
+    if (is_token_ids(raw.dtype())) return raw;
+    return (raw.dtype() == DType::UInt8 || scale_ != 1.0)
+               ? to_float(raw, scale_, raw.dtype() == DType::UInt8 ? DType::Float32 : raw.dtype())
+               : raw;
+  };
   Batch b;
-  Tensor raw = gather_rows(x_, indices);
-  b.x = (raw.dtype() == DType::UInt8 || scale_ != 1.0)
-            ? to_float(raw, scale_, raw.dtype() == DType::UInt8 ? DType::Float32 : raw.dtype())
-            : raw;
+  if (inputs_.size() > 1) {
+    for (const auto& x : inputs_) b.inputs.push_back(rows_of(x));
+    b.x = b.inputs[0];
+  } else {
+    b.x = rows_of(inputs_[0]);
+  }
   if (y_.defined()) b.y = gather_rows(y_, indices);
   return b;
 }
@@ -92,7 +121,7 @@ Dataset Dataset::subset(std::int64_t start, std::int64_t end) const {
     throw Error("Dataset: subset [" + std::to_string(start) + ", " + std::to_string(end) + ") out of range");
   }
   Dataset d;
-  d.x_ = x_.slice(start, end);
+  for (const auto& x : inputs_) d.inputs_.push_back(x.slice(start, end));
   if (y_.defined()) d.y_ = y_.slice(start, end);
   d.scale_ = scale_;
   return d;

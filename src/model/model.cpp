@@ -81,12 +81,22 @@ const TrainingState& Model::training_state() const {
   return training_state_ ? *training_state_ : none;
 }
 
+Tensor Model::call_on(const data::Batch& batch, bool training) {
+  if (batch.inputs.empty()) return call(batch.x, training);
+  const std::vector<Tensor> outputs = call_multi(batch.inputs, training);
+  if (outputs.size() != 1) {
+    throw Error("model '" + name() + "' has " + std::to_string(outputs.size()) +
+                " outputs; fit, evaluate and predict train and score one (override train_step for more)");
+  }
+  return outputs[0];
+}
+
 Logs Model::train_step(const data::Batch& batch) {
   require_compiled("fit");
   if (!batch.y.defined()) {
     throw Error("fit: the training data has no targets; pass them, or override train_step() to train without");
   }
-  const Tensor y_pred = call(batch.x, true);
+  const Tensor y_pred = call_on(batch, true);
   const Tensor loss = (*loss_)(batch.y, y_pred);
   const double value = loss.item();
   if (!std::isfinite(value)) return {{"loss", value}};  // fit() reports it; weights stay as they were
@@ -99,7 +109,7 @@ Logs Model::train_step(const data::Batch& batch) {
 
 Logs Model::test_step(const data::Batch& batch) {
   NoGradGuard no_grad;
-  const Tensor y_pred = call(batch.x, false);
+  const Tensor y_pred = call_on(batch, false);
   const double value = (*loss_)(batch.y, y_pred).item();
   for (auto& m : metrics_) m->update(batch.y, y_pred);
   return {{"loss", value}};
@@ -281,7 +291,7 @@ Tensor Model::predict(const data::Dataset& data, const PredictOptions& options) 
   std::vector<Tensor> parts;
   for (std::int64_t step = 0; step < steps; ++step) {
     const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
-    parts.push_back(call(data.batch(begin, end).x, false));
+    parts.push_back(call_on(data.batch(begin, end), false));
     bar.update(step + 1, {});
   }
   bar.finish({});

@@ -85,6 +85,38 @@ TEST(Functional, SeveralInputsAndOutputs) {
   EXPECT_TRUE(contains(msg, "2 inputs")) << msg;
 }
 
+// Keras's fit([x1, x2], y): a dataset of several inputs trains, evaluates and
+// predicts a two-input model. The target needs both inputs row by row, so it is
+// only learnt if shuffling and validation_split keep the inputs' rows together.
+TEST(Functional, SeveralInputsTrainWithFit) {
+  manual_seed(6);
+  const SymbolicTensor a = Input({3}, "a"), b = Input({2}, "b");
+  const SymbolicTensor h = Dense(16, "tanh")(Concatenate()({a, b}));
+  Model model({a, b}, {Dense(1)(h)}, "two_inputs");
+  const std::int64_t n = 512;
+  const Tensor ta = random_tensor({n, 3}, 11), tb = random_tensor({n, 2}, 12);
+  const auto va = ta.to_vector<float>(), vb = tb.to_vector<float>();
+  std::vector<float> t(n);
+  for (std::int64_t i = 0; i < n; ++i) t[i] = va[3 * i] - va[3 * i + 2] + 2 * vb[2 * i + 1];
+  const data::Dataset data({ta, tb}, Tensor::from_vector(t, {n, 1}));
+  EXPECT_EQ(data.size(), n);
+  model.compile(optim::Adam(0.02), losses::MeanSquaredError());
+  const double before = model.evaluate(data, {.verbose = 0}).at("loss");
+  const History h_ = model.fit(data, {.epochs = 25, .batch_size = 32, .verbose = 0, .validation_split = 0.25, .seed = 2});
+  const double after = model.evaluate(data, {.verbose = 0}).at("loss");
+  EXPECT_LT(after, before * 0.05) << before << " -> " << after;
+  EXPECT_LT(h_.history.at("val_loss").back(), before * 0.05);
+  // predict on the inputs alone gives what calling the model gives.
+  const Tensor p = model.predict(data::Dataset(std::vector<Tensor>{ta, tb}), {.batch_size = 100});
+  EXPECT_EQ(p.to_vector<float>(), model({ta, tb})[0].to_vector<float>());
+
+  // Inputs of different lengths name both; a single tensor for two inputs names the model.
+  const std::string msg = error_of([&] { data::Dataset({ta, random_tensor({n - 1, 2}, 13)}, Tensor::zeros({n})); });
+  EXPECT_TRUE(contains(msg, "input 1 has 511")) << msg;
+  const std::string one = error_of([&] { model.predict(ta, {.verbose = 0}); });
+  EXPECT_TRUE(contains(one, "2 inputs")) << one;
+}
+
 // Gradients through the whole graph — two inputs, a shared layer used twice,
 // Add and Concatenate — against finite differences, in float64.
 TEST(Functional, GradientsThroughASharedLayerMatchFiniteDifferences) {

@@ -5,10 +5,17 @@
 //   auto train = kiln::data::Dataset(images, labels).rescale(1.0 / 255);
 // int32/int64 inputs are token ids (for an Embedding layer) and are handed
 // out unconverted.
+//
+// A model with several inputs (a functional model built from several Input()s)
+// takes a dataset of several input tensors, as Keras's fit([x1, x2], y):
+//   model.fit(kiln::data::Dataset({images, captions}, labels), {...});
+//   model.predict(kiln::data::Dataset(std::vector<kiln::Tensor>{images, captions}));
+// (without targets the list needs its type spelled: {a, b} alone could also mean Dataset(a, b)).
 #pragma once
 #include <cstdint>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "kiln/tensor.hpp"
 
@@ -17,6 +24,8 @@ namespace kiln::data {
 struct Batch {
   Tensor x;  // float32 (or the stored float dtype, or int32/int64 ids), [batch, ...]
   Tensor y;  // targets in their stored dtype, [batch, ...]
+  // Every input, in order, when the dataset has several (inputs[0] is x); empty otherwise.
+  std::vector<Tensor> inputs;
 };
 
 class Dataset {
@@ -24,13 +33,17 @@ class Dataset {
   Dataset() = default;
   // x [n, ...] (uint8, int32, int64 or floating), y [n, ...] (any dtype) or undefined (for predict).
   Dataset(Tensor x, Tensor y = Tensor());
+  // Several inputs with the same number of samples, one per model input, in the model's order.
+  Dataset(std::vector<Tensor> inputs, Tensor y = Tensor());
 
-  // Multiply inputs by `scale` as batches are drawn (1/255 for pixels).
+  // Multiply inputs by `scale` as batches are drawn (1/255 for pixels); token-id
+  // inputs of a several-input dataset are left as they are.
   Dataset rescale(double scale) const;
 
-  std::int64_t size() const { return x_.defined() ? x_.size(0) : 0; }
-  Shape sample_shape() const;  // x's shape without the batch axis
-  const Tensor& x() const { return x_; }
+  std::int64_t size() const { return inputs_.empty() ? 0 : inputs_[0].size(0); }
+  Shape sample_shape() const;  // the first input's shape without the batch axis
+  const Tensor& x() const;     // the first input
+  const std::vector<Tensor>& inputs() const { return inputs_; }
   const Tensor& y() const { return y_; }
   double scale() const { return scale_; }
   bool has_targets() const { return y_.defined(); }
@@ -43,7 +56,8 @@ class Dataset {
   Dataset subset(std::int64_t start, std::int64_t end) const;
 
  private:
-  Tensor x_, y_;
+  std::vector<Tensor> inputs_;
+  Tensor y_;
   double scale_ = 1.0;
 };
 
