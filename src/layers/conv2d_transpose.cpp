@@ -4,6 +4,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
+#include "layers/image_arguments.hpp"
 
 namespace kiln::layers {
 
@@ -17,31 +18,15 @@ Conv2DTranspose::Conv2DTranspose(std::int64_t filters, Size2 kernel_size, Conv2D
       filters_(filters),
       kernel_size_(kernel_size),
       options_(std::move(options)) {
-  if (filters_ <= 0) throw Error(describe() + ": filters must be positive, got " + std::to_string(filters_));
-  if (kernel_size_.h <= 0 || kernel_size_.w <= 0) {
-    throw Error(describe() + ": kernel_size must be positive, got (" + std::to_string(kernel_size_.h) + ", " +
-                std::to_string(kernel_size_.w) + ")");
-  }
-  if (options_.strides.h <= 0 || options_.strides.w <= 0) throw Error(describe() + ": strides must be positive");
-  if (options_.dilation_rate.h <= 0 || options_.dilation_rate.w <= 0) {
-    throw Error(describe() + ": dilation_rate must be positive");
-  }
-  if (options_.padding != "valid" && options_.padding != "same") {
-    throw Error(describe() + ": padding must be \"valid\" or \"same\", got \"" + options_.padding + "\"");
-  }
+  layers_detail::check_conv_arguments(describe(), filters_, kernel_size_, options_.strides, options_.dilation_rate,
+                                      options_.padding);
   check_activation_name(options_.activation, describe());
   set_declared_input_shape(options_.input_shape);
 }
 
 Shape Conv2DTranspose::compute_output_shape(const Shape& in) const {
-  if (in.size() != 3) {
-    throw Error(describe() + ": expected inputs of shape [batch, height, width, channels], got [batch" +
-                (in.empty() ? std::string("]") : ", " + shape_str(in).substr(1)));
-  }
-  if (built() && in[2] != input_shape()[2]) {
-    throw Error(describe() + ": expected " + std::to_string(input_shape()[2]) + " input channels, got " +
-                std::to_string(in[2]));
-  }
+  layers_detail::check_image_sample(describe(), in);
+  layers_detail::check_input_channels(describe(), *this, in);
   const auto h = conv2d_transpose_output_length(in[0], kernel_size_.h, options_.strides.h, options_.dilation_rate.h,
                                                 options_.padding);
   const auto w = conv2d_transpose_output_length(in[1], kernel_size_.w, options_.strides.w, options_.dilation_rate.w,

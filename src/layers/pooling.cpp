@@ -4,6 +4,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "layers/image_arguments.hpp"
 #include "ops/padding.hpp"
 
 namespace kiln::layers {
@@ -14,16 +15,11 @@ Pooling2D::Pooling2D(const char* base_name, const char* type, Size2 pool_size, P
       options_(std::move(options)) {
   if (pool_size_.h <= 0 || pool_size_.w <= 0) throw Error(describe() + ": pool_size must be positive");
   if (strides().h <= 0 || strides().w <= 0) throw Error(describe() + ": strides must be positive");
-  if (options_.padding != "valid" && options_.padding != "same") {
-    throw Error(describe() + ": padding must be \"valid\" or \"same\", got \"" + options_.padding + "\"");
-  }
+  layers_detail::check_padding(describe(), options_.padding);
 }
 
 Shape Pooling2D::compute_output_shape(const Shape& in) const {
-  if (in.size() != 3) {
-    throw Error(describe() + ": expected inputs of shape [batch, height, width, channels], got [batch" +
-                (in.empty() ? std::string("]") : ", " + shape_str(in).substr(1)));
-  }
+  layers_detail::check_image_sample(describe(), in);
   const std::string where = describe();
   const auto h = ops_detail::window_1d(in[0], pool_size_.h, strides().h, options_.padding, where.c_str());
   const auto w = ops_detail::window_1d(in[1], pool_size_.w, strides().w, options_.padding, where.c_str());

@@ -4,6 +4,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "layers/image_arguments.hpp"
 
 namespace kiln::layers {
 
@@ -21,10 +22,7 @@ UpSampling2D::UpSampling2D(Size2 size, std::string interpolation, std::string na
 }
 
 Shape UpSampling2D::compute_output_shape(const Shape& in) const {
-  if (in.size() != 3) {
-    throw Error(describe() + ": expected inputs of shape [batch, height, width, channels], got [batch" +
-                (in.empty() ? std::string("]") : ", " + shape_str(in).substr(1)));
-  }
+  layers_detail::check_image_sample(describe(), in);
   return {in[0] * size_.h, in[1] * size_.w, in[2]};
 }
 
