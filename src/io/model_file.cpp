@@ -20,7 +20,7 @@
 #include "kiln/io/safetensors.hpp"
 #include "kiln/saving.hpp"
 #include "kiln/training_state.hpp"
-#include "layers/weight_budget.hpp"
+#include "kiln/layers/weight_budget.hpp"
 
 namespace kiln {
 namespace {
@@ -255,7 +255,7 @@ std::shared_ptr<Model> model_from_file(const io::Safetensors& file, const std::s
     file_bytes += static_cast<std::uint64_t>(t.tensor.numel()) * dtype_size(t.tensor.dtype());
   std::shared_ptr<Model> model;
   try {
-    const layers_detail::WeightBudget budget(file_bytes);
+    const layers::WeightBudget budget(file_bytes);
     model = model_from_config(architecture);
   } catch (const Error& e) {
     throw Error(source + ": " + e.what());

@@ -7,7 +7,7 @@
 
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
-#include "layers/weight_budget.hpp"
+#include "kiln/layers/weight_budget.hpp"
 
 namespace kiln::layers {
 
@@ -74,7 +74,7 @@ void Layer::prepare(const Tensor& x) {
 
 Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
                          Generator& generator, bool trainable) {
-  layers_detail::WeightBudget::take(describe() + " weight '" + name + "'", shape, dtype_);
+  layers::WeightBudget::take(describe() + " weight '" + name + "'", shape, dtype_);
   Tensor value = Tensor::empty(shape, dtype_);
   initializer.fill(value, generator);
   value.set_requires_grad(trainable && trainable_);

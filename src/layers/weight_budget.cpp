@@ -1,8 +1,8 @@
-#include "layers/weight_budget.hpp"
+#include "kiln/layers/weight_budget.hpp"
 
 #include "kiln/error.hpp"
 
-namespace kiln::layers_detail {
+namespace kiln::layers {
 namespace {
 
 thread_local WeightBudget* current = nullptr;
@@ -30,4 +30,4 @@ void WeightBudget::take(const std::string& who, const Shape& shape, DType dtype)
   current->left_ -= bytes;
 }
 
-}  // namespace kiln::layers_detail
+}  // namespace kiln::layers

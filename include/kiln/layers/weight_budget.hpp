@@ -1,7 +1,8 @@
-// A cap on the weights layers may create on this thread, while a WeightBudget
-// lives: loading a model file builds its architecture under the size of the
-// file's tensors, so an architecture that asks for absurd weights (a Dense layer
-// of 10^12 units) is an Error rather than an allocation the file cannot back.
+// A cap on the weights that layers may create on this thread while a
+// WeightBudget object lives. Loading a model file builds its architecture under
+// the size of the file's tensors, so an architecture that asks for absurd
+// weights (a Dense layer of 10^12 units) is an Error rather than an allocation
+// the file cannot back. Budgets nest; the innermost one is charged.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -9,7 +10,7 @@
 #include "kiln/dtype.hpp"
 #include "kiln/shape.hpp"
 
-namespace kiln::layers_detail {
+namespace kiln::layers {
 
 class WeightBudget {
  public:
@@ -27,4 +28,4 @@ class WeightBudget {
   WeightBudget* outer_;
 };
 
-}  // namespace kiln::layers_detail
+}  // namespace kiln::layers

@@ -1,0 +1,289 @@
+// Model's training members (compile, the fit/evaluate/predict loops, the default
+// train and test steps): they sit with the losses, optimizers and callbacks they
+// drive, so src/model/ describes a model and knows nothing of training.
+#include "kiln/model.hpp"
+
+#include <cmath>
+#include <iostream>
+#include <numeric>
+
+#include "kiln/autograd.hpp"
+#include "kiln/error.hpp"
+#include "kiln/ops.hpp"
+#include "kiln/training_state.hpp"
+#include "train/progress.hpp"
+
+namespace kiln {
+namespace {
+
+using train_detail::ProgressBar;
+
+void check_batch_size(std::int64_t batch_size, const char* where) {
+  if (batch_size <= 0) {
+    throw Error(std::string(where) + ": batch_size must be positive, got " + std::to_string(batch_size));
+  }
+}
+
+std::int64_t steps_for(std::int64_t n, std::int64_t batch_size) { return (n + batch_size - 1) / batch_size; }
+
+// Running mean weighted by batch size, as Keras averages the loss over an epoch.
+struct WeightedMean {
+  double sum = 0, weight = 0;
+  void add(double v, double w) { sum += v * w, weight += w; }
+  double value() const { return weight > 0 ? sum / weight : 0.0; }
+};
+
+}  // namespace
+
+void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss,
+                    const std::vector<std::string>& metric_names) {
+  if (!optimizer) throw Error("compile: optimizer is null");
+  if (!loss) throw Error("compile: loss is null");
+  optimizer_ = std::move(optimizer);
+  loss_ = std::move(loss);
+  metrics_.clear();
+  for (const auto& name : metric_names) metrics_.push_back(metrics::get(name, loss_->name()));
+}
+
+void Model::compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics) {
+  compile(optim::get(optimizer), losses::get(loss), metrics);
+}
+
+optim::Optimizer& Model::optimizer() const {
+  require_compiled("optimizer");
+  return *optimizer_;
+}
+
+const losses::Loss& Model::loss() const {
+  require_compiled("loss");
+  return *loss_;
+}
+
+void Model::require_compiled(const char* what) const {
+  if (!compiled()) throw Error(std::string(what) + ": the model must be compiled first (call compile())");
+}
+
+const TrainingState& Model::training_state() const {
+  static const TrainingState none;
+  return training_state_ ? *training_state_ : none;
+}
+
+Tensor Model::call_on(const data::Batch& batch, bool training) {
+  if (batch.inputs.empty()) return call(batch.x, training);
+  const std::vector<Tensor> outputs = call_multi(batch.inputs, training);
+  if (outputs.size() != 1) {
+    throw Error("model '" + name() + "' has " + std::to_string(outputs.size()) +
+                " outputs; fit, evaluate and predict train and score one (override train_step for more)");
+  }
+  return outputs[0];
+}
+
+Logs Model::train_step(const data::Batch& batch) {
+  require_compiled("fit");
+  if (!batch.y.defined()) {
+    throw Error("fit: the training data has no targets; pass them, or override train_step() to train without");
+  }
+  const Tensor y_pred = call_on(batch, true);
+  const Tensor loss = (*loss_)(batch.y, y_pred);
+  const double value = loss.item();
+  if (!std::isfinite(value)) return {{"loss", value}};  // fit() reports it; weights stay as they were
+  loss.backward();
+  optimizer_->apply_gradients(trainable_weights());
+  const Tensor detached = y_pred.detach();
+  for (auto& m : metrics_) m->update(batch.y, detached);
+  return {{"loss", value}};
+}
+
+Logs Model::test_step(const data::Batch& batch) {
+  NoGradGuard no_grad;
+  const Tensor y_pred = call_on(batch, false);
+  const double value = (*loss_)(batch.y, y_pred).item();
+  for (auto& m : metrics_) m->update(batch.y, y_pred);
+  return {{"loss", value}};
+}
+
+History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
+  return fit(data::Dataset(x, y), options);
+}
+
+History Model::fit(const data::Dataset& all, const FitOptions& options) {
+  // compile() and targets are checked by the default train_step: a custom one may need neither.
+  check_batch_size(options.batch_size, "fit");
+  if (options.epochs < 0) throw Error("fit: epochs must be non-negative, got " + std::to_string(options.epochs));
+  if (!(options.validation_split >= 0.0 && options.validation_split < 1.0)) {
+    throw Error("fit: validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
+  }
+  if (options.validation_split > 0 && options.validation_data) {
+    throw Error("fit: give validation_split or validation_data, not both");
+  }
+  // Keras holds out the last samples, before any shuffling.
+  data::Dataset train = all;
+  std::optional<data::Dataset> validation = options.validation_data;
+  if (options.validation_split > 0) {
+    const auto split_at = static_cast<std::int64_t>(double(all.size()) * (1.0 - options.validation_split));
+    if (split_at == 0 || split_at == all.size()) {
+      throw Error("fit: validation_split " + std::to_string(options.validation_split) + " of " +
+                  std::to_string(all.size()) + " samples leaves an empty training or validation set");
+    }
+    train = all.subset(0, split_at);
+    validation = all.subset(split_at, all.size());
+  }
+  const std::int64_t n = train.size();
+  if (n == 0) throw Error("fit: the training data is empty");
+  const int verbose = train_detail::resolve_verbosity(options.verbose);
+  const std::int64_t steps = steps_for(n, options.batch_size);
+  // A resumed run takes the shuffling generator as it was, rather than drawing a seed.
+  Generator shuffle_gen(options.seed ? *options.seed : options.resume ? 0 : default_generator().next_u64());
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+
+  History history;
+  int first_epoch = options.initial_epoch;
+  stop_training = false;
+  training_state_ = std::make_shared<TrainingState>();
+  if (options.resume) {
+    const TrainingState& r = *options.resume;
+    if (r.callbacks.size() != options.callbacks.size()) {
+      throw Error("fit: the checkpoint holds the state of " + std::to_string(r.callbacks.size()) +
+                  " callbacks, but fit was given " + std::to_string(options.callbacks.size()) +
+                  "; resume with the callbacks the run had");
+    }
+    *training_state_ = r;
+    history = r.history;
+    first_epoch = r.epochs_done;
+    shuffle_gen.set_state(r.shuffle);
+    stop_training = r.stopped;
+  }
+  for (auto& cb : options.callbacks) cb->on_train_begin(*this);
+  if (options.resume) {
+    for (std::size_t i = 0; i < options.callbacks.size(); ++i) {
+      if (!options.resume->callbacks[i]) continue;
+      try {
+        options.callbacks[i]->set_state(*options.resume->callbacks[i]);
+      } catch (const nlohmann::json::exception& e) {
+        throw Error("fit: the saved state of callback " + std::to_string(i + 1) + " is malformed (" + e.what() + ")");
+      }
+    }
+  }
+  for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+    for (auto& cb : options.callbacks) cb->on_epoch_begin(*this, epoch);
+    if (verbose) std::cout << "Epoch " << epoch + 1 << "/" << options.epochs << "\n" << std::flush;
+    std::iota(order.begin(), order.end(), 0);
+    if (options.shuffle) {
+      for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_gen.below(std::uint64_t(i + 1))]);
+    }
+    for (auto& m : metrics_) m->reset();
+    // Every value train_step returns, averaged over the epoch: "loss" first, then the rest by name.
+    std::vector<std::string> keys;
+    std::map<std::string, WeightedMean> means;
+    ProgressBar bar(std::cout, steps, verbose);
+    std::vector<std::pair<std::string, double>> shown;
+    for (std::int64_t step = 0; step < steps; ++step) {
+      const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
+      const data::Batch batch = train.gather(std::span(order).subspan(begin, end - begin));
+      const Logs logs = train_step(batch);
+      for (const auto& [key, value] : logs) {
+        if (!std::isfinite(value)) {
+          if (verbose == 1) std::cout << "\n";
+          throw Error("fit: the " + key + " became " + std::string(std::isnan(value) ? "nan" : "inf") +
+                      " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " of " +
+                      std::to_string(steps) +
+                      "; training stopped. Lower the learning rate or check the data for nan/inf values.");
+        }
+        if (!means.count(key)) {
+          keys.insert(key == "loss" ? keys.begin() : keys.end(), key);
+        }
+        means[key].add(value, double(end - begin));
+      }
+      shown.clear();
+      for (const auto& key : keys) shown.emplace_back(key, means[key].value());
+      for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
+      for (auto& cb : options.callbacks) cb->on_train_batch_end(*this, step, Logs(shown.begin(), shown.end()));
+      bar.update(step + 1, shown);
+    }
+    Logs epoch_logs(shown.begin(), shown.end());
+    if (validation) {
+      // Keras's order: loss, metrics, val_loss, val_metrics.
+      const auto val = evaluate_in_order(*validation, {.batch_size = options.batch_size, .verbose = 0});
+      for (const auto& [k, v] : val) {
+        epoch_logs["val_" + k] = v;
+        shown.emplace_back("val_" + k, v);
+      }
+    }
+    bar.finish(shown);
+    // The rate this epoch trained with (schedules change it between epochs); kept, not shown.
+    // A custom train_step may use optimizers of its own and compile none.
+    if (optimizer_) epoch_logs["learning_rate"] = optimizer_->learning_rate();
+    history.epoch.push_back(epoch);
+    for (const auto& [k, v] : epoch_logs) history.history[k].push_back(v);
+    for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, epoch_logs);
+    // The epoch is complete: record what continuing from here takes, then let checkpoints save it.
+    TrainingState& state = *training_state_;
+    state.epochs_done = epoch + 1;
+    state.stopped = stop_training;
+    state.shuffle = shuffle_gen.state();
+    state.history = history;
+    state.callbacks.clear();
+    for (auto& cb : options.callbacks) {
+      CallbackState cs;
+      state.callbacks.push_back(cb->get_state(cs) ? std::optional<CallbackState>(std::move(cs)) : std::nullopt);
+    }
+    for (auto& cb : options.callbacks) cb->after_epoch_end(*this, epoch, epoch_logs);
+  }
+  for (auto& cb : options.callbacks) cb->on_train_end(*this);
+  return history;
+}
+
+Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options) {
+  return evaluate(data::Dataset(x, y), options);
+}
+
+Logs Model::evaluate(const data::Dataset& data, const EvaluateOptions& options) {
+  const auto values = evaluate_in_order(data, options);
+  return Logs(values.begin(), values.end());
+}
+
+std::vector<std::pair<std::string, double>> Model::evaluate_in_order(const data::Dataset& data,
+                                                                      const EvaluateOptions& options) {
+  require_compiled("evaluate");
+  check_batch_size(options.batch_size, "evaluate");
+  if (!data.has_targets()) throw Error("evaluate: the data has no targets");
+  const std::int64_t n = data.size();
+  if (n == 0) throw Error("evaluate: the data is empty");
+  const int verbose = train_detail::resolve_verbosity(options.verbose);
+  const std::int64_t steps = steps_for(n, options.batch_size);
+  for (auto& m : metrics_) m->reset();
+  WeightedMean loss_mean;
+  ProgressBar bar(std::cout, steps, verbose);
+  std::vector<std::pair<std::string, double>> shown;
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
+    const Logs logs = test_step(data.batch(begin, end));
+    if (auto it = logs.find("loss"); it != logs.end()) loss_mean.add(it->second, double(end - begin));
+    shown.assign({{"loss", loss_mean.value()}});
+    for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
+    bar.update(step + 1, shown);
+  }
+  bar.finish(shown);
+  return shown;
+}
+
+Tensor Model::predict(const Tensor& x, const PredictOptions& options) { return predict(data::Dataset(x), options); }
+
+Tensor Model::predict(const data::Dataset& data, const PredictOptions& options) {
+  check_batch_size(options.batch_size, "predict");
+  NoGradGuard no_grad;
+  const std::int64_t n = data.size();
+  const std::int64_t steps = steps_for(n, options.batch_size);
+  ProgressBar bar(std::cout, steps, train_detail::resolve_verbosity(options.verbose));
+  std::vector<Tensor> parts;
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
+    parts.push_back(call_on(data.batch(begin, end), false));
+    bar.update(step + 1, {});
+  }
+  bar.finish({});
+  if (parts.empty()) throw Error("predict: the data is empty");
+  return parts.size() == 1 ? parts[0] : concat(parts, 0);
+}
+
+}  // namespace kiln
