@@ -2,11 +2,15 @@
 # Installs Kiln's dependencies from Debian/Ubuntu packages and builds it in ./build.
 #   scripts/setup.sh            install (when something is missing) and build
 #   KILN_BUILD_DIR=dir scripts/setup.sh   build elsewhere
+# Idempotent: a second run installs nothing, rebuilds only what changed and prints
+# nothing when there is nothing to do. Logs of the last configure and build are in
+# the build folder (setup-*.log) and are shown when a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config
+  file                   # CPack (cpack -G DEB) reads the binaries' library dependencies with it
   libdnnl-dev            # oneDNN: convolution and GEMM kernels (JIT for AVX-512/AVX2)
   zlib1g-dev             # gzip'd IDX dataset files
   libcurl4-openssl-dev   # dataset downloads
@@ -38,5 +42,20 @@ if ((${#missing[@]})); then
 fi
 
 build_dir="${KILN_BUILD_DIR:-build}"
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build_dir" --parallel "$(nproc)"
+mkdir -p "$build_dir"
+if [[ ! -f $build_dir/CMakeCache.txt ]]; then
+  echo "setup: configuring $build_dir"
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$build_dir/setup-configure.log" 2>&1 ||
+    { cat "$build_dir/setup-configure.log"; echo "setup: configuring failed (log: $build_dir/setup-configure.log)"; exit 1; }
+fi
+# ninja -n tells whether anything is out of date (it re-runs CMake itself when a CMakeLists changed).
+if ! ninja -C "$build_dir" -n 2>/dev/null | grep -q '^ninja: no work to do'; then
+  echo "setup: building Kiln in $build_dir (a first build takes about 15 minutes on 2 cores)"
+  start=$SECONDS
+  if ! cmake --build "$build_dir" --parallel "$(nproc)" >"$build_dir/setup-build.log" 2>&1; then
+    grep -E -B2 -A12 'error|FAILED' "$build_dir/setup-build.log" | head -80
+    echo "setup: the build failed (whole log: $build_dir/setup-build.log)"
+    exit 1
+  fi
+  echo "setup: built in $((SECONDS - start)) s"
+fi

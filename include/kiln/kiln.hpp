@@ -65,6 +65,7 @@
 #include "kiln/layers/reshaping.hpp"
 #include "kiln/layers/transformer.hpp"
 #include "kiln/layers/upsampling2d.hpp"
+#include "kiln/layers/weight_budget.hpp"
 #include "kiln/losses.hpp"
 #include "kiln/metrics.hpp"
 #include "kiln/metrics/classification.hpp"
@@ -81,4 +82,5 @@
 #include "kiln/tensor.hpp"
 #include "kiln/threading.hpp"
 #include "kiln/training_state.hpp"
+#include "kiln/version.hpp"
 #include "kiln/zoo.hpp"

@@ -55,7 +55,7 @@ std::string class_name(const RunSummary& run, std::size_t c) {
 constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-constexpr const char* kStyle =
+constexpr const char* kGnuplotStyle =
     "reset\n"
     "set terminal pngcairo size 960,640 noenhanced font 'Sans,11' linewidth 1.5\n"
     "set border lw 1 lc rgb '#444444'\n"
@@ -70,7 +70,7 @@ void curves(std::ostringstream& gp, const fs::path& dir, const RunSummary& run, 
     const auto& train = run.history.history.at(metric);
     const auto val_it = run.history.history.find("val_" + metric);
     const fs::path out = dir / ("curves_" + metric + ".png");
-    gp << kStyle << "set output " << quote(out.string()) << "\n"
+    gp << kGnuplotStyle << "set output " << quote(out.string()) << "\n"
        << "set title " << quote(metric + " per epoch") << "\nset xlabel 'epoch'\nset ylabel " << quote(metric) << "\n"
        << "set key top right\nset format x '%.0f'\n";
     if (train.size() <= 20) gp << "set xtics 1\n";
@@ -98,7 +98,7 @@ void confusion(std::ostringstream& gp, const fs::path& dir, const RunSummary& ru
   std::int64_t most = 1;
   for (auto v : cm.counts()) most = std::max(most, v);
   const fs::path out = dir / "confusion_matrix.png";
-  gp << kStyle << "set terminal pngcairo size 900,820 noenhanced font 'Sans,11'\n"
+  gp << kGnuplotStyle << "set terminal pngcairo size 900,820 noenhanced font 'Sans,11'\n"
      << "set output " << quote(out.string()) << "\n"
      << "set title 'Confusion matrix (" << cm.total() << " test samples)'\n"
      << "set xlabel 'predicted class'\nset ylabel 'true class'\nunset grid\nunset key\nset size square\n"
@@ -124,7 +124,7 @@ void one_vs_rest(std::ostringstream& gp, const fs::path& dir, const RunSummary& 
                  std::vector<fs::path>& files) {
   const auto k = static_cast<std::size_t>(run.scores.size(1));
   const fs::path out = dir / (roc ? "roc.png" : "precision_recall.png");
-  gp << kStyle << "set output " << quote(out.string()) << "\n"
+  gp << kGnuplotStyle << "set output " << quote(out.string()) << "\n"
      << "set title "
      << quote(roc ? "ROC curves, each class against the rest (test set)"
                   : "Precision-recall curves, each class against the rest (test set)")

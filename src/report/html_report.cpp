@@ -110,7 +110,7 @@ json chart_data(const RunSummary& run, const json& evaluation) {
   return d;
 }
 
-constexpr const char* kStyle = R"(
+constexpr const char* kReportCss = R"(
 body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 24px auto; max-width: 1240px; color: #222; padding: 0 16px; }
 h1 { font-size: 1.5em; margin-bottom: 4px; } h2 { font-size: 1.15em; margin: 28px 0 10px; }
 .summary { color: #444; margin: 0 0 16px; } .summary b { color: #000; }
@@ -191,7 +191,7 @@ std::string report_html(const RunSummary& run, const json& evaluation, const std
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  h += "<title>Kiln run: " + escape(run.title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
+  h += "<title>Kiln run: " + escape(run.title) + "</title>\n<style>" + kReportCss + "</style>\n</head>\n<body>\n";
   h += "<h1>" + escape(run.title) + "</h1>\n";
   const json& macro = evaluation.at("macro");
   const json& auc = evaluation.at("roc_auc_ovr").at("macro");
