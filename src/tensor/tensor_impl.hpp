@@ -20,6 +20,10 @@ struct Storage {
   void* data = nullptr;
   std::size_t nbytes = 0;
   Device device;
+  // Bumped by every in-place write through the API (copy_, fill_, optimizer
+  // steps): autograd notes it when an op saves the data for its backward, and
+  // refuses to differentiate through values that changed since.
+  std::uint64_t version = 0;
 };
 
 struct TensorImpl {

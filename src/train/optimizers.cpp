@@ -89,6 +89,7 @@ void Optimizer::step(const std::vector<Tensor>& grads, const std::vector<Tensor>
       for (std::size_t k = 0; k < slot_count(); ++k) s.values.push_back(Tensor::zeros(p.shape(), p.dtype()));
     }
     update(p, g.contiguous(), s.values);
+    p.bump_version();  // a graph that saved p before this step must not backpropagate through it
   }
 }
 
