@@ -5,12 +5,18 @@
 // to the gradients of the inputs. backward() walks the nodes in reverse
 // topological order. Ops write their forward and this closure side by side.
 #pragma once
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "kiln/tensor.hpp"
+
+namespace kiln {
+struct Storage;
+}
 
 namespace kiln::autograd {
 
@@ -21,6 +27,19 @@ struct Node {
   std::string name;
   std::vector<Tensor> inputs;
   BackwardFn backward;
+  // What the op may have saved for backward (its inputs' and its output's data)
+  // and their versions when it ran: backward throws, naming the op, when one has
+  // been written in place since (torch's "modified by an inplace operation").
+  // Most ops have few inputs: their versions are kept without an allocation.
+  static constexpr std::size_t kInlineVersions = 4;
+  std::array<std::uint64_t, kInlineVersions> input_versions{};
+  std::vector<std::uint64_t> more_input_versions;  // inputs from kInlineVersions on
+  std::weak_ptr<Storage> output_storage;
+  std::uint64_t output_version = 0;
+
+  std::uint64_t input_version(std::size_t i) const {
+    return i < kInlineVersions ? input_versions[i] : more_input_versions[i - kInlineVersions];
+  }
 };
 
 // Gradient recording is on by default and off inside a NoGradGuard (torch.no_grad).

@@ -29,7 +29,7 @@ class MeanSquaredError : public Loss {
 
 // Probabilities are clipped to [1e-7, 1 - 1e-7] as in Keras. When y_pred came
 // straight from a sigmoid/softmax, the loss uses that op's logits instead (as
-// Keras does), which is exact and stable.
+// Keras does), which is exact and stable, in training and evaluation alike.
 class BinaryCrossentropy : public Loss {
  public:
   explicit BinaryCrossentropy(bool from_logits = false) : from_logits_(from_logits) {}

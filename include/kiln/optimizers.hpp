@@ -125,19 +125,28 @@ class Adam : public Optimizer {
 struct RMSpropOptions {
   double learning_rate = 0.001;
   double rho = 0.9;
+  double momentum = 0.0;
   double epsilon = 1e-7;
+  bool centered = false;
 };
 
+// Keras's RMSprop: v = rho v + (1 - rho) g^2 and, when centered, also the mean
+// gradient a = rho a + (1 - rho) g, then
+//   increment = lr g / sqrt(v - a^2 + epsilon)     (a = 0 when not centered)
+// and p -= increment, or with momentum: m = momentum m + increment; p -= m.
+// Epsilon is inside the square root (torch.optim.RMSprop adds it outside).
 class RMSprop : public Optimizer {
  public:
   explicit RMSprop(double learning_rate = 0.001) : RMSprop(RMSpropOptions{.learning_rate = learning_rate}) {}
   explicit RMSprop(RMSpropOptions options);
   std::string name() const override { return "RMSprop"; }
-  std::vector<std::string> slot_names() const override { return {"rms"}; }
+  const RMSpropOptions& options() const { return options_; }
+  // "rms" (v), then "momentum" when momentum > 0, then "average_gradient" when centered.
+  std::vector<std::string> slot_names() const override;
   nlohmann::json get_config() const override;
 
  protected:
-  std::size_t slot_count() const override { return 1; }
+  std::size_t slot_count() const override { return slot_names().size(); }
   void update(Tensor& param, const Tensor& grad, std::vector<Tensor>& slots) override;
 
  private:

@@ -68,6 +68,12 @@ class Tensor {
   Tensor detach() const;  // same data, no autograd history
   void copy_(const Tensor& src);  // overwrite this tensor's values (same shape)
   void fill_(double value);
+  // Counts in-place writes to the data this tensor shares with its views (torch's
+  // _version). copy_, fill_ and optimizer steps bump it, and backward refuses to
+  // use values an op saved if they changed since. Code that writes through
+  // data<T>() into an existing tensor should call bump_version() afterwards.
+  std::uint64_t version() const;
+  void bump_version();
 
   // --- autograd -------------------------------------------------------------
   bool requires_grad() const;  // true for leaves that ask for it and for results computed from them

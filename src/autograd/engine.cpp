@@ -51,6 +51,34 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
   return {order.rbegin(), order.rend()};  // root first
 }
 
+std::string describe_input(const Tensor& t, std::size_t i) {
+  std::string s = "input " + std::to_string(i);
+  if (!t.name().empty()) s += " '" + t.name() + "'";
+  s += std::string(" (") + dtype_name(t.dtype()) + " " + shape_str(t.shape()) + ")";
+  if (t.grad_fn()) s += ", the output of '" + t.grad_fn()->name + "'";
+  return s;
+}
+
+std::string modified_error(const Node& node, const std::string& what, std::uint64_t now, std::uint64_t then) {
+  return "backward of '" + node.name + "': its " + what + ", needed for the gradient, was modified in place after " +
+         "the forward pass used it (now at version " + std::to_string(now) + ", used at version " +
+         std::to_string(then) + "). Write in place (copy_, fill_, an optimizer step) after backward, or into a clone()";
+}
+
+// Like torch's saved-variable check, done for every op at once: any input and
+// the output may be what the closure kept, so none may have been written since.
+void check_versions(const Node& node) {
+  for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+    const Tensor& input = node.inputs[i];
+    if (!input.defined()) continue;
+    const std::uint64_t now = input.impl()->storage->version, then = node.input_version(i);
+    if (now != then) throw Error(modified_error(node, describe_input(input, i), now, then));
+  }
+  if (const auto out = node.output_storage.lock(); out && out->version != node.output_version) {
+    throw Error(modified_error(node, "output", out->version, node.output_version));
+  }
+}
+
 Tensor default_grad_output(const Tensor& root, const Tensor& grad_output) {
   if (grad_output.defined()) {
     if (grad_output.shape() != root.shape()) {
@@ -110,6 +138,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
       throw Error("backward: the graph through '" + node->name +
                   "' was already freed by an earlier backward; pass retain_graph=true to backpropagate twice");
     }
+    check_versions(*node);
     const std::vector<Tensor> grads = node->backward(g);
     if (grads.size() != node->inputs.size()) {
       throw Error("backward of '" + node->name + "' returned " + std::to_string(grads.size()) +
@@ -140,6 +169,17 @@ void record(Tensor& output, std::string name, std::vector<Tensor> inputs, Backwa
   node->name = std::move(name);
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
+  for (std::size_t i = 0; i < node->inputs.size(); ++i) {
+    const Tensor& t = node->inputs[i];
+    const std::uint64_t version = t.defined() ? t.impl()->storage->version : 0;
+    if (i < Node::kInlineVersions) {
+      node->input_versions[i] = version;
+    } else {
+      node->more_input_versions.push_back(version);
+    }
+  }
+  node->output_storage = output.impl()->storage;
+  node->output_version = output.impl()->storage->version;
   output.impl()->grad_fn = std::move(node);
 }
 

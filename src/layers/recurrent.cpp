@@ -132,6 +132,7 @@ void LSTM::build_weights(const Shape& in, Generator& gen) {
     Tensor forget = Tensor::ones({units()}, dtype());
     const std::size_t bytes = dtype_size(dtype()) * static_cast<std::size_t>(units());
     std::memcpy(static_cast<char*>(bias_.raw_data()) + bytes, forget.raw_data(), bytes);
+    bias_.bump_version();
   }
 }
 

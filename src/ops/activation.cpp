@@ -2,6 +2,7 @@
 // relu the input, sigmoid and tanh the output.
 #include "kernels/cpu/elementwise.hpp"
 #include "kernels/cpu/softmax.hpp"
+#include "ops/logits.hpp"
 #include "ops/op_helpers.hpp"
 
 namespace kiln {
@@ -75,6 +76,7 @@ Tensor sigmoid(const Tensor& x) {
       return {gx};
     });
   }
+  ops_detail::attach_logits(out, x, LogitsOf::Sigmoid);
   return out;
 }
 
@@ -119,8 +121,6 @@ Tensor softmax(const Tensor& x, int axis) {
   });
   if (autograd::needs_grad({&x})) {
     const Tensor od = out.detach();
-    // The name "softmax" is how a cross-entropy loss recognises probabilities
-    // that came from logits it can use directly (as Keras does).
     autograd::record(out, "softmax", {x}, [od, rows, cols](const Tensor& g) -> std::vector<Tensor> {
       const Tensor gc = g.contiguous();
       Tensor gx = Tensor::empty(g.shape(), g.dtype());
@@ -130,6 +130,7 @@ Tensor softmax(const Tensor& x, int axis) {
       return {gx};
     });
   }
+  ops_detail::attach_logits(out, x, LogitsOf::Softmax);
   return out;
 }
 

@@ -236,12 +236,17 @@ void Tensor::copy_(const Tensor& src) {
   const auto& s = checked(src.impl_ptr());
   kernels::cpu::strided_copy(s.data_ptr(), s.dtype, s.shape.data(), s.strides.data(), src.ndim(), impl.data_ptr(),
                              impl.dtype);
+  ++impl.storage->version;
 }
 
 void Tensor::fill_(double value) {
   if (!is_contiguous()) throw Error("fill_: tensor must be contiguous");
   kernels::cpu::fill(raw_data(), dtype(), numel(), value);
+  ++impl_->storage->version;
 }
+
+std::uint64_t Tensor::version() const { return checked(impl_).storage->version; }
+void Tensor::bump_version() { ++checked(impl_).storage->version; }
 
 bool Tensor::requires_grad() const {
   const auto& impl = checked(impl_);

@@ -20,7 +20,15 @@ struct Storage {
   void* data = nullptr;
   std::size_t nbytes = 0;
   Device device;
+  // Bumped by every in-place write through the API (copy_, fill_, optimizer
+  // steps): autograd notes it when an op saves the data for its backward, and
+  // refuses to differentiate through values that changed since.
+  std::uint64_t version = 0;
 };
+
+// What a softmax or sigmoid output was computed from, so a cross-entropy loss
+// can use the exact logits (as Keras does) with or without a recorded graph.
+enum class LogitsOf { None, Softmax, Sigmoid };
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
@@ -35,6 +43,13 @@ struct TensorImpl {
   std::shared_ptr<autograd::Node> grad_fn;
 
   std::string name;  // see Tensor::name
+
+  // Set only on the tensor a softmax/sigmoid returned (not on views of it or on
+  // results computed from it); `logits_version` is its storage's version then,
+  // so an in-place write into the probabilities disowns the logits.
+  LogitsOf logits_of = LogitsOf::None;
+  Tensor logits;
+  std::uint64_t logits_version = 0;
 
   void* data_ptr() const {
     return static_cast<char*>(storage->data) + offset * static_cast<std::int64_t>(dtype_size(dtype));

@@ -6,6 +6,7 @@
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "ops/logits.hpp"
 
 namespace kiln::losses {
 namespace {
@@ -35,13 +36,6 @@ Tensor dense_targets(const Tensor& y_true, const Tensor& y_pred, const std::stri
               shape_str(y_pred.shape()));
 }
 
-// The logits behind y_pred when it is the direct output of `op_name`.
-Tensor logits_behind(const Tensor& y_pred, const char* op_name) {
-  const auto& node = y_pred.grad_fn();
-  if (node && node->name == op_name && node->inputs.size() == 1) return node->inputs[0];
-  return Tensor();
-}
-
 // Logits [N, C] from a [N, ..., C] prediction.
 Tensor as_rows(const Tensor& t) { return t.ndim() == 2 ? t : reshape(t, {-1, t.size(-1)}); }
 
@@ -55,7 +49,7 @@ Tensor MeanSquaredError::operator()(const Tensor& y_true, const Tensor& y_pred) 
 Tensor BinaryCrossentropy::operator()(const Tensor& y_true, const Tensor& y_pred) const {
   check_pair(y_true, y_pred, name());
   const Tensor t = dense_targets(y_true, y_pred, name());
-  Tensor logits = from_logits_ ? y_pred : logits_behind(y_pred, "sigmoid");
+  Tensor logits = from_logits_ ? y_pred : ops_detail::logits_of(y_pred, LogitsOf::Sigmoid);
   if (logits.defined()) return mean(sigmoid_cross_entropy(logits, t));
   const Tensor p = clip(y_pred, kEpsilon, 1.0 - kEpsilon);
   return mean(neg(t * log(p + kEpsilon) + (1.0 - t) * log(1.0 - p + kEpsilon)));
@@ -64,7 +58,7 @@ Tensor BinaryCrossentropy::operator()(const Tensor& y_true, const Tensor& y_pred
 Tensor CategoricalCrossentropy::operator()(const Tensor& y_true, const Tensor& y_pred) const {
   check_pair(y_true, y_pred, name());
   const Tensor t = dense_targets(y_true, y_pred, name());
-  Tensor logits = from_logits_ ? y_pred : logits_behind(y_pred, "softmax");
+  Tensor logits = from_logits_ ? y_pred : ops_detail::logits_of(y_pred, LogitsOf::Softmax);
   if (logits.defined()) return mean(softmax_cross_entropy(as_rows(logits), as_rows(t)));
   // Keras renormalises the probabilities, then clips them.
   const Tensor p = clip(y_pred / sum(y_pred, {-1}, true), kEpsilon, 1.0 - kEpsilon);
@@ -95,7 +89,7 @@ Tensor SparseCategoricalCrossentropy::operator()(const Tensor& y_true, const Ten
     weights = Tensor::from_vector(w).to(y_pred.dtype());
   }
   auto reduce = [&](const Tensor& per_row) { return mean(weights.defined() ? per_row * weights : per_row); };
-  Tensor logits = from_logits_ ? y_pred : logits_behind(y_pred, "softmax");
+  Tensor logits = from_logits_ ? y_pred : ops_detail::logits_of(y_pred, LogitsOf::Softmax);
   if (logits.defined()) return reduce(sparse_softmax_cross_entropy(as_rows(logits), labels));
   // Probabilities with no softmax to look through: as in the categorical loss,
   // Keras renormalises them, then clips (its TensorFlow backend feeds log(p) to a

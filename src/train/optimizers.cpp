@@ -89,6 +89,7 @@ void Optimizer::step(const std::vector<Tensor>& grads, const std::vector<Tensor>
       for (std::size_t k = 0; k < slot_count(); ++k) s.values.push_back(Tensor::zeros(p.shape(), p.dtype()));
     }
     update(p, g.contiguous(), s.values);
+    p.bump_version();  // a graph that saved p before this step must not backpropagate through it
   }
 }
 
@@ -168,23 +169,41 @@ void Adam::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
   });
 }
 
-RMSprop::RMSprop(RMSpropOptions options) : Optimizer(options.learning_rate), options_(options) {}
+RMSprop::RMSprop(RMSpropOptions options) : Optimizer(options.learning_rate), options_(options) {
+  if (!(options_.rho >= 0 && options_.rho < 1)) {
+    throw Error("RMSprop: rho must be in [0, 1), got " + std::to_string(options_.rho));
+  }
+  if (!(options_.momentum >= 0 && options_.momentum < 1)) {
+    throw Error("RMSprop: momentum must be in [0, 1), got " + std::to_string(options_.momentum));
+  }
+  if (!(options_.epsilon >= 0)) {
+    throw Error("RMSprop: epsilon must be non-negative, got " + std::to_string(options_.epsilon));
+  }
+}
+
+std::vector<std::string> RMSprop::slot_names() const {
+  std::vector<std::string> names{"rms"};
+  if (options_.momentum > 0) names.push_back("momentum");
+  if (options_.centered) names.push_back("average_gradient");
+  return names;
+}
 
 nlohmann::json RMSprop::get_config() const {
-  return {{"learning_rate", learning_rate()}, {"rho", options_.rho}, {"epsilon", options_.epsilon}};
+  return {{"learning_rate", learning_rate()},
+          {"rho", options_.rho},
+          {"momentum", options_.momentum},
+          {"epsilon", options_.epsilon},
+          {"centered", options_.centered}};
 }
 
 void RMSprop::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
   ops_detail::dispatch_floating(p.dtype(), "RMSprop", [&]<typename T>() {
-    T* pv = p.data<T>();
-    const T* gv = g.data<T>();
-    T* ms = slots[0].data<T>();
-    const T rho = static_cast<T>(options_.rho), lr = static_cast<T>(learning_rate());
-    const T eps = static_cast<T>(options_.epsilon);
-    for (std::int64_t i = 0; i < p.numel(); ++i) {
-      ms[i] = rho * ms[i] + (T(1) - rho) * gv[i] * gv[i];
-      pv[i] -= lr * gv[i] / (std::sqrt(ms[i]) + eps);
-    }
+    std::size_t next = 1;
+    T* momentum = options_.momentum > 0 ? slots[next++].data<T>() : nullptr;
+    T* average_gradient = options_.centered ? slots[next++].data<T>() : nullptr;
+    kernels::cpu::rmsprop_update<T>(p.data<T>(), g.data<T>(), slots[0].data<T>(), momentum, average_gradient, p.numel(),
+                                    static_cast<T>(learning_rate()), static_cast<T>(options_.rho),
+                                    static_cast<T>(options_.momentum), static_cast<T>(options_.epsilon));
   });
 }
 
@@ -211,7 +230,9 @@ std::shared_ptr<Optimizer> from_config(const std::string& name, const nlohmann::
     if (name == "RMSprop") {
       return std::make_shared<RMSprop>(RMSpropOptions{.learning_rate = c.at("learning_rate").get<double>(),
                                                       .rho = c.value("rho", 0.9),
-                                                      .epsilon = c.value("epsilon", 1e-7)});
+                                                      .momentum = c.value("momentum", 0.0),
+                                                      .epsilon = c.value("epsilon", 1e-7),
+                                                      .centered = c.value("centered", false)});
     }
   } catch (const nlohmann::json::exception& e) {
     throw Error("optimizer config for " + name + " is invalid: " + e.what());

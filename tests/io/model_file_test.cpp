@@ -92,6 +92,30 @@ TEST(ModelFile, OptimizerStateContinuesTrainingExactly) {
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same_bits(a[i], b[i])) << "weight " << i;
 }
 
+TEST(ModelFile, RMSpropMomentumAndCenteredStateContinuesTrainingExactly) {
+  manual_seed(8);
+  TempDir dir;
+  Sequential model;
+  model.add(Dense(6, "relu", {64}));
+  model.add(Dense(3, "softmax"));
+  model.compile(std::make_shared<optim::RMSprop>(
+                    optim::RMSpropOptions{.learning_rate = 1e-2, .momentum = 0.9, .centered = true}),
+                std::make_shared<losses::SparseCategoricalCrossentropy>());
+  const auto images = toy_data(48, 4);
+  const data::Dataset data(images.batch(0, 48).x.reshape({48, 64}), images.batch(0, 48).y);
+  model.fit(data, {.epochs = 1, .batch_size = 16, .verbose = 0, .shuffle = false});
+  model.save(dir.path() / "m.safetensors");
+  auto loaded = load_model(dir.path() / "m.safetensors");
+  EXPECT_EQ(loaded->optimizer().get_config(), model.optimizer().get_config());
+  EXPECT_EQ(loaded->optimizer().slots().size(), 4u);  // two kernels, two biases
+  for (const auto& [key, slots] : loaded->optimizer().slots()) EXPECT_EQ(slots.values.size(), 3u);
+  model.fit(data, {.epochs = 1, .batch_size = 16, .verbose = 0, .shuffle = false});
+  loaded->fit(data, {.epochs = 1, .batch_size = 16, .verbose = 0, .shuffle = false});
+  const auto a = model.trainable_weights(), b = loaded->trainable_weights();
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same_bits(a[i], b[i])) << "weight " << i;
+}
+
 TEST(ModelFile, WeightsAloneLoadIntoTheSameArchitecture) {
   manual_seed(1);
   TempDir dir;

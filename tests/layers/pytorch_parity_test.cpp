@@ -376,6 +376,12 @@ TEST(PyTorchParity, Optimizers) {
       opt = std::make_unique<optim::SGD>(optim::SGDOptions{.learning_rate = c.at("learning_rate").get<double>(),
                                                            .momentum = c.at("momentum").get<double>(),
                                                            .nesterov = c.at("nesterov").get<bool>()});
+    } else if (c.at("optimizer") == "rmsprop") {
+      opt = std::make_unique<optim::RMSprop>(optim::RMSpropOptions{.learning_rate = c.at("learning_rate").get<double>(),
+                                                                   .rho = c.at("rho").get<double>(),
+                                                                   .momentum = c.at("momentum").get<double>(),
+                                                                   .epsilon = c.at("epsilon").get<double>(),
+                                                                   .centered = c.at("centered").get<bool>()});
     } else {
       ADD_FAILURE() << "unknown optimizer " << c.at("optimizer");
       continue;

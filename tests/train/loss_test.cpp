@@ -59,6 +59,90 @@ TEST(Loss, MismatchedBatchIsAnError) {
   EXPECT_THROW(mse(Tensor::zeros({3}), Tensor::zeros({2, 1})), Error);
 }
 
+// The logits travel with the probabilities a softmax/sigmoid returns, so the
+// exact loss does not depend on a graph being recorded (evaluate, val_loss).
+TEST(Loss, ThroughSoftmaxAndSigmoidUnderNoGradIsExact) {
+  NoGradGuard no_grad;
+  const Tensor label = Tensor::from_vector<std::int32_t>({0});
+  const Tensor p = softmax(Tensor::from_vector<double>({0.0, 1000.0}, {1, 2}));
+  EXPECT_NEAR(losses::SparseCategoricalCrossentropy()(label, p).item(), 1000.0, 1e-9);
+  EXPECT_NEAR(losses::CategoricalCrossentropy()(probs({1, 0}, {1, 2}), p).item(), 1000.0, 1e-9);
+  const Tensor q = sigmoid(probs({-40.0}, {1, 1}));
+  EXPECT_NEAR(losses::BinaryCrossentropy()(probs({1}, {1, 1}), q).item(), 40.0, 1e-9);
+}
+
+TEST(Loss, ProbabilitiesWrittenOverOrComputedFromHaveNoLogits) {
+  const Tensor label = Tensor::from_vector<std::int32_t>({0});
+  losses::SparseCategoricalCrossentropy loss;
+  Tensor p = softmax(Tensor::from_vector<double>({0.0, 1000.0}, {1, 2}));
+  // A product of probabilities is only probabilities: clipped, as in Keras.
+  EXPECT_NEAR(loss(label, p * 1.0).item(), -std::log(1e-7), 1e-6);
+  // After an in-place write the logits no longer describe the values.
+  p.copy_(probs({0.5, 0.5}, {1, 2}));
+  EXPECT_NEAR(loss(label, p).item(), std::log(2.0), 1e-12);
+}
+
+// A model sure of wrong answers: the exact loss is 20 (softmax) or 15 (sigmoid)
+// nats a sample on average, the clipped probabilities' formula about half that.
+struct ConsistencyCase {
+  std::string name;
+  std::int64_t units;
+  std::string activation;
+  std::vector<float> kernel;  // [3, units]
+  std::function<std::shared_ptr<losses::Loss>()> loss;
+  std::function<Tensor()> targets;
+  double exact;
+  double kernel_grad00;  // (p - t) / 4 summed over the samples with x[:, 0] = 1
+};
+
+void PrintTo(const ConsistencyCase& c, std::ostream* os) { *os << c.name; }
+
+class TrainingAndEvaluationLoss : public ::testing::TestWithParam<ConsistencyCase> {};
+
+TEST_P(TrainingAndEvaluationLoss, AreTheSameNumberOnTheSameBatch) {
+  const auto& c = GetParam();
+  const Tensor x = Tensor::from_vector<float>({1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 1}, {4, 3});
+  const Tensor y = c.targets();
+  Sequential model;
+  model.add(layers::Dense(c.units, c.activation, {3}));
+  model.build({3});
+  auto weights = model.trainable_weights();
+  weights[0].copy_(Tensor::from_vector(c.kernel, {3, c.units}));
+  weights[1].fill_(0.0);
+  // A learning rate of 0 keeps the weights, so every number below scores the same model.
+  model.compile(std::make_shared<optim::SGD>(0.0), c.loss());
+
+  // train_step's computation: grad mode, the loss's backward through the logits.
+  Tensor y_pred = model(x, /*training=*/true);
+  Tensor value = (*c.loss())(y, y_pred);
+  const double in_training = value.item();
+  value.backward();
+  EXPECT_NEAR(in_training, c.exact, 1e-4);
+  // Clipped probabilities would pass no gradient back; the logits pass p - t.
+  EXPECT_NEAR(weights[0].grad().to_vector<float>()[0], c.kernel_grad00, 1e-6);
+  optim::Optimizer::zero_grad(weights);
+
+  const History h = model.fit(
+      x, y, {.epochs = 1, .batch_size = 4, .verbose = 0, .validation_data = data::Dataset(x, y), .shuffle = false});
+  const double evaluated = model.evaluate(x, y, {.batch_size = 4, .verbose = 0}).at("loss");
+  EXPECT_NEAR(h.history.at("loss")[0], in_training, 1e-6 * c.exact);
+  EXPECT_NEAR(evaluated, in_training, 1e-6 * c.exact);
+  EXPECT_NEAR(h.history.at("val_loss")[0], evaluated, 1e-6 * c.exact);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Losses, TrainingAndEvaluationLoss,
+    ::testing::Values(
+        ConsistencyCase{"sparse_softmax", 2, "softmax", {20, -20, -20, 20, 0, 0},
+                        [] { return std::make_shared<losses::SparseCategoricalCrossentropy>(); },
+                        [] { return Tensor::from_vector<std::int32_t>({1, 1, 1, 1}); }, 20.0, 0.5},
+        ConsistencyCase{"categorical_softmax", 2, "softmax", {20, -20, -20, 20, 0, 0},
+                        [] { return std::make_shared<losses::CategoricalCrossentropy>(); },
+                        [] { return Tensor::from_vector<float>({0, 1, 0, 1, 0, 1, 0, 1}, {4, 2}); }, 20.0, 0.5},
+        ConsistencyCase{"binary_sigmoid", 1, "sigmoid", {30, -30, 0},
+                        [] { return std::make_shared<losses::BinaryCrossentropy>(); },
+                        [] { return Tensor::from_vector<float>({0, 1, 1, 0}, {4, 1}); }, 15.0, 0.25}));
+
 struct LossCase {
   std::string name;
   std::function<Tensor(const Tensor& pred)> fn;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "kiln/kiln.hpp"
 
@@ -49,6 +50,34 @@ TEST(Optimizer, SgdPlainMomentumAndNesterov) {
   EXPECT_NEAR(b.item(), 0.71, 1e-12);
   // p += 0.9 v - 0.1 g: 1 + (-0.09 - 0.1) + (-0.171 - 0.1)
   EXPECT_NEAR(c.item(), 1 - 0.19 - 0.271, 1e-12);
+}
+
+// Keras 3's arguments and defaults; the update rule is checked against
+// tests/fixtures/pytorch_parity.json (PyTorchParity.Optimizers).
+TEST(Optimizer, RMSpropConfigAndSlotsFollowItsSettings) {
+  optim::RMSprop plain;
+  EXPECT_EQ(plain.get_config(), nlohmann::json({{"learning_rate", 0.001},
+                                                {"rho", 0.9},
+                                                {"momentum", 0.0},
+                                                {"epsilon", 1e-7},
+                                                {"centered", false}}));
+  EXPECT_EQ(plain.slot_names(), (std::vector<std::string>{"rms"}));
+  optim::RMSprop full(optim::RMSpropOptions{.learning_rate = 0.01, .rho = 0.8, .momentum = 0.5, .centered = true});
+  EXPECT_EQ(full.slot_names(), (std::vector<std::string>{"rms", "momentum", "average_gradient"}));
+  const auto rebuilt = optim::from_config("RMSprop", full.get_config());
+  EXPECT_EQ(rebuilt->get_config(), full.get_config());
+  EXPECT_EQ(rebuilt->slot_names(), full.slot_names());
+  Tensor p = param({1.0, 2.0});
+  p.set_grad(Tensor::from_vector<double>({0.5, -0.5}));
+  full.apply_gradients({p});
+  EXPECT_EQ(full.slots().at(p.impl()).values.size(), 3u);
+  // One centered step with momentum: v = 0.2 g^2, a = 0.2 g, m = increment = lr g / sqrt(v - a^2 + eps).
+  const double v = 0.2 * 0.25, a = 0.2 * 0.5, increment = 0.01 * 0.5 / std::sqrt(v - a * a + 1e-7);
+  EXPECT_NEAR(p.to_vector<double>()[0], 1.0 - increment, 1e-15);
+  EXPECT_NEAR(p.to_vector<double>()[1], 2.0 + increment, 1e-15);
+  EXPECT_THROW(optim::RMSprop(optim::RMSpropOptions{.rho = 1.0}), Error);
+  EXPECT_THROW(optim::RMSprop(optim::RMSpropOptions{.momentum = -0.1}), Error);
+  EXPECT_THROW(optim::RMSprop(optim::RMSpropOptions{.epsilon = -1.0}), Error);
 }
 
 TEST(Optimizer, ApplyingWithoutAnyGradientIsAnError) {

@@ -43,10 +43,35 @@ void sgd_update(T* p, const T* g, T* v, std::int64_t n, T lr, T momentum, bool n
   });
 }
 
+template <typename T>
+void rmsprop_update(T* p, const T* g, T* v, T* m, T* a, std::int64_t n, T lr, T rho, T momentum, T epsilon) {
+  parallel_for(n, 8, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T gi = g[i];
+      const T vi = v[i] = rho * v[i] + (T(1) - rho) * gi * gi;
+      T denominator = vi + epsilon;
+      if (a) {
+        const T ai = a[i] = rho * a[i] + (T(1) - rho) * gi;
+        denominator = vi - ai * ai + epsilon;
+      }
+      const T increment = lr * gi / std::sqrt(denominator);
+      if (m) {
+        p[i] -= (m[i] = momentum * m[i] + increment);
+      } else {
+        p[i] -= increment;
+      }
+    }
+  });
+}
+
 template void adam_update<float>(float*, const float*, float*, float*, std::int64_t, float, float, float, float);
 template void adam_update<double>(double*, const double*, double*, double*, std::int64_t, double, double, double,
                                   double);
 template void sgd_update<float>(float*, const float*, float*, std::int64_t, float, float, bool);
 template void sgd_update<double>(double*, const double*, double*, std::int64_t, double, double, bool);
+template void rmsprop_update<float>(float*, const float*, float*, float*, float*, std::int64_t, float, float, float,
+                                    float);
+template void rmsprop_update<double>(double*, const double*, double*, double*, double*, std::int64_t, double, double,
+                                     double, double);
 
 }  // namespace kiln::kernels::cpu
