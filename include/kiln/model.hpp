@@ -122,6 +122,14 @@ class Model : public std::enable_shared_from_this<Model> {
   bool trainable() const { return trainable_; }
   void set_trainable(bool trainable);
 
+  // Layer fusion, on by default: a Conv2D (linear or ReLU) whose output only a
+  // MaxPooling2D reads runs together with it as one op, with the same outputs
+  // and gradients and less memory traffic (layers of exactly these types: a
+  // subclass keeps its own forward). Off runs every layer by itself, to compare
+  // or to debug. A nested model follows its own setting.
+  bool layer_fusion() const { return layer_fusion_; }
+  void set_layer_fusion(bool enabled) { layer_fusion_ = enabled; }
+
   // --- compile ---------------------------------------------------------------
   void compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss,
                const std::vector<std::string>& metrics = {});
@@ -193,6 +201,7 @@ class Model : public std::enable_shared_from_this<Model> {
  private:
   std::string name_;
   bool trainable_ = true;
+  bool layer_fusion_ = true;
   std::shared_ptr<const functional::Graph> graph_;
   std::shared_ptr<optim::Optimizer> optimizer_;
   std::shared_ptr<losses::Loss> loss_;

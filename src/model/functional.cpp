@@ -11,6 +11,7 @@
 #include "kiln/error.hpp"
 #include "kiln/layers/merging.hpp"
 #include "kiln/sequential.hpp"
+#include "model/fusion.hpp"
 #include "model/graph.hpp"
 #include "model/summary_format.hpp"
 
@@ -81,13 +82,20 @@ Graph make_graph(const std::string& model_name, std::vector<SymbolicTensor> inpu
       }
     }
   }
+  std::vector<model_detail::FusionStep> steps(g.order.size());
+  for (std::size_t k = 0; k < g.order.size(); ++k) {
+    steps[k].layer = g.order[k]->layer.get();
+    for (const auto& in : g.order[k]->inputs) steps[k].reads.push_back(g.position.at(in.node().get()));
+  }
+  for (const auto& out : outputs) steps[g.position.at(out.node().get())].is_output = true;
+  g.fused_into = model_detail::plan_fusion(steps);
   g.inputs = std::move(inputs);
   g.outputs = std::move(outputs);
   return g;
 }
 
 std::vector<Tensor> run_graph(const Graph& g, const std::string& model_name, const std::vector<Tensor>& inputs,
-                              bool training) {
+                              bool training, bool fuse) {
   const std::string who = "model '" + model_name + "'";
   if (inputs.size() != g.inputs.size()) {
     throw Error(who + " takes " + std::to_string(g.inputs.size()) + " input" + (g.inputs.size() == 1 ? "" : "s") +
@@ -113,6 +121,16 @@ std::vector<Tensor> run_graph(const Graph& g, const std::string& model_name, con
   }
   for (std::size_t k = inputs.size(); k < g.order.size(); ++k) {
     const Node& node = *g.order[k];
+    if (fuse && g.fused_into[k] != model_detail::kNotFused) continue;  // its one reader runs it
+    const std::size_t first = node.inputs.empty() ? 0 : g.position.at(node.inputs[0].node().get());
+    if (fuse && !node.inputs.empty() && g.fused_into[first] == k) {
+      // The fused pair, from the convolution's input (the convolution's own value is never made).
+      const Node& conv = *g.order[first];
+      const auto& from = conv.inputs[0];
+      values[k] = {model_detail::run_conv_max_pool(*conv.layer, *node.layer,
+                                                   values[g.position.at(from.node().get())][from.index()])};
+      continue;
+    }
     std::vector<Tensor> args;
     for (const auto& in : node.inputs) args.push_back(values[g.position.at(in.node().get())][in.index()]);
     if (node.model) {
@@ -169,11 +187,11 @@ Tensor Model::call(const Tensor& x, bool training) {
     throw Error("model '" + name_ + "' has " + std::to_string(graph_->inputs.size()) + " inputs and " +
                 std::to_string(graph_->outputs.size()) + " outputs; call it with a list of tensors");
   }
-  return functional::run_graph(*graph_, name_, {x}, training)[0];
+  return functional::run_graph(*graph_, name_, {x}, training, layer_fusion_)[0];
 }
 
 std::vector<Tensor> Model::call_multi(const std::vector<Tensor>& inputs, bool training) {
-  if (graph_) return functional::run_graph(*graph_, name_, inputs, training);
+  if (graph_) return functional::run_graph(*graph_, name_, inputs, training, layer_fusion_);
   if (inputs.size() != 1) {
     throw Error("model '" + name_ + "' takes one input, got " + std::to_string(inputs.size()) +
                 " (override call_multi() for several)");

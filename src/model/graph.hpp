@@ -34,6 +34,8 @@ struct Graph {
   // Every node between the inputs and the outputs, each after the nodes it reads (inputs first).
   std::vector<std::shared_ptr<Node>> order;
   std::unordered_map<const Node*, std::size_t> position;  // index into `order`
+  // Layer fusion (model/fusion.hpp): for each node, the node that runs it inside a fused op, or kNotFused.
+  std::vector<std::size_t> fused_into;
 };
 
 // Checks that every path from `outputs` back to an Input ends at one of
@@ -41,8 +43,9 @@ struct Graph {
 Graph make_graph(const std::string& model_name, std::vector<SymbolicTensor> inputs,
                  std::vector<SymbolicTensor> outputs);
 
-// Runs the graph on one tensor per input; returns one per output.
+// Runs the graph on one tensor per input; returns one per output. With `fuse`,
+// the pairs in graph.fused_into run as one op each.
 std::vector<Tensor> run_graph(const Graph& graph, const std::string& model_name, const std::vector<Tensor>& inputs,
-                              bool training);
+                              bool training, bool fuse);
 
 }  // namespace kiln::functional

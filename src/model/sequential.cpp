@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kiln/error.hpp"
-#include "layers/fusion.hpp"
+#include "model/fusion.hpp"
 #include "model/summary_format.hpp"
 
 namespace kiln {
@@ -67,14 +67,21 @@ Tensor Sequential::call(const Tensor& x, bool training) {
   if (layers_.empty()) throw Error("Sequential: the model has no layers");
   if (!x.defined() || x.ndim() < 1) throw Error("Sequential: input must be a batch [batch, ...]");
   if (!built_) build(Shape(x.shape().begin() + 1, x.shape().end()));
+  // The stack as a graph for the fusion pass: each layer reads the one before.
+  std::vector<model_detail::FusionStep> steps(layers_.size());
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    steps[i].layer = layers_[i].get();
+    if (i > 0) steps[i].reads = {i - 1};
+  }
+  steps.back().is_output = true;
+  const auto fused_into = layer_fusion() ? model_detail::plan_fusion(steps)
+                                         : std::vector<std::size_t>(steps.size(), model_detail::kNotFused);
   Tensor h = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    if (i + 1 < layers_.size()) {
-      if (auto fused = layers::run_fused(*layers_[i], *layers_[i + 1], h)) {
-        h = *fused;
-        ++i;
-        continue;
-      }
+    if (fused_into[i] != model_detail::kNotFused) {
+      h = model_detail::run_conv_max_pool(*layers_[i], *layers_[i + 1], h);
+      ++i;
+      continue;
     }
     h = (*layers_[i])(h, training);
   }

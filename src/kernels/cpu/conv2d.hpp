@@ -5,6 +5,7 @@
 //   y  [N, OH, OW, O]      output
 // y[n,oh,ow,o] = b[o] + sum_{kh,kw,c} x[n, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW, c] * w[kh,kw,c,o]
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/cpu/pool2d.hpp"
@@ -36,6 +37,16 @@ void conv2d_backward_data(const float* gy, const float* w, float* gx, const Conv
 // The bias gradient is not computed here: activation_bias_backward does it
 // in the same pass as the ReLU mask, faster than oneDNN's own reduction.
 void conv2d_backward_weights(const float* x, const float* gy, float* gw, const Conv2dGeometry& g);
+
+// The oneDNN path compiles one primitive per kind (forward, forward+ReLU,
+// backward data, backward weights) and geometry, batch size included, and keeps
+// the kConv2dCacheCapacity geometries of each kind used last: a deep network
+// trained and evaluated on a few batch sizes fits, while predicting on ever new
+// batch sizes stays bounded (oneDNN's own primitive cache, 1024 entries by
+// default, makes rebuilding an evicted one cheap).
+inline constexpr std::size_t kConv2dCacheCapacity = 64;
+// Primitives in that cache now, all kinds together (for tests).
+std::size_t conv2d_cache_size();
 
 // Direct AVX-512 kernels for few input channels (a first layer); they return
 // false when the geometry or the CPU is not one they handle.

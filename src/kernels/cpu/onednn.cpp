@@ -22,17 +22,29 @@ struct Buffer {
   std::size_t size = 0;
   ~Buffer() { memory::release(data, size); }
 };
-}  // namespace
 
-dnnl::memory scratchpad(const dnnl::memory::desc& desc) {
-  static thread_local Buffer buffer;
+// Grown to the largest size asked for, kept until the thread ends.
+dnnl::memory grow(Buffer& buffer, const dnnl::memory::desc& desc) {
   const std::size_t need = desc.get_size();
   if (need > buffer.size) {
     memory::release(buffer.data, buffer.size);
+    buffer.data = nullptr;  // (allocate may throw)
+    buffer.size = 0;
     buffer.data = memory::allocate(need);
     buffer.size = need;
   }
   return dnnl::memory(desc, engine(), buffer.data);
+}
+}  // namespace
+
+dnnl::memory scratchpad(const dnnl::memory::desc& desc) {
+  static thread_local Buffer buffer;
+  return grow(buffer, desc);
+}
+
+dnnl::memory staging(const dnnl::memory::desc& desc) {
+  static thread_local Buffer buffer;
+  return grow(buffer, desc);
 }
 
 }  // namespace kiln::kernels::cpu::onednn
