@@ -81,4 +81,5 @@
 #include "kiln/tensor.hpp"
 #include "kiln/threading.hpp"
 #include "kiln/training_state.hpp"
+#include "kiln/utils.hpp"
 #include "kiln/zoo.hpp"
