@@ -12,10 +12,10 @@ std::optional<Tensor> run_fused(Layer& first, Layer& second, const Tensor& x) {
   if (!conv || !pool) return std::nullopt;
   const std::string& activation = conv->options().activation;
   if (!(activation.empty() || activation == "linear" || activation == "relu")) return std::nullopt;
-  conv->prepare(x);  // the same checks and errors as calling the layers one by one
+  const Tensor in = conv->prepare(x);  // the same checks, errors and casts as calling the layers one by one
   if (pool->dtype() != conv->dtype()) return std::nullopt;
   pool->build(conv->output_shape());
-  return conv2d_max_pool2d(x, conv->kernel(), conv->bias(), conv->conv_params(), pool->pool_params());
+  return conv2d_max_pool2d(in, conv->kernel(), conv->bias(), conv->conv_params(), pool->pool_params());
 }
 
 }  // namespace kiln::layers
