@@ -269,28 +269,29 @@ Command add_lm_command(CLI::App& parent) {
   LmSettings& s = *settings;
   auto* lm = parent.add_subcommand("lm", "Train a character-level language model of a word list and sample words");
   lm->add_option("--model", s.model, "lstm or transformer")
-      ->check(CLI::IsMember({"lstm", "transformer"}))
+      ->check(one_of({"lstm", "transformer"}))
       ->capture_default_str();
-  lm->add_option("--data", s.data, "Word list, one word per line")->capture_default_str();
-  lm->add_option("--epochs", s.epochs, "Passes over the training words (default: 4)")->check(CLI::PositiveNumber);
+  lm->add_option("--data", s.data, "Word list, one word per line")->check(existing_file())->capture_default_str();
+  lm->add_option("--epochs", s.epochs, "Passes over the training words (default: 4)")->check(whole_number(1));
   lm->add_option("--batch-size", s.batch_size, "Words per training step")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1))
       ->capture_default_str();
   lm->add_option("--lr", s.lr, "Adam's learning rate (default: 2e-3 for lstm, 1e-3 for transformer)")
       ->check(positive_finite());
-  lm->add_option("--seed", s.seed, "Seed for the split, weights, shuffling and sampling")->capture_default_str();
+  lm->add_option("--seed", s.seed, "Seed for the split, weights, shuffling and sampling")
+      ->check(seed_number())
+      ->capture_default_str();
   lm->add_option("--threads", s.threads, "Threads to use (0: all cores of this process)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number(0))
       ->capture_default_str();
   lm->add_option("--verbose", s.verbose, "1: progress bar, 2: a line per epoch, 0: quiet (default: bar on a terminal)")
-      ->check(CLI::Range(0, 2));
-  lm->add_option("--max-words", s.max_words, "Use only N words, drawn at random (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, 2));
+  lm->add_option("--max-words", s.max_words, "Use only N words, drawn at random (0: all)")->check(whole_number(0));
   lm->add_option("--validation-split", s.validation_split, "Fraction of the words held out for validation")
-      ->check(CLI::Range(0.001, 0.9))
+      ->check(number_in(0.001, 0.9))
       ->capture_default_str();
   lm->add_option("--samples", s.samples, "Words to sample after training")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number(0))
       ->capture_default_str();
   return {lm, [settings] { return run_lm(*settings); }};
 }
