@@ -13,7 +13,7 @@ namespace kiln::cli {
 
 struct Command {
   CLI::App* app = nullptr;
-  std::function<int()> run;  // exit code: 0 success, 1 runtime error (usage errors are CLI11's: 2)
+  std::function<int()> run;  // exit code: 0 success, 1 runtime error (usage errors, 2, come from parsing)
 };
 
 Command add_train_command(CLI::App& parent);
