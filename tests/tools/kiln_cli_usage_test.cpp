@@ -144,6 +144,25 @@ TEST(KilnCliUsage, VerboseZeroPrintsOnlyTheTestAccuracy) {
   EXPECT_TRUE(std::filesystem::exists(home.path() / "run" / "model.safetensors"));
 }
 
+TEST(KilnCliUsage, LmVerboseZeroPrintsOnlyTheValidationLoss) {
+  TempDir dir;
+  const auto words = dir.path() / "words.txt";
+  {
+    std::ofstream out(words);
+    Generator gen(1);
+    for (int i = 0; i < 300; ++i) {
+      std::string w;
+      for (int k = 0, n = 2 + int(gen.below(5)); k < n; ++k) w += char('a' + gen.below(6));
+      out << w << "\n";
+    }
+  }
+  const auto r = run_command("( " + kCli + " lm --data " + words.string() +
+                             " --epochs 1 --batch-size 32 --threads 1 --samples 2 --verbose 0 2>/dev/null )");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("validation loss ", 0), 0u) << r.output;
+  EXPECT_EQ(count_lines(r.output), 1) << r.output;
+}
+
 TEST(KilnCliUsage, EvaluateOfARunFolderReproducesItsTestAccuracy) {
   TempDir home, data;
   testing::write_tiny_cifar10(data.path(), 40);

@@ -225,17 +225,23 @@ int run_lm(const LmSettings& s) {
   const auto length = static_cast<std::int64_t>(longest) + 1;
   const data::Dataset train = encode(train_words, vocab, length);
   const data::Dataset validation = encode(valid_words, vocab, length);
-  std::printf("Words: %zu of %zu in %s: %zu for training, %zu for validation; %lld symbols (bytes and the "
-              "boundary '.'), words up to %zu bytes\n",
-              words.size(), in_file, s.data.c_str(), train_words.size(), valid_words.size(),
-              static_cast<long long>(vocab.size()), longest);
+  // --verbose 0: nothing on standard output but the final "validation loss" line.
+  const bool talk = s.verbose != 0;
+  if (talk) {
+    std::printf("Words: %zu of %zu in %s: %zu for training, %zu for validation; %lld symbols (bytes and the "
+                "boundary '.'), words up to %zu bytes\n",
+                words.size(), in_file, s.data.c_str(), train_words.size(), valid_words.size(),
+                static_cast<long long>(vocab.size()), longest);
+  }
   const double bigram = bigram_nats_per_char(train, validation, vocab.size());
-  std::printf("Bigram baseline (add-one counts of the training words): %.3f nats/char on the validation words\n",
-              bigram);
+  if (talk) {
+    std::printf("Bigram baseline (add-one counts of the training words): %.3f nats/char on the validation words\n",
+                bigram);
+  }
 
   const bool lstm = s.model == "lstm";
   auto model = build_model(s.model, vocab.size(), length);
-  model->summary();
+  if (talk) model->summary();
   const double lr = s.lr > 0 ? s.lr : (lstm ? 2e-3 : 1e-3);
   model->compile(std::make_shared<optim::Adam>(lr),
                  std::make_shared<losses::SparseCategoricalCrossentropy>(/*from_logits=*/true, kIgnore));
@@ -249,15 +255,17 @@ int run_lm(const LmSettings& s) {
 
   const std::set<std::string> known(words.begin(), words.end());
   Generator gen(s.seed + 1);
-  std::printf("Samples (* = in the word list):\n");
+  if (talk) std::printf("Samples (* = in the word list):\n");
   int novel = 0;
   for (int i = 0; i < s.samples; ++i) {
     const std::string w = sample_word(*model, vocab, length, gen);
     const bool seen = known.count(w) > 0;
     novel += !seen;
-    std::printf("  %s%s\n", w.c_str(), seen ? " *" : "");
+    if (talk) std::printf("  %s%s\n", w.c_str(), seen ? " *" : "");
   }
-  std::printf("Validation loss before training: %.3f nats/char; peak memory %.0f MB\n", before, peak_rss_mb());
+  if (talk) {
+    std::printf("Validation loss before training: %.3f nats/char; peak memory %.0f MB\n", before, peak_rss_mb());
+  }
   std::printf("validation loss %.3f nats/char (bigram baseline %.3f)\n", after, bigram);
   return 0;
 }
