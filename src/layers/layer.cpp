@@ -133,6 +133,8 @@ void Layer::set_weights(const std::vector<Tensor>& values) {
                   (values[i].defined() ? shape_str(values[i].shape()) : std::string("an undefined tensor")));
     }
   }
+  // Writing a weight is not a step of any graph.
+  NoGradGuard no_grad;
   for (std::size_t i = 0; i < values.size(); ++i) {
     Tensor destination = order[i].value;
     destination.copy_(values[i]);
