@@ -123,6 +123,8 @@ TEST(KilnCliUsage, UnknownCommandsAndOptionsNameTheClosestValidOne) {
   r = stderr_of("");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.output, "kiln: a command is required: one of train, summary, lm, evaluate, gan (see kiln --help)\n");
+  r = stderr_of("train --epochs");
+  EXPECT_EQ(r.output, "kiln train: --epochs: needs a value (INT:N>=1) (see kiln train --help)\n");
   // Negative numbers given as values are values, not options.
   EXPECT_NE(stderr_of("train --lr -0.5").output.find("--lr"), std::string::npos);
 }

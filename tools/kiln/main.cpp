@@ -9,6 +9,7 @@
 // Exit codes: 0 success, 1 a runtime error (missing data, NaN loss, ...), 2 a usage error.
 #include <algorithm>
 #include <iostream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,10 @@ std::string describe(const CLI::ParseError& e, const CLI::App& app) {
     for (const CLI::App* sub : app.get_subcommands({})) list += (list.empty() ? "" : ", ") + sub->get_name();
     return "a command is required: one of " + list;
   }
+  // CLI11: "--epochs: 1 required INT:N>=1 missing" for an option given without its value.
+  static const std::regex missing("^(.*): [0-9]+ required (.*) missing$");
+  std::smatch m;
+  if (std::regex_match(what, m, missing)) return m[1].str() + ": needs a value (" + m[2].str() + ")";
   return what;
 }
 
