@@ -37,7 +37,7 @@ void model_seeds(const fs::path& dir) {
   cnn.add(Conv2D(2, 3, "relu", {5, 5, 1}));
   cnn.add(MaxPooling2D(2, Pooling2DOptions{.padding = "same"}));
   cnn.add(Flatten());
-  cnn.add(Dropout(0.5, 7));
+  cnn.add(Dropout(0.5, std::nullopt, 7));
   cnn.add(Dense(2, "softmax"));
   cnn.compile(optim::SGD(optim::SGDOptions{.learning_rate = 0.1, .momentum = 0.9}),
               losses::SparseCategoricalCrossentropy());

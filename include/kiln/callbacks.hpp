@@ -1,14 +1,14 @@
 // Callbacks: hooks into fit() (Keras's keras.callbacks.Callback).
 #pragma once
 #include <cstdint>
-#include <map>
 #include <string>
+
+#include "kiln/logs.hpp"
 
 namespace kiln {
 
 class Model;
 struct CallbackState;  // kiln/training_state.hpp
-using Logs = std::map<std::string, double>;
 
 class Callback {
  public:

@@ -82,5 +82,6 @@
 #include "kiln/tensor.hpp"
 #include "kiln/threading.hpp"
 #include "kiln/training_state.hpp"
+#include "kiln/utils.hpp"
 #include "kiln/version.hpp"
 #include "kiln/zoo.hpp"

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kiln/callbacks.hpp"
+#include "kiln/compile_arguments.hpp"
 #include "kiln/data/dataset.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/losses.hpp"
@@ -116,6 +117,15 @@ class Model : public std::enable_shared_from_this<Model> {
   // holds layers or models overrides this so that weights and freezing reach them.
   virtual std::vector<std::shared_ptr<layers::Layer>> layers() const;
   std::vector<Tensor> trainable_weights() const;
+  // Keras's model.get_layer: by name (an Error lists the names there are), or by position in
+  // layers() (negative from the end; a functional model's Inputs are not layers here).
+  std::shared_ptr<layers::Layer> get_layer(const std::string& name) const;
+  std::shared_ptr<layers::Layer> get_layer(std::int64_t index) const;
+  // Every layer's get_weights(), in layers() order, as Keras's model.get_weights(); set_weights
+  // takes the same list back, checking the count and each shape (naming layer and weight) before
+  // anything changes.
+  std::vector<Tensor> get_weights() const;
+  void set_weights(const std::vector<Tensor>& values);
   std::int64_t count_params() const;
   // Freezing (Keras's model.trainable = False): every layer's weights stop
   // requiring gradients, so training the models it is part of leaves them alone.
@@ -131,16 +141,10 @@ class Model : public std::enable_shared_from_this<Model> {
   void set_layer_fusion(bool enabled) { layer_fusion_ = enabled; }
 
   // --- compile ---------------------------------------------------------------
-  void compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss,
-               const std::vector<std::string>& metrics = {});
-  // compile(Adam(), SparseCategoricalCrossentropy(), {"accuracy"}) with objects by value
-  template <typename O, typename L>
-    requires std::derived_from<O, optim::Optimizer> && std::derived_from<L, losses::Loss>
-  void compile(O optimizer, L loss, const std::vector<std::string>& metrics = {}) {
-    compile(std::make_shared<O>(std::move(optimizer)), std::make_shared<L>(std::move(loss)), metrics);
-  }
-  // compile("adam", "sparse_categorical_crossentropy", {"accuracy"})
-  void compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics = {});
+  // Each of optimizer, loss and metrics by name, as an object or as a shared_ptr, in any
+  // mix (kiln/compile_arguments.hpp): compile(Adam(1e-3), "sparse_categorical_crossentropy",
+  // {"accuracy"}). "accuracy" picks the accuracy that matches the loss, as in Keras.
+  void compile(const OptimizerArgument& optimizer, const LossArgument& loss, const MetricArguments& metrics = {});
   bool compiled() const { return optimizer_ && loss_; }
   optim::Optimizer& optimizer() const;
   const losses::Loss& loss() const;

@@ -79,7 +79,9 @@ struct SGDOptions {
 
 class SGD : public Optimizer {
  public:
-  explicit SGD(double learning_rate = 0.01) : SGD(SGDOptions{.learning_rate = learning_rate}) {}
+  // Keras's positional order: SGD(0.1, 0.9) is learning rate 0.1 with momentum 0.9.
+  explicit SGD(double learning_rate = 0.01, double momentum = 0.0, bool nesterov = false)
+      : SGD(SGDOptions{.learning_rate = learning_rate, .momentum = momentum, .nesterov = nesterov}) {}
   explicit SGD(SGDOptions options);
   std::string name() const override { return "SGD"; }
   const SGDOptions& options() const { return options_; }
@@ -105,7 +107,9 @@ struct AdamOptions {
 // folded into the step size ("epsilon hat" in the Adam paper).
 class Adam : public Optimizer {
  public:
-  explicit Adam(double learning_rate = 0.001) : Adam(AdamOptions{.learning_rate = learning_rate}) {}
+  // Keras's positional order: Adam(learning_rate, beta_1, beta_2, epsilon).
+  explicit Adam(double learning_rate = 0.001, double beta_1 = 0.9, double beta_2 = 0.999, double epsilon = 1e-7)
+      : Adam(AdamOptions{.learning_rate = learning_rate, .beta_1 = beta_1, .beta_2 = beta_2, .epsilon = epsilon}) {}
   explicit Adam(AdamOptions options);
   std::string name() const override { return "Adam"; }
   const AdamOptions& options() const { return options_; }

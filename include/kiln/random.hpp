@@ -3,6 +3,9 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <optional>
+
+#include "kiln/tensor.hpp"
 
 namespace kiln {
 
@@ -40,4 +43,20 @@ Generator& default_generator();
 // Re-seeds the default generator (like torch.manual_seed / keras.utils.set_random_seed).
 void manual_seed(std::uint64_t seed);
 
+// Random tensors, as keras.random: with a seed the same values on every call and platform;
+// without one, drawn from (and advancing) the default generator, which manual_seed fixes.
+namespace random {
+
+Tensor normal(const Shape& shape, double mean = 0.0, double stddev = 1.0, std::optional<std::uint64_t> seed = {},
+              DType dtype = DType::Float32);
+// Uniform in [minval, maxval).
+Tensor uniform(const Shape& shape, double minval = 0.0, double maxval = 1.0, std::optional<std::uint64_t> seed = {},
+               DType dtype = DType::Float32);
+// Integers uniform in [minval, maxval); dtype int32 or int64.
+Tensor randint(const Shape& shape, std::int64_t minval, std::int64_t maxval, std::optional<std::uint64_t> seed = {},
+               DType dtype = DType::Int32);
+// A copy of x with its entries along `axis` in a random order (every permutation equally likely).
+Tensor shuffle(const Tensor& x, int axis = 0, std::optional<std::uint64_t> seed = {});
+
+}  // namespace random
 }  // namespace kiln

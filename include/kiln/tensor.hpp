@@ -5,6 +5,8 @@
 // share storage too; clone() makes an independent copy.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
 #include <memory>
 #include <span>
 #include <string>
@@ -45,7 +47,10 @@ class Tensor {
   DType dtype() const;
   Device device() const;
   bool is_contiguous() const;
-  std::string str() const;  // shape, dtype and (for small tensors) values
+  // The values, NumPy-style (rows on lines; more than 1000 elements are summarised with
+  // "..." around the first and last three along each axis), then shape and dtype:
+  // "Tensor([[1, 2],\n        [3, 4]], shape=[2, 2], dtype=float32)". Also `std::cout << t`.
+  std::string str() const;
 
   // --- data access (the element type must match dtype()) ------------------
   template <typename T>
@@ -57,6 +62,15 @@ class Tensor {
   template <typename T>
   std::vector<T> to_vector() const;  // contiguous copy, converted to T
   double item() const;               // the value of a one-element tensor
+  // One element, to read or write: t.at<float>({i, j}) = 1.0f. One index per axis, negative ones
+  // counting from the end; T must be the element type (an Error names both otherwise).
+  template <typename T>
+  T& at(std::initializer_list<std::int64_t> index);
+  template <typename T>
+  const T& at(std::initializer_list<std::int64_t> index) const;
+  // Row i along the first axis (negative from the end), a view that shares this tensor's data
+  // and has no autograd history: t[0][1].item(), or t[2].fill_(0) to write a row.
+  Tensor operator[](std::int64_t i) const;
 
   // --- copies and views ---------------------------------------------------
   Tensor contiguous() const;  // itself when already contiguous
@@ -98,5 +112,7 @@ class Tensor {
  private:
   std::shared_ptr<TensorImpl> impl_;
 };
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t);  // t.str()
 
 }  // namespace kiln

@@ -100,7 +100,7 @@ AttentionResult MultiHeadAttention::call(const Tensor& query, const Tensor& valu
     value_features_ = value.size(2);
     key_features_ = key.size(2);
   }
-  prepare(query);  // builds on first use; checks the query's features and dtype
+  const Tensor query_input = prepare(query);  // builds on first use; checks the query's features and dtype
   for (const auto& [t, what, width] :
        {std::tuple{&value, "value", value_features_}, std::tuple{&key, "key", key_features_}}) {
     if (t->size(2) != width) {
@@ -129,7 +129,7 @@ AttentionResult MultiHeadAttention::call(const Tensor& query, const Tensor& valu
   } else if (args.padding_mask.defined()) {
     attention.mask = args.padding_mask.reshape({B, 1, Tk});
   }
-  const Tensor q = project(query, query_kernel_, query_bias_);
+  const Tensor q = project(query_input, query_kernel_, query_bias_);
   const Tensor k = project(key, key_kernel_, key_bias_);
   const Tensor v = project(value, value_kernel_, value_bias_);
   AttentionResult r = scaled_dot_product_attention(q, k, v, attention);

@@ -52,12 +52,9 @@ void Layer::build(const Shape& input_shape) {
 
 void Layer::build_weights(const Shape&, Generator&) {}
 
-Tensor Layer::operator()(const Tensor& x, bool training) {
-  prepare(x);
-  return forward(x, training);
-}
+Tensor Layer::operator()(const Tensor& x, bool training) { return forward(prepare(x), training); }
 
-void Layer::prepare(const Tensor& x) {
+Tensor Layer::prepare(const Tensor& x) {
   if (!x.defined()) throw Error(describe() + ": input is undefined");
   if (x.ndim() < 1) throw Error(describe() + ": input must have a batch axis, got a scalar");
   const Shape sample(x.shape().begin() + 1, x.shape().end());
@@ -67,9 +64,11 @@ void Layer::prepare(const Tensor& x) {
     throw Error(describe() + ": expected input of shape [batch, " + shape_str(input_shape_).substr(1) + ", got " +
                 shape_str(x.shape()));
   }
-  if (!accepts_dtype(x.dtype())) {
-    throw Error(describe() + ": expected " + accepted_dtypes() + " input, got " + dtype_name(x.dtype()));
-  }
+  if (accepts_dtype(x.dtype())) return x;
+  if (takes_dtype(x.dtype()) && !x.requires_grad()) return x.to(dtype_);
+  throw Error(
+      describe() + ": expected " + accepted_dtypes() + " input, got " + dtype_name(x.dtype()) +
+      (takes_dtype(x.dtype()) ? " that requires gradients (a cast would cut them; give the layers one dtype)" : ""));
 }
 
 Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
@@ -96,6 +95,50 @@ std::vector<Tensor> Layer::trainable_weights() const {
     if (w.trainable) out.push_back(w.value);
   }
   return out;
+}
+
+// Keras lists a layer's trainable variables before its non-trainable ones.
+std::vector<Layer::Weight> Layer::weights_in_keras_order() const {
+  std::vector<Weight> out;
+  for (bool trainable : {true, false}) {
+    for (const auto& w : weights_) {
+      if (w.trainable == trainable) out.push_back(w);
+    }
+  }
+  return out;
+}
+
+std::vector<Tensor> Layer::get_weights() const {
+  std::vector<Tensor> out;
+  for (const Weight& w : weights_in_keras_order()) out.push_back(w.value.clone());
+  return out;
+}
+
+void Layer::set_weights(const std::vector<Tensor>& values) {
+  const auto order = weights_in_keras_order();
+  if (values.size() != order.size()) {
+    std::string expected;
+    for (const Weight& w : order) {
+      expected += (expected.empty() ? "" : ", ") + w.name + " " + shape_str(w.value.shape());
+    }
+    throw Error(describe() + ": set_weights got " + std::to_string(values.size()) + " weights, expected " +
+                std::to_string(order.size()) + (order.empty() ? "" : " (" + expected + ")") +
+                (built_ ? "" : "; the layer is not built yet: give it an input_shape or call it on data first"));
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const Weight& w = order[i];
+    if (!values[i].defined() || values[i].shape() != w.value.shape()) {
+      throw Error(describe() + ": set_weights: weight " + std::to_string(i) + " ('" + w.name + "') must have shape " +
+                  shape_str(w.value.shape()) + ", got " +
+                  (values[i].defined() ? shape_str(values[i].shape()) : std::string("an undefined tensor")));
+    }
+  }
+  // Writing a weight is not a step of any graph.
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    Tensor destination = order[i].value;
+    destination.copy_(values[i]);
+  }
 }
 
 std::int64_t Layer::count_params() const {

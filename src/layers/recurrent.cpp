@@ -56,8 +56,8 @@ RecurrentOptions RNNLayer::op_options() const {
           .activation = options_.activation};
 }
 
-RecurrentResult RNNLayer::call(const Tensor& x, const RNNCallArgs& args) {
-  prepare(x);  // builds on first use; names this layer when x's shape or dtype is wrong
+RecurrentResult RNNLayer::call(const Tensor& input, const RNNCallArgs& args) {
+  const Tensor x = prepare(input);  // builds on first use; names this layer when x's shape or dtype is wrong
   const std::int64_t B = x.size(0), T = x.size(1);
   if (args.mask.defined() && args.mask.shape() != Shape{B, T}) {
     throw Error(describe() + ": mask must have shape [" + std::to_string(B) + ", " + std::to_string(T) +

@@ -102,7 +102,14 @@ const std::map<std::string, Factory>& factories() {
        [](const json& c) {
          std::optional<std::uint64_t> seed;
          if (c.contains("seed") && !c.at("seed").is_null()) seed = c.at("seed").get<std::uint64_t>();
-         return std::make_shared<Dropout>(c.at("rate").get<double>(), seed, c.at("name").get<std::string>());
+         std::optional<Shape> noise_shape;
+         if (c.contains("noise_shape") && !c.at("noise_shape").is_null()) {
+           // Keras writes null for "the input's size"; Kiln's -1 means the same.
+           noise_shape.emplace();
+           for (const auto& d : c.at("noise_shape")) noise_shape->push_back(d.is_null() ? -1 : d.get<std::int64_t>());
+         }
+         return std::make_shared<Dropout>(c.at("rate").get<double>(), noise_shape, seed,
+                                          c.at("name").get<std::string>());
        }},
       {"Activation",
        [](const json& c) {

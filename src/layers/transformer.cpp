@@ -62,9 +62,10 @@ void TransformerEncoder::build_weights(const Shape& in, Generator& gen) {
   output_ = std::make_shared<Dense>(hidden, DenseOptions{.kernel_initializer = options_.kernel_initializer,
                                                          .bias_initializer = options_.bias_initializer,
                                                          .name = prefix + "feedforward_output_dense"});
-  attention_dropout_ = std::make_shared<Dropout>(options_.dropout, gen.next_u64(), prefix + "self_attention_dropout");
+  attention_dropout_ =
+      std::make_shared<Dropout>(options_.dropout, std::nullopt, gen.next_u64(), prefix + "self_attention_dropout");
   feedforward_dropout_ =
-      std::make_shared<Dropout>(options_.dropout, gen.next_u64(), prefix + "feedforward_dropout");
+      std::make_shared<Dropout>(options_.dropout, std::nullopt, gen.next_u64(), prefix + "feedforward_dropout");
   // Sublayers share this layer's dtype and are built at once, in order, so
   // the generator draws their initial weights deterministically.
   const Shape intermediate_shape{in[0], intermediate_dim_};
@@ -84,8 +85,8 @@ void TransformerEncoder::build_weights(const Shape& in, Generator& gen) {
   set_trainable(trainable());  // a layer frozen before it was built freezes the sublayers' weights too
 }
 
-Tensor TransformerEncoder::call(const Tensor& x, const TransformerCallArgs& args) {
-  prepare(x);  // builds on first use; names this layer when x's shape or dtype is wrong
+Tensor TransformerEncoder::call(const Tensor& input, const TransformerCallArgs& args) {
+  const Tensor x = prepare(input);  // builds on first use; names this layer when x's shape or dtype is wrong
   const bool training = args.training;
   const bool pre = options_.normalize_first;
   const bool dropout = options_.dropout > 0 && training;

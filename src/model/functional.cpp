@@ -113,11 +113,14 @@ std::vector<Tensor> run_graph(const Graph& g, const std::string& model_name, con
       throw Error(who + ": input '" + node.input_name + "' expects " + batch_shape(want) + ", got " +
                   shape_str(x.shape()));
     }
-    if (x.dtype() != node.dtype) {
+    // Keras casts what a model is given to its Inputs' dtypes; between float types only, so
+    // that integer ids never become floats unnoticed.
+    const bool castable = is_floating(x.dtype()) && is_floating(node.dtype) && !x.requires_grad();
+    if (x.dtype() != node.dtype && !castable) {
       throw Error(who + ": input '" + node.input_name + "' expects " + dtype_name(node.dtype) + ", got " +
                   dtype_name(x.dtype()));
     }
-    values[i] = {x};
+    values[i] = {x.dtype() == node.dtype ? x : x.to(node.dtype)};
   }
   for (std::size_t k = inputs.size(); k < g.order.size(); ++k) {
     const Node& node = *g.order[k];

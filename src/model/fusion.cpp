@@ -38,9 +38,9 @@ std::vector<std::size_t> plan_fusion(const std::vector<FusionStep>& steps) {
 Tensor run_conv_max_pool(layers::Layer& conv_layer, layers::Layer& pool_layer, const Tensor& x) {
   auto& conv = static_cast<layers::Conv2D&>(conv_layer);
   auto& pool = static_cast<layers::MaxPooling2D&>(pool_layer);
-  conv.prepare(x);
-  pool.build(conv.output_shape());  // builds nothing (no weights), or checks the shape it was built for
-  return conv2d_max_pool2d(x, conv.kernel(), conv.bias(), conv.conv_params(), pool.pool_params());
+  const Tensor in = conv.prepare(x);  // the same checks, errors and casts as calling the layers one by one
+  pool.build(conv.output_shape());     // builds nothing (no weights), or checks the shape it was built for
+  return conv2d_max_pool2d(in, conv.kernel(), conv.bias(), conv.conv_params(), pool.pool_params());
 }
 
 }  // namespace kiln::model_detail

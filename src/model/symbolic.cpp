@@ -61,7 +61,7 @@ std::shared_ptr<functional::Node> make_node(std::shared_ptr<layers::Layer> layer
 SymbolicTensor call_layer(std::shared_ptr<layers::Layer> layer, const SymbolicTensor& x) {
   const std::string who = describe_layer(*layer);
   check_symbolic(x, who);
-  if (!layer->accepts_dtype(x.dtype())) {
+  if (!layer->takes_dtype(x.dtype())) {
     throw Error(who + ": expected " + dtype_name(layer->dtype()) + " input, got " + dtype_name(x.dtype()) + " from " +
                 x.describe());
   }

@@ -92,20 +92,6 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
-std::string Tensor::str() const {
-  if (!defined()) return "Tensor(undefined)";
-  std::ostringstream out;
-  out << "Tensor(shape=" << shape_str(shape()) << ", dtype=" << dtype_name(dtype());
-  if (numel() <= 32) {
-    out << ", values=[";
-    auto values = to_vector<double>();
-    for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
-    out << "]";
-  }
-  out << ")";
-  return out.str();
-}
-
 template <typename T>
 T* Tensor::data() {
   const auto& impl = checked(impl_);

@@ -33,20 +33,30 @@ struct WeightedMean {
   double value() const { return weight > 0 ? sum / weight : 0.0; }
 };
 
-}  // namespace
-
-void Model::compile(std::shared_ptr<optim::Optimizer> optimizer, std::shared_ptr<losses::Loss> loss,
-                    const std::vector<std::string>& metric_names) {
-  if (!optimizer) throw Error("compile: optimizer is null");
-  if (!loss) throw Error("compile: loss is null");
-  optimizer_ = std::move(optimizer);
-  loss_ = std::move(loss);
-  metrics_.clear();
-  for (const auto& name : metric_names) metrics_.push_back(metrics::get(name, loss_->name()));
+// Keras's losses cast y_true to y_pred's dtype, so float64 targets train a float32 model.
+Tensor targets_like(const Tensor& y, const Tensor& y_pred) {
+  const bool cast = is_floating(y.dtype()) && is_floating(y_pred.dtype()) && y.dtype() != y_pred.dtype();
+  return cast ? y.to(y_pred.dtype()) : y;
 }
 
-void Model::compile(const std::string& optimizer, const std::string& loss, const std::vector<std::string>& metrics) {
-  compile(optim::get(optimizer), losses::get(loss), metrics);
+}  // namespace
+
+void Model::compile(const OptimizerArgument& optimizer, const LossArgument& loss, const MetricArguments& metrics) {
+  if (!optimizer.is_name() && !optimizer.object()) throw Error("compile: optimizer is null");
+  if (!loss.is_name() && !loss.object()) throw Error("compile: loss is null");
+  // Resolved in full before anything changes, so a bad name leaves the model as it was.
+  auto new_optimizer = optimizer.is_name() ? optim::get(optimizer.name()) : optimizer.object();
+  auto new_loss = loss.is_name() ? losses::get(loss.name()) : loss.object();
+  std::vector<std::shared_ptr<metrics::Metric>> new_metrics;
+  for (const auto& m : metrics.items()) {
+    if (!m.is_name() && !m.object()) {
+      throw Error("compile: metric " + std::to_string(new_metrics.size() + 1) + " is null");
+    }
+    new_metrics.push_back(m.is_name() ? metrics::get(m.name(), new_loss->name()) : m.object());
+  }
+  optimizer_ = std::move(new_optimizer);
+  loss_ = std::move(new_loss);
+  metrics_ = std::move(new_metrics);
 }
 
 optim::Optimizer& Model::optimizer() const {
@@ -84,21 +94,23 @@ Logs Model::train_step(const data::Batch& batch) {
     throw Error("fit: the training data has no targets; pass them, or override train_step() to train without");
   }
   const Tensor y_pred = call_on(batch, true);
-  const Tensor loss = (*loss_)(batch.y, y_pred);
+  const Tensor y = targets_like(batch.y, y_pred);
+  const Tensor loss = (*loss_)(y, y_pred);
   const double value = loss.item();
   if (!std::isfinite(value)) return {{"loss", value}};  // fit() reports it; weights stay as they were
   loss.backward();
   optimizer_->apply_gradients(trainable_weights());
   const Tensor detached = y_pred.detach();
-  for (auto& m : metrics_) m->update(batch.y, detached);
+  for (auto& m : metrics_) m->update(y, detached);
   return {{"loss", value}};
 }
 
 Logs Model::test_step(const data::Batch& batch) {
   NoGradGuard no_grad;
   const Tensor y_pred = call_on(batch, false);
-  const double value = (*loss_)(batch.y, y_pred).item();
-  for (auto& m : metrics_) m->update(batch.y, y_pred);
+  const Tensor y = targets_like(batch.y, y_pred);
+  const double value = (*loss_)(y, y_pred).item();
+  for (auto& m : metrics_) m->update(y, y_pred);
   return {{"loss", value}};
 }
 
@@ -205,14 +217,14 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
       // Keras's order: loss, metrics, val_loss, val_metrics.
       const auto val = evaluate_in_order(*validation, {.batch_size = options.batch_size, .verbose = 0});
       for (const auto& [k, v] : val) {
-        epoch_logs["val_" + k] = v;
+        epoch_logs.insert_or_assign("val_" + k, v);
         shown.emplace_back("val_" + k, v);
       }
     }
     bar.finish(shown);
     // The rate this epoch trained with (schedules change it between epochs); kept, not shown.
     // A custom train_step may use optimizers of its own and compile none.
-    if (optimizer_) epoch_logs["learning_rate"] = optimizer_->learning_rate();
+    if (optimizer_) epoch_logs.insert_or_assign("learning_rate", optimizer_->learning_rate());
     history.epoch.push_back(epoch);
     for (const auto& [k, v] : epoch_logs) history.history[k].push_back(v);
     for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, epoch_logs);

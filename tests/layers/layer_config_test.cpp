@@ -21,7 +21,7 @@ TEST(LayerConfig, RoundTripsEveryLayer) {
       std::make_shared<AveragePooling2D>(2),
       std::make_shared<Flatten>(),
       std::make_shared<Reshape>(Shape{4, -1}),
-      std::make_shared<Dropout>(0.25, 42),
+      std::make_shared<Dropout>(0.25, std::nullopt, 42),
       std::make_shared<Activation>("sigmoid"),
       std::make_shared<Rescaling>(1.0 / 255, 0.5),
       std::make_shared<Embedding>(50, 8, EmbeddingOptions{.mask_zero = true, .input_shape = {12}}),

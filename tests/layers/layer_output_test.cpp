@@ -102,7 +102,7 @@ TEST(LayerOutput, RescalingScalesPixels) {
 }
 
 TEST(LayerOutput, DropoutIsIdentityAtInference) {
-  Dropout drop(0.5, 7);
+  Dropout drop(0.5, std::nullopt, 7);
   Tensor x = Tensor::ones({4, 8});
   expect_values(drop(x, false), std::vector<double>(32, 1.0));
   const auto trained = drop(x, true).to_vector<double>();

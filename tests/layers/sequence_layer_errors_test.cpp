@@ -22,7 +22,9 @@ TEST(SequenceLayerErrors, RecurrentLayersNameTheRankAndFeatures) {
   lstm(Tensor::zeros({2, 5, 3}));
   expect_all(error_of([&] { lstm(Tensor::zeros({2, 5, 7})); }), {"encoder", "[2, 5, 7]", "3]"});
   GRU gru(2, {.name = "g"});
-  expect_all(error_of([&] { gru(Tensor::zeros({2, 3, 4}, DType::Float64)); }), {"GRU 'g'", "float32", "float64"});
+  // Integers are an error; float64 is cast to the layer's float32, as Keras autocasts.
+  expect_all(error_of([&] { gru(Tensor::zeros({2, 3, 4}, DType::Int32)); }), {"GRU 'g'", "float32", "int32"});
+  EXPECT_EQ(gru(Tensor::zeros({2, 3, 4}, DType::Float64)).dtype(), DType::Float32);
 }
 
 TEST(SequenceLayerErrors, MasksAndInitialStatesOfTheWrongShape) {

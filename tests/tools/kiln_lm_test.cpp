@@ -97,7 +97,7 @@ TEST(KilnLm, SameSeedAndThreadsGiveTheSameRun) {
 
 TEST(KilnLm, MissingWordListNamesTheFile) {
   const auto r = run_command(kCli + " lm --data /nonexistent/words.txt");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 2) << "a path that does not exist is a usage error:\n" << r.output;
   EXPECT_NE(r.output.find("/nonexistent/words.txt"), std::string::npos) << r.output;
 }
 

@@ -75,8 +75,9 @@ TEST(RunFolder, EvaluateAndResumeErrorsAreClear) {
   TempDir home, data;
   testing::write_tiny_cifar10(data.path(), 10);
   auto r = run_command(isolated(home, "evaluate " + (home.path() / "nothing.safetensors").string()));
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("no such file"), std::string::npos) << r.output;
+  EXPECT_EQ(r.exit_code, 2) << "a path that does not exist is a usage error:\n" << r.output;
+  EXPECT_NE(r.output.find("nothing.safetensors, expected a model file or a run folder that exists"), std::string::npos)
+      << r.output;
   r = run_command(isolated(home, "train --resume " + home.path().string()));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("not a run folder"), std::string::npos) << r.output;

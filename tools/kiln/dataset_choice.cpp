@@ -18,8 +18,10 @@ LoadedDataset load_dataset(const DatasetChoice& c) {
   try {
     return {"cifar10", "CIFAR-10", ds::cifar10::load_data(o)};
   } catch (const ds::DatasetUnavailable& e) {
-    std::cout << "CIFAR-10 is not available (" << e.problem()
-              << "); training the same layers on Fashion-MNIST (28x28x1) instead.\n";
+    if (!c.quiet) {
+      std::cout << "CIFAR-10 is not available (" << e.problem()
+                << "); training the same layers on Fashion-MNIST (28x28x1) instead.\n";
+    }
     return {"fashion-mnist", "Fashion-MNIST", ds::fashion_mnist::load_data(o)};
   }
 }

@@ -11,6 +11,7 @@ struct DatasetChoice {
   std::string dataset = "auto";  // auto, cifar10, fashion-mnist, mnist
   std::string data_dir;
   bool no_download = false;
+  bool quiet = false;  // no line about falling back from CIFAR-10 to Fashion-MNIST
 };
 
 struct LoadedDataset {

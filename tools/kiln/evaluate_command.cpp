@@ -38,27 +38,55 @@ std::string with_commas(std::int64_t v) {
   return out;
 }
 
-int run_evaluate(EvaluateSettings s) {
+// What a run folder's config.json says about the data it was tested on.
+struct RunData {
+  std::string dataset;
+  std::int64_t train_samples = 0, test_samples = 0;
+  std::int64_t batch_size = 0;
+};
+
+RunData run_data(const fs::path& config) {
+  try {
+    const auto settings = nlohmann::json::parse(io::read_file(config, 1 << 20)).at("settings");
+    return {settings.at("dataset").get<std::string>(), settings.value("train_samples", std::int64_t{0}),
+            settings.value("test_samples", std::int64_t{0}), settings.value("batch_size", std::int64_t{0})};
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(config.string() + ": cannot read its dataset (" + e.what() + ")");
+  }
+}
+
+int run_evaluate(EvaluateSettings s, bool samples_given, bool batch_size_given) {
   fs::path model_file = s.path;
   if (fs::is_directory(model_file)) {
-    // A run folder: its trained model, and its dataset unless one is given.
+    // A run folder: its trained model, scored on the run's own data (its dataset, and as many
+    // images as it trained or was tested on) unless told otherwise, so that the accuracy is
+    // the run's "Test accuracy".
     const fs::path dir = model_file;
     model_file = dir / "model.safetensors";
     if (!fs::exists(model_file)) throw Error(dir.string() + ": no model.safetensors (is the run finished?)");
-    if (s.data.dataset == "auto" && fs::exists(dir / "config.json")) {
-      try {
-        s.data.dataset = nlohmann::json::parse(io::read_file(dir / "config.json", 1 << 20))
-                             .at("settings")
-                             .at("dataset")
-                             .get<std::string>();
-      } catch (const nlohmann::json::exception& e) {
-        throw Error((dir / "config.json").string() + ": cannot read its dataset (" + e.what() + ")");
+    if (fs::exists(dir / "config.json")) {
+      const RunData run = run_data(dir / "config.json");
+      if (s.data.dataset == "auto") s.data.dataset = run.dataset;
+      if (!samples_given && s.data.dataset == run.dataset) {
+        s.samples = s.split == "train" ? run.train_samples : run.test_samples;
       }
+      // The run's batch size too: the same batches give bit-identical scores, not merely equal accuracy.
+      if (!batch_size_given && run.batch_size > 0) s.batch_size = run.batch_size;
     }
   }
   auto model = load_model(model_file);
+  if (model->is_functional() && model->inputs().size() != 1) {
+    std::string shapes;
+    for (const auto& in : model->inputs()) shapes += (shapes.empty() ? "" : ", ") + shape_str(in.shape());
+    throw Error(model_file.string() + ": the model takes " + std::to_string(model->inputs().size()) + " inputs (" +
+                shapes +
+                "); kiln evaluate gives a model one batch of images. Evaluate it in C++ "
+                "with one tensor per input: model->evaluate(kiln::data::Dataset({x1, x2}, y))");
+  }
   const auto* sequential = dynamic_cast<const Sequential*>(model.get());
-  const Shape input = sequential && sequential->built() ? sequential->input_shape() : Shape{};
+  const Shape input = sequential && sequential->built() ? sequential->input_shape()
+                      : model->is_functional()          ? model->inputs()[0].shape()
+                                                        : Shape{};
   if (s.data.dataset == "auto") {
     // A model file alone: the dataset its input shape fits.
     if (input == Shape{32, 32, 3}) {
@@ -66,8 +94,10 @@ int run_evaluate(EvaluateSettings s) {
     } else if (input == Shape{28, 28, 1}) {
       s.data.dataset = "fashion-mnist";
     } else {
-      throw Error(model_file.string() + ": takes inputs of shape " + shape_str(input) +
-                  ", which fits none of the datasets; give --dataset");
+      throw Error(model_file.string() + ": takes inputs of shape " +
+                  (input.empty() ? std::string("(unknown: the model is not built)") : shape_str(input)) +
+                  ", which fits none of the datasets (cifar10 [32, 32, 3], fashion-mnist and mnist [28, 28, 1]); "
+                  "give --dataset");
     }
   }
   const LoadedDataset loaded = load_dataset(s.data);
@@ -130,24 +160,37 @@ Command add_evaluate_command(CLI::App& parent) {
   EvaluateSettings& s = *settings;
   auto* evaluate = parent.add_subcommand(
       "evaluate", "Classification report and confusion matrix of a saved model (or a run folder) on a dataset");
-  evaluate->add_option("model", s.path, "A model file (model.safetensors) or a kiln train run folder")->required();
+  evaluate->add_option("model", s.path, "A model file (model.safetensors) or a kiln train run folder")
+      ->required()
+      ->check(existing_path());
   evaluate
       ->add_option("--dataset", s.data.dataset,
                    "auto: the run's dataset, or the one the model's input shape fits; or cifar10, fashion-mnist, mnist")
-      ->check(CLI::IsMember(dataset_names()))
+      ->check(one_of(dataset_names()))
       ->capture_default_str();
-  evaluate->add_option("--data", s.data.data_dir, "Folder holding the dataset files (searched first)");
+  evaluate->add_option("--data", s.data.data_dir, "Folder holding the dataset files (searched first)")
+      ->check(existing_folder());
   evaluate->add_flag("--no-download", s.data.no_download, "Never download the dataset");
   evaluate->add_option("--split", s.split, "Which images: test or train")
-      ->check(CLI::IsMember({"test", "train"}))
+      ->check(one_of({"test", "train"}))
       ->capture_default_str();
-  evaluate->add_option("--samples", s.samples, "Use only the first N images (0: all)")->check(CLI::NonNegativeNumber);
-  evaluate->add_option("--batch-size", s.batch_size, "Images per forward pass")
-      ->check(CLI::PositiveNumber)
+  evaluate
+      ->add_option("--samples", s.samples,
+                   "Use only the first N images (0: all; for a run folder, by default as many as the run used)")
+      ->check(whole_number(0));
+  evaluate->add_option("--batch-size", s.batch_size, "Images per forward pass (for a run folder: the run's)")
+      ->check(whole_number(1))
       ->capture_default_str();
-  evaluate->add_option("--digits", s.digits, "Decimals in the report")->check(CLI::Range(1, 8))->capture_default_str();
-  evaluate->add_option("--out", s.out, "Also write predictions.csv and metrics.json into this folder");
-  return {evaluate, [settings] { return run_evaluate(*settings); }};
+  evaluate->add_option("--digits", s.digits, "Decimals in the report")
+      ->check(whole_number(1, 8))
+      ->capture_default_str();
+  evaluate->add_option("--out", s.out, "Also write predictions.csv and metrics.json into this folder")
+      ->check(folder_path());
+  auto* samples = evaluate->get_option("--samples");
+  auto* batch_size = evaluate->get_option("--batch-size");
+  return {evaluate, [settings, samples, batch_size] {
+            return run_evaluate(*settings, samples->count() > 0, batch_size->count() > 0);
+          }};
 }
 
 }  // namespace kiln::cli

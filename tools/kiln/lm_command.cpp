@@ -225,17 +225,23 @@ int run_lm(const LmSettings& s) {
   const auto length = static_cast<std::int64_t>(longest) + 1;
   const data::Dataset train = encode(train_words, vocab, length);
   const data::Dataset validation = encode(valid_words, vocab, length);
-  std::printf("Words: %zu of %zu in %s: %zu for training, %zu for validation; %lld symbols (bytes and the "
-              "boundary '.'), words up to %zu bytes\n",
-              words.size(), in_file, s.data.c_str(), train_words.size(), valid_words.size(),
-              static_cast<long long>(vocab.size()), longest);
+  // --verbose 0: nothing on standard output but the final "validation loss" line.
+  const bool talk = s.verbose != 0;
+  if (talk) {
+    std::printf("Words: %zu of %zu in %s: %zu for training, %zu for validation; %lld symbols (bytes and the "
+                "boundary '.'), words up to %zu bytes\n",
+                words.size(), in_file, s.data.c_str(), train_words.size(), valid_words.size(),
+                static_cast<long long>(vocab.size()), longest);
+  }
   const double bigram = bigram_nats_per_char(train, validation, vocab.size());
-  std::printf("Bigram baseline (add-one counts of the training words): %.3f nats/char on the validation words\n",
-              bigram);
+  if (talk) {
+    std::printf("Bigram baseline (add-one counts of the training words): %.3f nats/char on the validation words\n",
+                bigram);
+  }
 
   const bool lstm = s.model == "lstm";
   auto model = build_model(s.model, vocab.size(), length);
-  model->summary();
+  if (talk) model->summary();
   const double lr = s.lr > 0 ? s.lr : (lstm ? 2e-3 : 1e-3);
   model->compile(std::make_shared<optim::Adam>(lr),
                  std::make_shared<losses::SparseCategoricalCrossentropy>(/*from_logits=*/true, kIgnore));
@@ -249,15 +255,17 @@ int run_lm(const LmSettings& s) {
 
   const std::set<std::string> known(words.begin(), words.end());
   Generator gen(s.seed + 1);
-  std::printf("Samples (* = in the word list):\n");
+  if (talk) std::printf("Samples (* = in the word list):\n");
   int novel = 0;
   for (int i = 0; i < s.samples; ++i) {
     const std::string w = sample_word(*model, vocab, length, gen);
     const bool seen = known.count(w) > 0;
     novel += !seen;
-    std::printf("  %s%s\n", w.c_str(), seen ? " *" : "");
+    if (talk) std::printf("  %s%s\n", w.c_str(), seen ? " *" : "");
   }
-  std::printf("Validation loss before training: %.3f nats/char; peak memory %.0f MB\n", before, peak_rss_mb());
+  if (talk) {
+    std::printf("Validation loss before training: %.3f nats/char; peak memory %.0f MB\n", before, peak_rss_mb());
+  }
   std::printf("validation loss %.3f nats/char (bigram baseline %.3f)\n", after, bigram);
   return 0;
 }
@@ -269,28 +277,29 @@ Command add_lm_command(CLI::App& parent) {
   LmSettings& s = *settings;
   auto* lm = parent.add_subcommand("lm", "Train a character-level language model of a word list and sample words");
   lm->add_option("--model", s.model, "lstm or transformer")
-      ->check(CLI::IsMember({"lstm", "transformer"}))
+      ->check(one_of({"lstm", "transformer"}))
       ->capture_default_str();
-  lm->add_option("--data", s.data, "Word list, one word per line")->capture_default_str();
-  lm->add_option("--epochs", s.epochs, "Passes over the training words (default: 4)")->check(CLI::PositiveNumber);
+  lm->add_option("--data", s.data, "Word list, one word per line")->check(existing_file())->capture_default_str();
+  lm->add_option("--epochs", s.epochs, "Passes over the training words (default: 4)")->check(whole_number(1));
   lm->add_option("--batch-size", s.batch_size, "Words per training step")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1))
       ->capture_default_str();
   lm->add_option("--lr", s.lr, "Adam's learning rate (default: 2e-3 for lstm, 1e-3 for transformer)")
       ->check(positive_finite());
-  lm->add_option("--seed", s.seed, "Seed for the split, weights, shuffling and sampling")->capture_default_str();
+  lm->add_option("--seed", s.seed, "Seed for the split, weights, shuffling and sampling")
+      ->check(seed_number())
+      ->capture_default_str();
   lm->add_option("--threads", s.threads, "Threads to use (0: all cores of this process)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number(0))
       ->capture_default_str();
   lm->add_option("--verbose", s.verbose, "1: progress bar, 2: a line per epoch, 0: quiet (default: bar on a terminal)")
-      ->check(CLI::Range(0, 2));
-  lm->add_option("--max-words", s.max_words, "Use only N words, drawn at random (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0, 2));
+  lm->add_option("--max-words", s.max_words, "Use only N words, drawn at random (0: all)")->check(whole_number(0));
   lm->add_option("--validation-split", s.validation_split, "Fraction of the words held out for validation")
-      ->check(CLI::Range(0.001, 0.9))
+      ->check(number_in(0.001, 0.9))
       ->capture_default_str();
   lm->add_option("--samples", s.samples, "Words to sample after training")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number(0))
       ->capture_default_str();
   return {lm, [settings] { return run_lm(*settings); }};
 }

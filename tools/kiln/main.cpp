@@ -7,11 +7,77 @@
 //   kiln gan [--toy ring8] [--epochs N] [--out DIR] ...
 //
 // Exit codes: 0 success, 1 a runtime error (missing data, NaN loss, ...), 2 a usage error.
+#include <algorithm>
 #include <iostream>
+#include <regex>
+#include <string>
 #include <vector>
 
 #include "command.hpp"
 #include "kiln/error.hpp"
+
+namespace {
+
+// A usage error: one line on standard error, exit code 2.
+int usage_error(const std::string& who, const std::string& message) {
+  std::cerr << who << ": " << message << " (see " << who << " --help)\n";
+  return 2;
+}
+
+// What CLI11 would reject with a message that names neither the word nor what it might
+// have meant: an unknown subcommand ("A subcommand is required") and unknown options
+// ("The following arguments were not expected"). Returns the error line, or "".
+std::string unknown_words(const CLI::App& app, int argc, char** argv, std::string& who) {
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+  const CLI::App* current = &app;
+  int first_option = 1;
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    const auto it = std::find(commands.begin(), commands.end(), word);
+    if (it == commands.end()) {
+      std::string list;
+      for (std::size_t i = 0; i < commands.size(); ++i) list += (i ? ", " : "") + commands[i];
+      const std::string guess = kiln::cli::closest(word, commands);
+      return "unknown command '" + word + "'" + (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+             " (commands: " + list + ")";
+    }
+    current = app.get_subcommand(word);
+    who += " " + word;
+    first_option = 2;
+  }
+  for (int i = first_option; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.rfind("--", 0) != 0) continue;  // values, and negative numbers given as values
+    const std::string name = arg.substr(0, arg.find('='));
+    if (name == "--help" || current->get_option_no_throw(name) != nullptr) continue;
+    std::vector<std::string> options;
+    for (const CLI::Option* o : current->get_options()) {
+      for (const auto& long_name : o->get_lnames()) options.push_back("--" + long_name);
+    }
+    const std::string guess = kiln::cli::closest(name, options);
+    return "unknown option " + name + (guess.empty() ? "" : "; did you mean " + guess + "?");
+  }
+  return "";
+}
+
+// CLI11's message, on one line, for the errors unknown_words does not catch first.
+std::string describe(const CLI::ParseError& e, const CLI::App& app) {
+  const std::string what = e.what();
+  if (what == "A subcommand is required") {
+    std::string list;
+    for (const CLI::App* sub : app.get_subcommands({})) list += (list.empty() ? "" : ", ") + sub->get_name();
+    return "a command is required: one of " + list;
+  }
+  // CLI11: "--epochs: 1 required INT:N>=1 missing" for an option given without its value.
+  static const std::regex missing("^(.*): [0-9]+ required (.*) missing$");
+  std::smatch m;
+  if (std::regex_match(what, m, missing)) return m[1].str() + ": needs a value (" + m[2].str() + ")";
+  return what;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -35,11 +101,18 @@ int main(int argc, char** argv) {
       kiln::cli::add_evaluate_command(app),
       kiln::cli::add_gan_command(app),
   };
+  std::string who = "kiln";
+  if (const std::string unknown = unknown_words(app, argc, argv, who); !unknown.empty()) {
+    return usage_error(who, unknown);
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // Prints the help, or the error with a pointer to --help; usage errors exit with 2.
-    return app.exit(e) == 0 ? 0 : 2;
+    return usage_error(who, describe(e, app));
   }
   try {
     for (const auto& command : commands) {

@@ -18,7 +18,7 @@ Command add_summary_command(CLI::App& parent) {
   auto dataset = std::make_shared<std::string>("cifar10");
   auto* summary = parent.add_subcommand("summary", "Print the CNN's layers and parameter counts");
   summary->add_option("--dataset", *dataset, "Input shape of: cifar10/auto (32x32x3) or fashion-mnist/mnist (28x28x1)")
-      ->check(CLI::IsMember(dataset_names()))
+      ->check(one_of(dataset_names()))
       ->capture_default_str();
   return {summary, [dataset] { return run_summary(*dataset); }};
 }

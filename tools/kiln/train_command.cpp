@@ -111,7 +111,7 @@ std::vector<std::shared_ptr<Callback>> make_callbacks(const TrainSettings& s, co
   }
   if (s.early_stopping > 0) {
     cbs.push_back(std::make_shared<EarlyStopping>(
-        EarlyStoppingOptions{.patience = s.early_stopping, .restore_best_weights = true, .verbose = 1}));
+        EarlyStoppingOptions{.patience = s.early_stopping, .restore_best_weights = true, .verbose = s.verbose != 0}));
   }
   cbs.push_back(std::make_shared<CSVLogger>(dir / "history.csv"));
   cbs.push_back(std::make_shared<ModelCheckpoint>(dir / "checkpoint.safetensors"));
@@ -157,12 +157,17 @@ int run_train(TrainSettings s) {
   kiln::set_num_threads(s.threads);
   s.threads = kiln::get_num_threads();
   kiln::manual_seed(s.seed);
+  // --verbose 0: nothing on standard output but the final "Test accuracy" line (errors still go to stderr).
+  const bool talk = s.verbose != 0;
+  s.data.quiet = !talk;
   const LoadedDataset loaded = load_dataset(s.data);
   const auto train = head(loaded.data.train, s.train_samples);
   const auto test = head(loaded.data.test, s.test_samples);
   const kiln::Shape image_shape(train.images.shape().begin() + 1, train.images.shape().end());
-  std::cout << "Dataset: " << loaded.name << ", " << train.images.size(0) << " training and "
-            << test.images.size(0) << " test images of shape " << kiln::shape_str(image_shape) << "\n";
+  if (talk) {
+    std::cout << "Dataset: " << loaded.name << ", " << train.images.size(0) << " training and " << test.images.size(0)
+              << " test images of shape " << kiln::shape_str(image_shape) << "\n";
+  }
 
   // As the article: pixels / 255, done per batch so the images stay uint8.
   const auto train_ds = kiln::data::Dataset(train.images, train.labels).rescale(1.0 / 255);
@@ -174,8 +179,10 @@ int run_train(TrainSettings s) {
     auto checkpoint = load_checkpoint(dir / "checkpoint.safetensors");
     model = checkpoint.model;
     resume_state = checkpoint.state;
-    std::cout << "Resuming " << dir.string() << " after epoch " << resume_state->epochs_done << " of " << s.epochs
-              << "\n";
+    if (talk) {
+      std::cout << "Resuming " << dir.string() << " after epoch " << resume_state->epochs_done << " of " << s.epochs
+                << "\n";
+    }
   } else {
     dir = s.out.empty() ? new_run_dir(loaded.key) : fs::path(s.out);
     fs::create_directories(dir);
@@ -189,8 +196,10 @@ int run_train(TrainSettings s) {
                          {"architecture", model_to_json(*model)}};
     io::write_file_atomically(dir / "config.json", config.dump(2) + "\n");
   }
-  model->summary();
-  std::cout << "Run folder: " << dir.string() << "\n";
+  if (talk) {
+    model->summary();
+    std::cout << "Run folder: " << dir.string() << "\n";
+  }
   const History history = model->fit(train_ds, {.epochs = s.epochs,
                                                 .batch_size = s.batch_size,
                                                 .verbose = s.verbose,
@@ -198,7 +207,7 @@ int run_train(TrainSettings s) {
                                                 .seed = s.seed,
                                                 .callbacks = make_callbacks(s, dir),
                                                 .resume = resume_state});
-  const kiln::Logs result = model->evaluate(test_ds, {.batch_size = s.batch_size, .verbose = 2});
+  const kiln::Logs result = model->evaluate(test_ds, {.batch_size = s.batch_size, .verbose = talk ? 2 : 0});
   model->save(dir / "model.safetensors");
 
   report::RunSummary summary;
@@ -216,10 +225,12 @@ int run_train(TrainSettings s) {
   summary.y_true = kiln::metrics::to_labels(test.labels);
   summary.scores = model->predict(test_ds, {.batch_size = s.batch_size});
   const report::Written written = report::write_run_report(dir, summary);
-  if (!written.png_problem.empty()) std::cout << "Note: " << written.png_problem << "\n";
-  std::cout << "Report: " << (dir / "report.html").string() << "\n";
+  if (!written.png_problem.empty()) std::cerr << "Note: " << written.png_problem << "\n";
+  if (talk) {
+    std::cout << "Report: " << (dir / "report.html").string() << "\n";
+    std::printf("Peak memory: %.0f MB\n", peak_rss_mb());
+  }
   // The article's program ends with the test accuracy, so Kiln's does too.
-  std::printf("Peak memory: %.0f MB\n", peak_rss_mb());
   std::printf("Test accuracy: %.4f\n", result.at("accuracy"));
   return 0;
 }
@@ -233,47 +244,51 @@ Command add_train_command(CLI::App& parent) {
   auto* dataset = train->add_option("--dataset", s.data.dataset,
                                     "auto: CIFAR-10 if present or downloadable, else Fashion-MNIST; or cifar10, "
                                     "fashion-mnist, mnist")
-                      ->check(CLI::IsMember(dataset_names()))
+                      ->check(one_of(dataset_names()))
                       ->capture_default_str();
-  train->add_option("--data", s.data.data_dir, "Folder holding the dataset files (searched first)");
+  train->add_option("--data", s.data.data_dir, "Folder holding the dataset files (searched first)")
+      ->check(existing_folder());
   std::vector<CLI::Option*> run_settings = {dataset};
   run_settings.push_back(train->add_option("--epochs", s.epochs, "Passes over the training data")
-                             ->check(CLI::PositiveNumber)
+                             ->check(whole_number(1))
                              ->capture_default_str());
   run_settings.push_back(train->add_option("--batch-size", s.batch_size, "Samples per training step")
-                             ->check(CLI::PositiveNumber)
+                             ->check(whole_number(1))
                              ->capture_default_str());
   run_settings.push_back(
       train->add_option("--lr", s.lr, "Adam's learning rate")->check(positive_finite())->capture_default_str());
   run_settings.push_back(train->add_option("--lr-schedule", s.lr_schedule,
                                            "constant; step (halve every 3 epochs); cosine (to 0 over the run); "
                                            "plateau (halve when val_loss stalls for 2 epochs)")
-                             ->check(CLI::IsMember(schedule_names()))
+                             ->check(one_of(schedule_names()))
                              ->capture_default_str());
   run_settings.push_back(train->add_option("--early-stopping", s.early_stopping,
                                            "Stop when val_loss has not improved for N epochs, keeping the best "
                                            "weights (0: off)")
-                             ->check(CLI::NonNegativeNumber));
+                             ->check(whole_number(0)));
   run_settings.push_back(
       train->add_option("--seed", s.seed, "Seed for weights and shuffling (same seed and threads: same run)")
+          ->check(seed_number())
           ->capture_default_str());
   run_settings.push_back(train->add_option("--threads", s.threads, "Threads to use (0: all cores of this process)")
-                             ->check(CLI::NonNegativeNumber)
+                             ->check(whole_number(0))
                              ->capture_default_str());
   train->add_option("--verbose", s.verbose,
                     "1: progress bar, 2: a line per epoch, 0: quiet (default: bar on a terminal)")
-      ->check(CLI::Range(0, 2));
+      ->check(whole_number(0, 2));
   train->add_flag("--no-download", s.data.no_download, "Never download; fail (or fall back) when the data is absent");
   run_settings.push_back(
       train->add_option("--train-samples", s.train_samples, "Use only the first N training images (0: all)")
-          ->check(CLI::NonNegativeNumber));
+          ->check(whole_number(0)));
   run_settings.push_back(
       train->add_option("--test-samples", s.test_samples, "Use only the first N test images (0: all)")
-          ->check(CLI::NonNegativeNumber));
+          ->check(whole_number(0)));
   run_settings.push_back(
-      train->add_option("--out", s.out, "The run folder to write (default: a new folder under runs/)"));
+      train->add_option("--out", s.out, "The run folder to write (default: a new folder under runs/)")
+          ->check(folder_path()));
   auto* resume = train->add_option("--resume", s.resume,
-                                   "Continue the run in RUN_DIR from its last checkpoint, with its settings");
+                                   "Continue the run in RUN_DIR from its last checkpoint, with its settings")
+                     ->check(existing_folder());
   for (auto* o : run_settings) resume->excludes(o);
   return {train, [settings] { return run_train(*settings); }};
 }

@@ -9,9 +9,14 @@ namespace kiln::layers {
 
 class Dropout : public Layer {
  public:
-  // Without a seed, masks come from a generator seeded from kiln's default one at build time.
-  explicit Dropout(double rate, std::optional<std::uint64_t> seed = std::nullopt, std::string name = "");
+  // Keras's arguments in Keras's order. noise_shape (batch axis included) shapes the mask that is
+  // broadcast over the input: Dropout(0.3, Shape{-1, 1, 64}) drops the same features at every time
+  // step; -1 (Keras's None) takes the input's size. Without a seed, masks come from a generator
+  // seeded from kiln's default one at build time.
+  explicit Dropout(double rate, std::optional<Shape> noise_shape = std::nullopt,
+                   std::optional<std::uint64_t> seed = std::nullopt, std::string name = "");
   double rate() const { return rate_; }
+  const std::optional<Shape>& noise_shape() const { return noise_shape_; }
   Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
   nlohmann::json get_config() const override;
   std::vector<Generator*> generators() override { return {&generator_}; }
@@ -22,6 +27,7 @@ class Dropout : public Layer {
 
  private:
   double rate_;
+  std::optional<Shape> noise_shape_;
   std::optional<std::uint64_t> seed_;
   Generator generator_;
 };

@@ -58,9 +58,12 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // again, sharing its weights).
   SymbolicTensor operator()(const SymbolicTensor& x) &;
   SymbolicTensor operator()(const SymbolicTensor& x) &&;
-  // What operator() checks before computing: builds the layer on first use,
-  // then throws an Error naming the layer when x's shape or dtype does not fit.
-  void prepare(const Tensor& x);
+  // What operator() checks before computing: builds the layer on first use, then throws an
+  // Error naming the layer when x's shape or dtype does not fit. Returns the input to compute
+  // with: x, or x cast to this layer's dtype when it is another floating type (Keras's
+  // autocasting: float64 data into a float32 model); integers into a layer that does not take
+  // ids stay an error, and so does a float input that carries gradients (a cast would cut them).
+  [[nodiscard]] Tensor prepare(const Tensor& x);
 
   // The shape this layer was declared to take (Keras's input_shape argument), if any.
   const std::optional<Shape>& declared_input_shape() const { return declared_input_shape_; }
@@ -72,6 +75,14 @@ class Layer : public std::enable_shared_from_this<Layer> {
   };
   const std::vector<Weight>& weights() const { return weights_; }
   std::vector<Tensor> trainable_weights() const;
+  // Keras's get_weights/set_weights: copies of the values, those created trainable first (kernel,
+  // bias; BatchNormalization's gamma, beta, moving_mean, moving_variance). set_weights checks the
+  // count and every shape first (an Error names the layer and the weight) and then copies,
+  // converting floating dtypes; the layer must be built.
+  std::vector<Tensor> get_weights() const;
+  void set_weights(const std::vector<Tensor>& values);
+  // weights() in the order get_weights lists them (the same handles, not copies).
+  std::vector<Weight> weights_in_keras_order() const;
   std::int64_t count_params() const;
   std::int64_t count_trainable_params() const;
 
@@ -86,6 +97,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
   virtual bool accepts_dtype(DType dtype) const { return dtype == dtype_; }
   // Those dtypes in words, for error messages ("float32", "int32 or int64").
   virtual std::string accepted_dtypes() const;
+  // accepts_dtype, or a floating dtype that prepare() casts to this layer's own.
+  bool takes_dtype(DType dtype) const {
+    return accepts_dtype(dtype) || (is_floating(dtype) && is_floating(dtype_) && accepts_dtype(dtype_));
+  }
 
   // What rebuilds this layer, as Keras's get_config: its constructor's
   // arguments (not its weights) plus name, trainable and dtype.

@@ -1,0 +1,128 @@
+# Every ```cpp block of README.md and docs/*.md is compiled, and each whole program run, by
+# the test suite, so that the documentation cannot drift from the API.
+#
+# At configure time each block becomes a translation unit under ${CMAKE_BINARY_DIR}/doc_snippets:
+#   * a block with `int main(` is a program, built and run (a test each), unless the HTML comment
+#     `<!-- snippet: compile-only -->` precedes it (programs that need a dataset or minutes);
+#   * any other block is a fragment, compiled (not run) inside `void snippet() { ... }`, or inside
+#     the wrapper that a preceding `<!-- snippet: ... @@ ... -->` comment gives, with the block in
+#     place of @@ (declarations the fragment uses, or a class for a member function).
+# The fragments of one file share a translation unit, each in a namespace of its own.
+# The targets are not part of `all`: the test doc_snippets_build builds them, so a stale snippet
+# fails a test, not everyone's build.
+
+set(KILN_DOC_FILES ${PROJECT_SOURCE_DIR}/README.md)
+file(GLOB KILN_DOC_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
+list(APPEND KILN_DOC_FILES ${KILN_DOC_PAGES})
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${KILN_DOC_FILES})
+set(snippet_dir ${CMAKE_BINARY_DIR}/doc_snippets)
+file(MAKE_DIRECTORY ${snippet_dir})
+
+# Writes `content` to `path` only when it changed, so that reconfiguring rebuilds nothing needlessly.
+function(kiln_write_if_changed path content)
+  if(EXISTS ${path})
+    file(READ ${path} old)
+    if(old STREQUAL content)
+      return()
+    endif()
+  endif()
+  file(WRITE ${path} "${content}")
+endfunction()
+
+set(fence_open "```cpp\n")
+set(fence_close "\n```")
+set(all_snippet_targets "")
+set(snippet_programs "")
+foreach(doc ${KILN_DOC_FILES})
+  file(READ ${doc} rest)
+  get_filename_component(doc_name ${doc} NAME_WE)
+  string(MAKE_C_IDENTIFIER "${doc_name}" doc_id)
+  set(line_base 1)
+  set(index 0)
+  set(fragments "#include <kiln/kiln.hpp>\n\n#include <cstdio>\n#include <iostream>\n#include <memory>\n#include <string>\n#include <vector>\n\n// Generated from ${doc} by tests/docs/snippets.cmake: edit the document, not this file.\n")
+  set(fragment_count 0)
+  while(TRUE)
+    string(FIND "${rest}" "${fence_open}" open)
+    if(open EQUAL -1)
+      break()
+    endif()
+    math(EXPR index "${index} + 1")
+    string(SUBSTRING "${rest}" 0 ${open} before)
+    math(EXPR body_start "${open} + 7")
+    string(SUBSTRING "${rest}" ${body_start} -1 after_open)
+    string(FIND "${after_open}" "${fence_close}" close)
+    if(close EQUAL -1)
+      message(FATAL_ERROR "${doc}: a ```cpp block is not closed")
+    endif()
+    string(SUBSTRING "${after_open}" 0 ${close} body)
+    math(EXPR after_close "${close} + 4")
+    string(SUBSTRING "${after_open}" ${after_close} -1 rest)
+
+    # The line the block starts on, for #line (compiler errors point into the document).
+    string(REGEX MATCHALL "\n" newlines "${before}")
+    list(LENGTH newlines n_before)
+    math(EXPR body_line "${line_base} + ${n_before} + 1")
+    string(REGEX MATCHALL "\n" newlines "${body}")
+    list(LENGTH newlines n_body)
+    math(EXPR line_base "${body_line} + ${n_body} + 1")
+
+    # A directive: the HTML comment `<!-- snippet: ... -->` right before the fence.
+    set(directive "")
+    string(STRIP "${before}" stripped)
+    string(LENGTH "${stripped}" stripped_length)
+    if(stripped_length GREATER 3)
+      math(EXPR tail_at "${stripped_length} - 3")
+      string(SUBSTRING "${stripped}" ${tail_at} 3 tail)
+      string(FIND "${stripped}" "<!-- snippet:" directive_at REVERSE)
+      if(tail STREQUAL "-->" AND NOT directive_at EQUAL -1)
+        math(EXPR directive_start "${directive_at} + 13")
+        math(EXPR directive_length "${tail_at} - ${directive_start}")
+        string(SUBSTRING "${stripped}" ${directive_start} ${directive_length} directive)
+        string(STRIP "${directive}" directive)
+      endif()
+    endif()
+
+    set(located "#line ${body_line} \"${doc}\"\n${body}\n")
+    string(FIND "${body}" "int main(" main_at)
+    if(NOT main_at EQUAL -1)
+      set(target doc_${doc_id}_program_${index})
+      kiln_write_if_changed(${snippet_dir}/${target}.cpp "${located}")
+      add_executable(${target} EXCLUDE_FROM_ALL ${snippet_dir}/${target}.cpp)
+      target_link_libraries(${target} PRIVATE kiln_all)
+      set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${snippet_dir})
+      list(APPEND all_snippet_targets ${target})
+      if(NOT directive STREQUAL "compile-only")
+        list(APPEND snippet_programs ${target})
+      endif()
+    else()
+      if(directive STREQUAL "")
+        set(directive "void snippet() {\n@@\n}")
+      endif()
+      string(FIND "${directive}" "@@" placeholder)
+      if(placeholder EQUAL -1)
+        message(FATAL_ERROR "${doc}:${body_line}: the snippet directive before this block has no @@")
+      endif()
+      string(REPLACE "@@" "${located}" wrapped "${directive}")
+      string(APPEND fragments "\nnamespace snippet_${index} {\n${wrapped}\n}  // namespace snippet_${index}\n")
+      math(EXPR fragment_count "${fragment_count} + 1")
+    endif()
+  endwhile()
+  if(fragment_count GREATER 0)
+    set(target doc_${doc_id}_fragments)
+    kiln_write_if_changed(${snippet_dir}/${target}.cpp "${fragments}")
+    add_library(${target} OBJECT EXCLUDE_FROM_ALL ${snippet_dir}/${target}.cpp)
+    target_link_libraries(${target} PRIVATE kiln_all)
+    # A fragment declares what it shows and may not use all of it.
+    target_compile_options(${target} PRIVATE -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function)
+    list(APPEND all_snippet_targets ${target})
+  endif()
+endforeach()
+
+add_custom_target(doc_snippets DEPENDS ${all_snippet_targets})
+add_test(NAME doc_snippets_build
+         COMMAND ${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target doc_snippets)
+set_tests_properties(doc_snippets_build PROPERTIES FIXTURES_SETUP doc_snippets TIMEOUT 900 LABELS docs)
+foreach(program ${snippet_programs})
+  add_test(NAME ${program} COMMAND ${snippet_dir}/${program})
+  set_tests_properties(${program} PROPERTIES FIXTURES_REQUIRED doc_snippets TIMEOUT 120 LABELS docs)
+endforeach()
