@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "kiln/version.hpp"
 #include "support/process.hpp"
 
 namespace kiln {
@@ -39,6 +40,15 @@ TEST(KilnCli, HelpExplainsCommands) {
   }
 }
 
+TEST(KilnCli, VersionIsTheLibrarys) {
+  const auto r = run_command(kCli + " --version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.output, std::string("kiln ") + kiln::version() + "\n");
+  EXPECT_EQ(std::string(kiln::version()), std::to_string(KILN_VERSION_MAJOR) + "." +
+                                              std::to_string(KILN_VERSION_MINOR) + "." +
+                                              std::to_string(KILN_VERSION_PATCH));
+}
+
 TEST(KilnCli, SummaryShowsTheArticlesParameterCount) {
   auto r = run_command(kCli + " summary");
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -48,9 +58,9 @@ TEST(KilnCli, SummaryShowsTheArticlesParameterCount) {
 }
 
 TEST(KilnCli, InvalidValuesAreUsageErrors) {
-  for (const char* args : {"train --epochs -1", "train --epochs 0", "train --batch-size 0", "train --lr nan",
-                           "train --lr -0.1", "train --lr inf", "train --dataset imagenet", "train --threads -2",
-                           "train --epochs ten", "frobnicate", ""}) {
+  for (const char* args :
+       {"train --epochs -1", "train --epochs 0", "train --batch-size 0", "train --lr nan", "train --lr -0.1",
+        "train --lr inf", "train --dataset imagenet", "train --threads -2", "train --epochs ten", "frobnicate", ""}) {
     const auto r = run_command(kCli + " " + args);
     EXPECT_EQ(r.exit_code, 2) << args << ":\n" << r.output;
     EXPECT_LE(count_lines(r.output), 3) << "one clear message for " << args << ":\n" << r.output;
@@ -69,7 +79,8 @@ TEST(KilnCli, TrainsOnCifarFilesInTheOfficialFormat) {
   TempDir home, data;
   testing::write_tiny_cifar10(data.path(), 40);
   const auto r = run_command(isolated(
-      home, "train --dataset cifar10 --no-download --epochs 2 --batch-size 16 --verbose 2 --data " + data.path().string()));
+      home,
+      "train --dataset cifar10 --no-download --epochs 2 --batch-size 16 --verbose 2 --data " + data.path().string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("200 training and 40 test images of shape [32, 32, 3]"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Total params: 122,570"), std::string::npos) << r.output;
@@ -78,10 +89,13 @@ TEST(KilnCli, TrainsOnCifarFilesInTheOfficialFormat) {
 }
 
 TEST(KilnCli, AutoFallsBackToFashionMnistInOneLine) {
-  if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  if (!std::filesystem::exists(kFashion))
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
   TempDir home, data;
-  const auto r = run_command(isolated(home, "train --no-download --epochs 1 --train-samples 256 --test-samples 64 "
-                                            "--verbose 2 --data " + data.path().string()));
+  const auto r = run_command(isolated(home,
+                                      "train --no-download --epochs 1 --train-samples 256 --test-samples 64 "
+                                      "--verbose 2 --data " +
+                                          data.path().string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("training the same layers on Fashion-MNIST"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("[28, 28, 1]"), std::string::npos) << r.output;
@@ -89,10 +103,12 @@ TEST(KilnCli, AutoFallsBackToFashionMnistInOneLine) {
 }
 
 TEST(KilnCli, ArticleCnnLearnsAFashionMnistSubset) {
-  if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  if (!std::filesystem::exists(kFashion))
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
   TempDir home;
-  const auto r = run_command(isolated(home, "train --dataset fashion-mnist --epochs 2 --train-samples 4000 "
-                                            "--test-samples 1000 --verbose 2 --seed 1"));
+  const auto r = run_command(isolated(home,
+                                      "train --dataset fashion-mnist --epochs 2 --train-samples 4000 "
+                                      "--test-samples 1000 --verbose 2 --seed 1"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto pos = r.output.find("Test accuracy: ");
   ASSERT_NE(pos, std::string::npos) << r.output;
@@ -134,8 +150,10 @@ std::string numbers_only(const std::string& output) {
 TEST(KilnCli, SameSeedAndThreadsGiveTheSameRun) {
   TempDir home, data;
   testing::write_tiny_cifar10(data.path(), 40);
-  const std::string args = "train --dataset cifar10 --no-download --epochs 2 --batch-size 16 --verbose 2 --seed 5 "
-                           "--threads 2 --data " + data.path().string();
+  const std::string args =
+      "train --dataset cifar10 --no-download --epochs 2 --batch-size 16 --verbose 2 --seed 5 "
+      "--threads 2 --data " +
+      data.path().string();
   // Each into its own run folder of the same name, so that the printed paths agree too.
   TempDir other_home;
   const auto first = run_command(isolated(home, args + " --out run")),

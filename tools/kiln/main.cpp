@@ -15,6 +15,7 @@
 
 #include "command.hpp"
 #include "kiln/error.hpp"
+#include "kiln/version.hpp"
 
 namespace {
 
@@ -94,12 +95,10 @@ int main(int argc, char** argv) {
       "absent; without a network, put cifar-10-binary.tar.gz (or cifar-10-batches-bin/) there.",
       "kiln"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("kiln ") + kiln::version(), "Print Kiln's version and exit");
   const std::vector<kiln::cli::Command> commands = {
-      kiln::cli::add_train_command(app),
-      kiln::cli::add_summary_command(app),
-      kiln::cli::add_lm_command(app),
-      kiln::cli::add_evaluate_command(app),
-      kiln::cli::add_gan_command(app),
+      kiln::cli::add_train_command(app),    kiln::cli::add_summary_command(app), kiln::cli::add_lm_command(app),
+      kiln::cli::add_evaluate_command(app), kiln::cli::add_gan_command(app),
   };
   std::string who = "kiln";
   if (const std::string unknown = unknown_words(app, argc, argv, who); !unknown.empty()) {
@@ -110,6 +109,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     return usage_error(who, describe(e, app));
