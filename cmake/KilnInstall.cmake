@@ -30,9 +30,9 @@ foreach(pc kiln kiln-data kiln-report)
   install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endforeach()
 
-# The Debian package: dpkg-shlibdeps finds the run-time libraries the binaries need;
-# the headers need nlohmann-json, and the static libraries the -dev packages of
-# what they link (recommended, since most users link the shared libraries).
+# The Debian package: dpkg-shlibdeps finds the run-time libraries the binaries need
+# (the static libraries link the same run-time files); the headers need nlohmann-json.
+# gnuplot draws the PNG plots of a run folder.
 set(CPACK_PACKAGE_NAME kiln)
 set(CPACK_PACKAGE_VENDOR "The Kiln developers")
 set(CPACK_PACKAGE_CONTACT "Kiln developers <kiln@localhost>")
@@ -43,6 +43,6 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "nlohmann-json3-dev (>= 3.9)")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "gnuplot-nox, libdnnl-dev, zlib1g-dev, libcurl4-openssl-dev, libssl-dev, libarchive-dev")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "gnuplot-nox")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 include(CPack)

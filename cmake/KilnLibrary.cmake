@@ -8,8 +8,9 @@
 # KILN names other Kiln libraries: the shared one links their shared forms, the
 # static one their static forms. PRIVATE targets give the objects their include
 # paths and the shared library its links. A static library cannot hide its
-# dependencies, so its users link STATIC_LINK too: plain library files, which a
-# consumer of the installed package needs no find_package() for.
+# dependencies, so its users link STATIC_LINK too: plain library files (resolved to
+# their run-time files), which a consumer of the installed package needs no
+# find_package() and no -dev package for.
 function(kiln_add_library name)
   cmake_parse_arguments(ARG "" "EXPORT_NAME" "SOURCES;KILN;PUBLIC;PRIVATE;STATIC_LINK" ${ARGN})
   set(objects ${name}_objects)
@@ -43,9 +44,19 @@ function(kiln_add_library name)
     foreach(lib ${ARG_KILN})
       list(APPEND static_kiln ${lib}_static)
     endforeach()
+    # The run-time file behind each library (libdnnl.so -> libdnnl.so.2.6), so that linking
+    # the installed static libraries needs the run-time packages the Debian package depends
+    # on, not the -dev packages that provide the unversioned names.
+    set(static_link "")
+    foreach(lib ${ARG_STATIC_LINK})
+      if(IS_ABSOLUTE "${lib}")
+        get_filename_component(lib "${lib}" REALPATH)
+      endif()
+      list(APPEND static_link "${lib}")
+    endforeach()
     add_library(${name}_static STATIC $<TARGET_OBJECTS:${objects}>)
     target_include_directories(${name}_static PUBLIC ${interface_includes})
-    target_link_libraries(${name}_static PUBLIC ${static_kiln} ${ARG_PUBLIC} ${ARG_STATIC_LINK})
+    target_link_libraries(${name}_static PUBLIC ${static_kiln} ${ARG_PUBLIC} ${static_link})
     set_target_properties(${name}_static PROPERTIES EXPORT_NAME ${ARG_EXPORT_NAME}_static OUTPUT_NAME ${name})
     add_library(Kiln::${ARG_EXPORT_NAME}_static ALIAS ${name}_static)
     set_property(GLOBAL APPEND PROPERTY KILN_LIBRARIES ${name}_static)

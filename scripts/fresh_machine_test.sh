@@ -13,6 +13,8 @@
 #   scripts/fresh_machine_test.sh            all of it
 #   scripts/fresh_machine_test.sh train      steps 1-3, first command only
 #   scripts/fresh_machine_test.sh deb        steps 1, 2, setup and the package (step 4)
+#   KILN_DEB=file.deb scripts/fresh_machine_test.sh deb
+#                                            step 4 alone, with a package built elsewhere
 # KILN_FRESH_DIR (default /tmp/kiln-fresh) holds the roots and fresh.log; KEEP=1 keeps them.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,12 +76,13 @@ step() {
   return $status
 }
 
-make_root "$work/root"
-git clone --quiet --no-local "$repo" "$work/root/root/kiln"
-say "cloned $(git -C "$repo" rev-parse --short HEAD) (HEAD; uncommitted changes are not part of the test)"
-
 status=0
-step train 'scripts/setup.sh && build/kiln train' || status=1
+if [[ -z ${KILN_DEB:-} ]]; then
+  make_root "$work/root"
+  git clone --quiet --no-local "$repo" "$work/root/root/kiln"
+  say "cloned $(git -C "$repo" rev-parse --short HEAD) (HEAD; uncommitted changes are not part of the test)"
+  [[ $what == deb ]] || step train 'scripts/setup.sh && build/kiln train' || status=1
+fi
 if [[ $what == all ]]; then
   step tests 'scripts/setup.sh && ctest --test-dir build --output-on-failure -j2' || status=1
   say "second setup.sh run (must install nothing and print nothing):"
@@ -94,9 +97,14 @@ if [[ $what == all ]]; then
 fi
 
 if [[ $what == all || $what == deb ]]; then
-  [[ -x $work/root/root/kiln/build/kiln ]] || in_root "$work/root" 'scripts/setup.sh' >"$work/setup.out" 2>&1
-  step package 'cd build && cpack -G DEB && dpkg-deb --info kiln_*_amd64.deb' || status=1
-  deb=$(ls "$work"/root/root/kiln/build/kiln_*_amd64.deb)
+  if [[ -n ${KILN_DEB:-} ]]; then
+    deb=$(realpath "$KILN_DEB")
+    say "package given: $deb"
+  else
+    [[ -x $work/root/root/kiln/build/kiln ]] || in_root "$work/root" 'scripts/setup.sh' >"$work/setup.out" 2>&1
+    step package 'cd build && cpack -G DEB && dpkg-deb --info kiln_*_amd64.deb' || status=1
+    deb=$(ls "$work"/root/root/kiln/build/kiln_*_amd64.deb)
+  fi
   make_root "$work/deb-root"
   cp "$deb" "$work/deb-root/root/"
   mkdir -p "$work/deb-root/root/downstream"
