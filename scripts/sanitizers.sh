@@ -25,18 +25,11 @@ jobs=${KILN_SANITIZE_JOBS:-$(nproc)}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# shellcheck source=scripts/clang_probe.sh
+source "$root/scripts/clang_probe.sh"
 have_clang() {
-  command -v clang++ >/dev/null || return 1
-  local probe
-  probe=$(mktemp -d)
-  printf '%s\n' 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' \
-    >"$probe/probe.cpp"
-  clang++ -fsanitize=fuzzer,address,undefined "$probe/probe.cpp" -o "$probe/probe" 2>"$probe/log" || {
-    cat "$probe/log" >&2
-    rm -rf "$probe"
-    return 1
-  }
-  rm -rf "$probe"
+  clang_can_build -fsanitize=fuzzer,address,undefined \
+    'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }'
 }
 
 case $step in

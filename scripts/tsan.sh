@@ -30,17 +30,10 @@ dir=${2:?build folder}
 jobs=${KILN_SANITIZE_JOBS:-$(nproc)}
 filter=${KILN_TSAN_FILTER:-Concurrency.*:Conv2dCache.*}
 
+# shellcheck source=scripts/clang_probe.sh
+source "$root/scripts/clang_probe.sh"
 have_clang() {
-  command -v clang++ >/dev/null || return 1
-  local probe
-  probe=$(mktemp -d)
-  printf '%s\n' '#include <thread>' 'int main() { std::thread t([] {}); t.join(); }' >"$probe/probe.cpp"
-  clang++ -fsanitize=thread "$probe/probe.cpp" -o "$probe/probe" 2>"$probe/log" && "$probe/probe" 2>>"$probe/log" || {
-    cat "$probe/log" >&2
-    rm -rf "$probe"
-    return 1
-  }
-  rm -rf "$probe"
+  clang_can_build -fsanitize=thread $'#include <thread>\nint main() { std::thread t([] {}); t.join(); }' run
 }
 
 case $step in
