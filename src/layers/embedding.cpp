@@ -11,7 +11,7 @@ namespace {
 bool is_id_dtype(DType d) { return d == DType::Int32 || d == DType::Int64 || d == DType::UInt8; }
 
 // "[1, 3]": the multi-index of flat position i in `shape`.
-std::string index_str(std::int64_t i, const Shape& shape) {
+std::string embedding_index_str(std::int64_t i, const Shape& shape) {
   Shape index(shape.size());
   for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
     index[d] = shape[d] ? i % shape[d] : 0;
@@ -26,7 +26,7 @@ void check_ids(const Tensor& ids, std::int64_t limit, const std::string& who, co
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (values[i] < 0 || values[i] >= limit) {
       throw Error(who + ": token id " + std::to_string(values[i]) + " at " +
-                  index_str(static_cast<std::int64_t>(i), ids.shape()) + " of the input (shape " +
+                  embedding_index_str(static_cast<std::int64_t>(i), ids.shape()) + " of the input (shape " +
                   shape_str(ids.shape()) + ") is outside [0, " + std::to_string(limit) + ") (" + limit_name + " " +
                   std::to_string(limit) + ")");
     }

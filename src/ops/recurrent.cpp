@@ -218,7 +218,7 @@ struct Needs {
 
 // Gradients, in the op's input order: x, kernel, recurrent_kernel, bias, h0, c0.
 template <typename T>
-std::vector<Tensor> run_backward(Cell cell, const Dims& d, const Flags& f, const Saved& saved, const Needs& need,
+std::vector<Tensor> run_recurrent_backward(Cell cell, const Dims& d, const Flags& f, const Saved& saved, const Needs& need,
                                  const Tensor& g_packed) {
   const std::int64_t B = d.B, TT = d.T, H = d.H, GH = d.GH;
   const DType dtype = g_packed.dtype();
@@ -352,7 +352,7 @@ RecurrentResult run(Cell cell, const Tensor& x_in, const Tensor& kernel_in, cons
     autograd::record(packed, op_name(cell), inputs, [cell, d, f, saved, need](const Tensor& g) {
       const Tensor gc = g.contiguous();
       return dispatch_floating(gc.dtype(), op_name(cell), [&]<typename T>() {
-        return run_backward<T>(cell, d, f, *saved, need, gc);
+        return run_recurrent_backward<T>(cell, d, f, *saved, need, gc);
       });
     });
   }

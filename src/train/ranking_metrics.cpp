@@ -52,7 +52,7 @@ ClfCurve binary_clf_curve(std::span<const std::uint8_t> positive, std::span<cons
   return c;
 }
 
-void check_shape(std::span<const std::int64_t> y_true, const Tensor& scores, const char* who) {
+void check_scores_shape(std::span<const std::int64_t> y_true, const Tensor& scores, const char* who) {
   if (!scores.defined() || scores.ndim() != 2) {
     throw Error(std::string(who) + ": expected scores of shape [n, classes], got " +
                 (scores.defined() ? shape_str(scores.shape()) : std::string("an undefined tensor")));
@@ -76,7 +76,7 @@ struct Column {
 };
 
 std::vector<Column> columns(std::span<const std::int64_t> y_true, const Tensor& scores, const char* who) {
-  check_shape(y_true, scores, who);
+  check_scores_shape(y_true, scores, who);
   const std::int64_t n = scores.size(0), k = scores.size(1);
   const auto v = scores.to_vector<double>();
   std::vector<Column> out(static_cast<std::size_t>(k));

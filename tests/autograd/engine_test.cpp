@@ -4,11 +4,13 @@
 
 #include "kiln/kiln.hpp"
 #include "support/errors.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
-Tensor leaf(std::vector<double> v) { return Tensor::from_vector(v).set_requires_grad(); }
+using testing::leaf;
+using testing::contains;
 
 TEST(Autograd, ReusedInputGetsTheSumOfItsPaths) {
   Tensor x = leaf({3.0});
@@ -89,10 +91,6 @@ TEST(Autograd, BackwardFromTensorThatNeedsNoGradIsAnError) {
   Tensor x = Tensor::from_vector<double>({1.0});
   EXPECT_THROW(sum(x).backward(), Error);
 }
-
-// Version counters: an in-place write into data an op used makes its backward
-// throw, naming the op and the input, instead of using the new values.
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 TEST(AutogradVersions, InPlaceWritesBumpTheVersionSharedWithViews) {
   Tensor t = Tensor::zeros({2, 3}, DType::Float64);

@@ -17,7 +17,7 @@ const std::array<const char*, 6> kBatchFiles = {"data_batch_1.bin", "data_batch_
 
 // A distinct value for each (batch, record, channel, row, column), so that any
 // misplaced pixel shows.
-std::uint8_t pixel(int batch, int record, int channel, int y, int x) {
+std::uint8_t cifar_pixel(int batch, int record, int channel, int y, int x) {
   return static_cast<std::uint8_t>(batch * 101 + record * 53 + channel * 29 + y * 7 + x * 3 + (x * y) % 5);
 }
 std::uint8_t label(int batch, int record) { return static_cast<std::uint8_t>((batch * 3 + record) % 10); }
@@ -29,7 +29,7 @@ Bytes batch_bytes(int batch, int records) {
     out.push_back(label(batch, r));
     for (int c = 0; c < 3; ++c) {
       for (int y = 0; y < 32; ++y) {
-        for (int x = 0; x < 32; ++x) out.push_back(pixel(batch, r, c, y, x));
+        for (int x = 0; x < 32; ++x) out.push_back(cifar_pixel(batch, r, c, y, x));
       }
     }
   }
@@ -101,9 +101,9 @@ void expect_split(const datasets::Split& split, std::initializer_list<int> batch
           for (int c = 0; c < 3; ++c) {
             // NHWC: channel fastest, then column, row, image.
             const std::uint8_t got = img[((i * 32 + y) * 32 + x) * 3 + c];
-            if (got != pixel(b, r, c, y, x) && mismatches++ < 5) {
+            if (got != cifar_pixel(b, r, c, y, x) && mismatches++ < 5) {
               ADD_FAILURE() << "image " << i << " y " << y << " x " << x << " c " << c << ": got " << int(got)
-                            << ", expected " << int(pixel(b, r, c, y, x));
+                            << ", expected " << int(cifar_pixel(b, r, c, y, x));
             }
           }
         }

@@ -15,9 +15,12 @@
 #include "kiln/saving.hpp"
 #include "support/process.hpp"
 #include "support/errors.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
+
+using testing::same_bits;
 
 using namespace kiln::layers;
 using testing::TempDir;
@@ -43,11 +46,6 @@ data::Dataset toy_data(std::int64_t n, std::uint64_t seed) {
     for (int p = 0; p < 64; ++p) x[i * 64 + p] = static_cast<float>(g.uniform() * 0.3 + (p % 3 == y[i] ? 0.7 : 0.0));
   }
   return data::Dataset(Tensor::from_vector(x, {n, 8, 8, 1}), Tensor::from_vector(y));
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         std::memcmp(a.contiguous().raw_data(), b.contiguous().raw_data(), a.numel() * dtype_size(a.dtype())) == 0;
 }
 
 TEST(ModelFile, SavedAndLoadedModelPredictsBitIdentically) {

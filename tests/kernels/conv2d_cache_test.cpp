@@ -7,16 +7,12 @@
 
 #include "kernels/cpu/conv2d.hpp"
 #include "kiln/random.hpp"
+#include "support/common.hpp"
 
 namespace kiln::kernels::cpu {
 namespace {
 
-std::vector<float> random_vector(std::size_t n, std::uint64_t seed) {
-  Generator gen(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(gen.uniform(-1, 1));
-  return v;
-}
+using testing::random_vector;
 
 // 8 input channels: oneDNN's path, not the direct kernel for few channels.
 Conv2dGeometry geometry(std::int64_t batch) {

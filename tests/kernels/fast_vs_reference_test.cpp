@@ -9,16 +9,12 @@
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/cpu/pool2d.hpp"
 #include "kiln/random.hpp"
+#include "support/common.hpp"
 
 namespace kiln::kernels::cpu {
 namespace {
 
-std::vector<float> random_vector(std::size_t n, std::uint64_t seed) {
-  Generator gen(seed);
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(gen.uniform(-1.0, 1.0));
-  return v;
-}
+using testing::random_vector;
 
 void expect_close(const std::vector<float>& a, const std::vector<float>& b, double tol, const char* what) {
   ASSERT_EQ(a.size(), b.size());

@@ -7,17 +7,14 @@
 
 #include "kiln/kiln.hpp"
 #include "support/errors.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
-using namespace kiln::layers;
+using testing::expect_values;
 
-void expect_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-6) {
-  const auto v = t.to_vector<double>();
-  ASSERT_EQ(v.size(), expected.size()) << t.str();
-  for (std::size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(v[i], expected[i], tol) << "element " << i;
-}
+using namespace kiln::layers;
 
 using testing::error_of;
 

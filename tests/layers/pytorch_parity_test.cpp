@@ -24,115 +24,20 @@
 #include <vector>
 
 #include "kiln/kiln.hpp"
+#include "support/parity.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::tensor_of;
+using testing::int64_tensor_of;
+using testing::expect_close;
+using testing::PyTorchFixture;
+
 using nlohmann::json;
 using namespace kiln::layers;
 
-const std::string kFixturePath = std::string(KILN_TEST_FIXTURES) + "/pytorch_parity.json";
-
-// Elementwise: |actual - expected| <= tol * (1 + |expected|).
-double tolerance(DType dtype) { return dtype == DType::Float64 ? 1e-10 : 1e-4; }
-
-// The largest errors seen, per dtype, printed once at the end of the run.
-struct Worst {
-  double abs = 0, scaled = 0;  // scaled: |actual - expected| / (1 + |expected|)
-  std::string where;
-  bool seen = false;
-};
-Worst& worst(DType dtype) {
-  static Worst w64, w32;
-  return dtype == DType::Float64 ? w64 : w32;
-}
-
-class ParitySummary : public ::testing::Environment {
- public:
-  void TearDown() override {
-    for (DType d : {DType::Float64, DType::Float32}) {
-      const Worst& w = worst(d);
-      if (!w.seen) continue;
-      std::printf("[ parity   ] %s: largest |error| %.3g, largest |error|/(1+|expected|) %.3g (%s)\n", dtype_name(d),
-                  w.abs, w.scaled, w.where.c_str());
-    }
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kSummary = ::testing::AddGlobalTestEnvironment(new ParitySummary);
-
-const json& fixture() {
-  static const json parsed = [] {
-    std::ifstream in(kFixturePath);
-    if (!in) return json();
-    return json::parse(in, nullptr, /*allow_exceptions=*/false);
-  }();
-  return parsed;
-}
-
-// The cases of one section of the fixture; a failure (and no cases) when it is missing.
-std::vector<json> cases_of(const std::string& section) {
-  const json& f = fixture();
-  if (!f.is_object()) {
-    ADD_FAILURE() << "cannot read the PyTorch fixture " << kFixturePath
-                  << "; regenerate it with tests/fixtures/generate_pytorch_fixtures.py";
-    return {};
-  }
-  if (!f.contains(section) || !f[section].is_array() || f[section].empty()) {
-    ADD_FAILURE() << kFixturePath << " has no \"" << section << "\" cases";
-    return {};
-  }
-  return f[section].get<std::vector<json>>();
-}
-
-Tensor tensor_of(const json& j, DType dtype) {
-  const auto shape = j.at("shape").get<Shape>();
-  return Tensor::from_vector<double>(j.at("data").get<std::vector<double>>(), shape).to(dtype);
-}
-
-Tensor labels_of(const json& j) {
-  return Tensor::from_vector<std::int64_t>(j.at("data").get<std::vector<std::int64_t>>(), j.at("shape").get<Shape>());
-}
-
-// Compares a tensor with a fixture tensor; reports the shape, or the first few
-// differing elements and how many differ.
-void expect_close(const Tensor& actual, const json& expected, const std::string& what, DType dtype) {
-  if (!actual.defined()) {
-    ADD_FAILURE() << what << ": Kiln produced no tensor (no gradient reached it?)";
-    return;
-  }
-  const auto shape = expected.at("shape").get<Shape>();
-  if (actual.shape() != shape) {
-    ADD_FAILURE() << what << ": shape " << shape_str(actual.shape()) << ", PyTorch's is " << shape_str(shape);
-    return;
-  }
-  const auto a = actual.to_vector<double>();
-  const auto e = expected.at("data").get<std::vector<double>>();
-  const double tol = tolerance(dtype);
-  Worst& w = worst(dtype);
-  int bad = 0;
-  std::string report;
-  for (std::size_t i = 0; i < e.size(); ++i) {
-    const double err = std::abs(a[i] - e[i]);
-    const double scaled = err / (1.0 + std::abs(e[i]));
-    if (!(scaled <= tol)) {  // also catches NaN
-      if (++bad <= 5) {
-        char line[128];
-        std::snprintf(line, sizeof line, "\n  [%zu] kiln %.17g, pytorch %.17g, |error| %.3g", i, a[i], e[i], err);
-        report += line;
-      }
-    }
-    w.seen = true;
-    w.abs = std::max(w.abs, err);
-    if (scaled > w.scaled) {
-      w.scaled = scaled;
-      w.where = std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ", " + what;
-    }
-  }
-  if (bad > 0) {
-    ADD_FAILURE() << what << " (" << dtype_name(dtype) << "): " << bad << " of " << e.size()
-                  << " elements differ from PyTorch by more than " << tol << " * (1 + |expected|):" << report;
-  }
-}
+const PyTorchFixture kLayerFixture("pytorch_parity.json", "generate_pytorch_fixtures.py");
 
 std::string case_name(const json& c) { return c.at("name").get<std::string>(); }
 
@@ -225,8 +130,8 @@ void check_pool(const json& c, DType dtype) {
 }
 
 TEST(PyTorchParity, FixtureIsPresentAndComplete) {
-  const json& f = fixture();
-  ASSERT_TRUE(f.is_object()) << "cannot read " << kFixturePath
+  const json& f = kLayerFixture.json();
+  ASSERT_TRUE(f.is_object()) << "cannot read " << kLayerFixture.path()
                              << "; regenerate it with tests/fixtures/generate_pytorch_fixtures.py";
   for (const char* section :
        {"dense", "conv2d", "max_pooling2d", "average_pooling2d", "activations", "losses", "optimizers",
@@ -236,45 +141,45 @@ TEST(PyTorchParity, FixtureIsPresentAndComplete) {
 }
 
 TEST(PyTorchParity, DenseFloat64) {
-  for (const auto& c : cases_of("dense")) check_dense(c, DType::Float64);
+  for (const auto& c : kLayerFixture.cases("dense")) check_dense(c, DType::Float64);
 }
 TEST(PyTorchParity, DenseFloat32) {
-  for (const auto& c : cases_of("dense")) check_dense(c, DType::Float32);
+  for (const auto& c : kLayerFixture.cases("dense")) check_dense(c, DType::Float32);
 }
 TEST(PyTorchParity, Conv2DFloat64) {
-  for (const auto& c : cases_of("conv2d")) check_conv2d(c, DType::Float64);
+  for (const auto& c : kLayerFixture.cases("conv2d")) check_conv2d(c, DType::Float64);
 }
 TEST(PyTorchParity, Conv2DFloat32) {
-  for (const auto& c : cases_of("conv2d")) check_conv2d(c, DType::Float32);
+  for (const auto& c : kLayerFixture.cases("conv2d")) check_conv2d(c, DType::Float32);
 }
 TEST(PyTorchParity, Conv2DTransposeFloat64) {
-  for (const auto& c : cases_of("conv2d_transpose")) check_conv2d_transpose(c, DType::Float64);
+  for (const auto& c : kLayerFixture.cases("conv2d_transpose")) check_conv2d_transpose(c, DType::Float64);
 }
 TEST(PyTorchParity, Conv2DTransposeFloat32) {
-  for (const auto& c : cases_of("conv2d_transpose")) check_conv2d_transpose(c, DType::Float32);
+  for (const auto& c : kLayerFixture.cases("conv2d_transpose")) check_conv2d_transpose(c, DType::Float32);
 }
 TEST(PyTorchParity, BatchNormalizationFloat64) {
-  for (const auto& c : cases_of("batch_normalization")) check_batch_norm(c, DType::Float64);
+  for (const auto& c : kLayerFixture.cases("batch_normalization")) check_batch_norm(c, DType::Float64);
 }
 TEST(PyTorchParity, BatchNormalizationFloat32) {
-  for (const auto& c : cases_of("batch_normalization")) check_batch_norm(c, DType::Float32);
+  for (const auto& c : kLayerFixture.cases("batch_normalization")) check_batch_norm(c, DType::Float32);
 }
 TEST(PyTorchParity, MaxPooling2DFloat64) {
-  for (const auto& c : cases_of("max_pooling2d")) check_pool<MaxPooling2D>(c, DType::Float64);
+  for (const auto& c : kLayerFixture.cases("max_pooling2d")) check_pool<MaxPooling2D>(c, DType::Float64);
 }
 TEST(PyTorchParity, MaxPooling2DFloat32) {
-  for (const auto& c : cases_of("max_pooling2d")) check_pool<MaxPooling2D>(c, DType::Float32);
+  for (const auto& c : kLayerFixture.cases("max_pooling2d")) check_pool<MaxPooling2D>(c, DType::Float32);
 }
 TEST(PyTorchParity, AveragePooling2DFloat64) {
-  for (const auto& c : cases_of("average_pooling2d")) check_pool<AveragePooling2D>(c, DType::Float64);
+  for (const auto& c : kLayerFixture.cases("average_pooling2d")) check_pool<AveragePooling2D>(c, DType::Float64);
 }
 TEST(PyTorchParity, AveragePooling2DFloat32) {
-  for (const auto& c : cases_of("average_pooling2d")) check_pool<AveragePooling2D>(c, DType::Float32);
+  for (const auto& c : kLayerFixture.cases("average_pooling2d")) check_pool<AveragePooling2D>(c, DType::Float32);
 }
 
 TEST(PyTorchParity, Activations) {
   const DType dtype = DType::Float64;
-  for (const auto& c : cases_of("activations")) {
+  for (const auto& c : kLayerFixture.cases("activations")) {
     SCOPED_TRACE("activation case " + case_name(c));
     const std::string fn = c.at("fn").get<std::string>();
     Tensor x = tensor_of(c.at("x"), dtype);
@@ -313,7 +218,7 @@ std::shared_ptr<losses::Loss> make_loss(const std::string& name, bool from_logit
 }
 
 Tensor y_true_of(const json& c, DType dtype) {
-  return c.at("loss") == "sparse_categorical_crossentropy" ? labels_of(c.at("y_true"))
+  return c.at("loss") == "sparse_categorical_crossentropy" ? int64_tensor_of(c.at("y_true"))
                                                            : tensor_of(c.at("y_true"), dtype);
 }
 
@@ -327,7 +232,7 @@ void expect_value_close(const Tensor& value, const json& expected, DType dtype) 
 
 TEST(PyTorchParity, Losses) {
   const DType dtype = DType::Float64;
-  for (const auto& c : cases_of("losses")) {
+  for (const auto& c : kLayerFixture.cases("losses")) {
     SCOPED_TRACE("loss case " + case_name(c));
     const auto loss = make_loss(c.at("loss").get<std::string>(), c.at("from_logits").get<bool>());
     ASSERT_NE(loss, nullptr) << c.at("loss");
@@ -345,7 +250,7 @@ TEST(PyTorchParity, Losses) {
 TEST(PyTorchParity, ProbabilityLossesSeeThroughSoftmaxAndSigmoid) {
   const DType dtype = DType::Float64;
   int checked = 0;
-  for (const auto& c : cases_of("losses")) {
+  for (const auto& c : kLayerFixture.cases("losses")) {
     if (!c.at("from_logits").get<bool>()) continue;
     SCOPED_TRACE("loss case " + case_name(c) + " through its activation");
     const std::string name = c.at("loss").get<std::string>();
@@ -364,7 +269,7 @@ TEST(PyTorchParity, ProbabilityLossesSeeThroughSoftmaxAndSigmoid) {
 
 TEST(PyTorchParity, Optimizers) {
   const DType dtype = DType::Float64;
-  for (const auto& c : cases_of("optimizers")) {
+  for (const auto& c : kLayerFixture.cases("optimizers")) {
     SCOPED_TRACE("optimizer case " + case_name(c));
     std::unique_ptr<optim::Optimizer> opt;
     if (c.at("optimizer") == "adam") {

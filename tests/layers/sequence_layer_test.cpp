@@ -7,21 +7,18 @@
 #include <cmath>
 
 #include "kiln/kiln.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
-using namespace kiln::layers;
+using testing::expect_values;
 
-void expect_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-6) {
-  const auto v = t.to_vector<double>();
-  ASSERT_EQ(v.size(), expected.size()) << t.str();
-  for (std::size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(v[i], expected[i], tol) << "element " << i;
-}
+using namespace kiln::layers;
 
 std::vector<double> values(const Tensor& t) { return t.contiguous().to_vector<double>(); }
 
-Tensor random_tensor(const Shape& shape, std::uint64_t seed, DType dtype = DType::Float64) {
+Tensor random_double_tensor(const Shape& shape, std::uint64_t seed, DType dtype = DType::Float64) {
   Generator gen(seed);
   Tensor t = Tensor::empty(shape, DType::Float64);
   for (std::int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] = gen.uniform(-1, 1);
@@ -94,7 +91,7 @@ TEST(SequenceLayers, MaskedStepsKeepTheStateAndRepeatTheOutput) {
     manual_seed(4);
     LSTM lstm(3, {.return_sequences = true, .return_state = true, .zero_output_for_mask = zero_output});
     lstm.set_dtype(DType::Float64);
-    const Tensor x = random_tensor({1, 5, 2}, 7);
+    const Tensor x = random_double_tensor({1, 5, 2}, 7);
     const Tensor h0 = Tensor::full({1, 3}, 0.5, DType::Float64), c0 = Tensor::full({1, 3}, -0.5, DType::Float64);
     const Tensor mask = Tensor::from_vector<std::int32_t>({0, 1, 0, 1, 0}, {1, 5});
     const RecurrentResult masked = lstm.call(x, {.mask = mask, .initial_state = {h0, c0}});
@@ -130,7 +127,7 @@ TEST(SequenceLayers, GoBackwardsReadsTheSequenceReversed) {
       return layer;
     };
     auto backwards = make(true), forwards = make(false);
-    const Tensor x = random_tensor({2, 4, 2}, 3);
+    const Tensor x = random_double_tensor({2, 4, 2}, 3);
     std::vector<Tensor> steps;
     for (int t = 3; t >= 0; --t) steps.push_back(narrow(x, 1, t, 1));
     // Outputs stay in processing order, as Keras returns them.
@@ -141,14 +138,14 @@ TEST(SequenceLayers, GoBackwardsReadsTheSequenceReversed) {
 TEST(SequenceLayers, ReturnStateGivesTheLastOutputAndTheCellState) {
   manual_seed(2);
   LSTM lstm(4, {.return_state = true});
-  const Tensor x = random_tensor({3, 6, 2}, 1, DType::Float32);
+  const Tensor x = random_double_tensor({3, 6, 2}, 1, DType::Float32);
   const RecurrentResult r = lstm.call(x);
   ASSERT_EQ(r.states.size(), 2u);
   EXPECT_EQ(values(r.output), values(r.states[0]));  // the last output is h
   EXPECT_EQ(r.states[1].shape(), (Shape{3, 4}));
   // In a Sequential model the layer returns its output only; lengths may vary once built.
   EXPECT_EQ(lstm(x).shape(), (Shape{3, 4}));
-  EXPECT_EQ(lstm(random_tensor({3, 9, 2}, 4, DType::Float32)).shape(), (Shape{3, 4}));
+  EXPECT_EQ(lstm(random_double_tensor({3, 9, 2}, 4, DType::Float32)).shape(), (Shape{3, 4}));
 }
 
 TEST(SequenceLayers, LayerNormalizationNormalisesTheLastAxis) {
@@ -163,7 +160,7 @@ TEST(SequenceLayers, LayerNormalizationNormalisesTheLastAxis) {
 TEST(SequenceLayers, AttentionWeightsAreMaskedDistributions) {
   manual_seed(6);
   MultiHeadAttention mha(2, 4);
-  const Tensor x = random_tensor({2, 5, 6}, 8, DType::Float32);
+  const Tensor x = random_double_tensor({2, 5, 6}, 8, DType::Float32);
   const Tensor padding = Tensor::from_vector<std::int32_t>({1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, {2, 5});
   const AttentionResult r = mha.call(x, x, x, {.padding_mask = padding, .use_causal_mask = true});
   EXPECT_EQ(r.output.shape(), (Shape{2, 5, 6}));

@@ -20,72 +20,20 @@
 #include <vector>
 
 #include "kiln/kiln.hpp"
+#include "support/parity.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::tensor_of;
+using testing::int64_tensor_of;
+using testing::expect_close;
+using testing::PyTorchFixture;
+
 using nlohmann::json;
 using namespace kiln::layers;
 
-const std::string kFixture = std::string(KILN_TEST_FIXTURES) + "/pytorch_sequence_parity.json";
-
-double tolerance(DType dtype) { return dtype == DType::Float64 ? 1e-10 : 1e-4; }
-
-const json& fixture() {
-  static const json parsed = [] {
-    std::ifstream in(kFixture);
-    if (!in) return json();
-    return json::parse(in, nullptr, /*allow_exceptions=*/false);
-  }();
-  return parsed;
-}
-
-std::vector<json> cases_of(const std::string& section) {
-  const json& f = fixture();
-  if (!f.is_object() || !f.contains(section) || !f[section].is_array() || f[section].empty()) {
-    ADD_FAILURE() << "cannot read the \"" << section << "\" cases of " << kFixture
-                  << "; regenerate it with tests/fixtures/generate_sequence_fixtures.py";
-    return {};
-  }
-  return f[section].get<std::vector<json>>();
-}
-
-Tensor tensor_of(const json& j, DType dtype) {
-  return Tensor::from_vector<double>(j.at("data").get<std::vector<double>>(), j.at("shape").get<Shape>()).to(dtype);
-}
-
-Tensor ints_of(const json& j) {
-  return Tensor::from_vector<std::int64_t>(j.at("data").get<std::vector<std::int64_t>>(), j.at("shape").get<Shape>());
-}
-
-void expect_close(const Tensor& actual, const json& expected, const std::string& what, DType dtype) {
-  if (!actual.defined()) {
-    ADD_FAILURE() << what << ": Kiln produced no tensor (no gradient reached it?)";
-    return;
-  }
-  const auto shape = expected.at("shape").get<Shape>();
-  if (actual.shape() != shape) {
-    ADD_FAILURE() << what << ": shape " << shape_str(actual.shape()) << ", PyTorch's is " << shape_str(shape);
-    return;
-  }
-  const auto a = actual.to_vector<double>();
-  const auto e = expected.at("data").get<std::vector<double>>();
-  const double tol = tolerance(dtype);
-  int bad = 0;
-  std::string report;
-  for (std::size_t i = 0; i < e.size(); ++i) {
-    const double err = std::abs(a[i] - e[i]);
-    if (!(err <= tol * (1.0 + std::abs(e[i]))) && ++bad <= 5) {
-      char line[128];
-      std::snprintf(line, sizeof line, "\n  [%zu] kiln %.17g, pytorch %.17g, |error| %.3g", i, a[i], e[i], err);
-      report += line;
-    }
-  }
-  if (bad) {
-    ADD_FAILURE() << what << " (" << dtype_name(dtype) << "): " << bad << " of " << e.size()
-                  << " elements differ from PyTorch by more than " << tol << " * (1 + |expected|):" << report;
-  }
-}
+const PyTorchFixture kSequenceFixture("pytorch_sequence_parity.json", "generate_sequence_fixtures.py");
 
 // Copies every weight of `layer` from the fixture key of its name.
 void load_weights(Layer& layer, const json& c, DType dtype) {
@@ -140,7 +88,7 @@ void check_recurrent(const json& c, DType dtype) {
     args.initial_state.push_back(input_of(c, key.c_str(), dtype));
     inputs.emplace_back(key, args.initial_state.back());
   }
-  if (c.contains("mask")) args.mask = ints_of(c.at("mask"));
+  if (c.contains("mask")) args.mask = int64_tensor_of(c.at("mask"));
   const RecurrentResult r = layer.call(x, args);
   std::vector<std::pair<std::string, Tensor>> outputs{{"y", r.output}};
   for (std::size_t i = 0; i < r.states.size(); ++i) outputs.emplace_back("state_" + std::to_string(i), r.states[i]);
@@ -149,8 +97,8 @@ void check_recurrent(const json& c, DType dtype) {
 }
 
 TEST(SequenceParity, FixtureIsPresentAndComplete) {
-  const json& f = fixture();
-  ASSERT_TRUE(f.is_object()) << "cannot read " << kFixture;
+  const json& f = kSequenceFixture.json();
+  ASSERT_TRUE(f.is_object()) << "cannot read " << kSequenceFixture.path();
   for (const char* section : {"simple_rnn", "lstm", "gru", "layer_normalization", "multi_head_attention",
                               "transformer_encoder", "embedding"}) {
     EXPECT_TRUE(f.contains(section) && f[section].is_array() && !f[section].empty()) << section;
@@ -160,18 +108,18 @@ TEST(SequenceParity, FixtureIsPresentAndComplete) {
 class SequenceParityByDtype : public ::testing::TestWithParam<DType> {};
 
 TEST_P(SequenceParityByDtype, SimpleRNN) {
-  for (const auto& c : cases_of("simple_rnn")) check_recurrent<SimpleRNN>(c, GetParam());
+  for (const auto& c : kSequenceFixture.cases("simple_rnn")) check_recurrent<SimpleRNN>(c, GetParam());
 }
 TEST_P(SequenceParityByDtype, LSTM) {
-  for (const auto& c : cases_of("lstm")) check_recurrent<LSTM>(c, GetParam());
+  for (const auto& c : kSequenceFixture.cases("lstm")) check_recurrent<LSTM>(c, GetParam());
 }
 TEST_P(SequenceParityByDtype, GRU) {
-  for (const auto& c : cases_of("gru")) check_recurrent<GRU>(c, GetParam());
+  for (const auto& c : kSequenceFixture.cases("gru")) check_recurrent<GRU>(c, GetParam());
 }
 
 TEST_P(SequenceParityByDtype, LayerNormalization) {
   const DType dtype = GetParam();
-  for (const auto& c : cases_of("layer_normalization")) {
+  for (const auto& c : kSequenceFixture.cases("layer_normalization")) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     LayerNormalization layer({.epsilon = c.at("epsilon").get<double>()});
     layer.set_dtype(dtype);
@@ -184,7 +132,7 @@ TEST_P(SequenceParityByDtype, LayerNormalization) {
 
 TEST_P(SequenceParityByDtype, MultiHeadAttention) {
   const DType dtype = GetParam();
-  for (const auto& c : cases_of("multi_head_attention")) {
+  for (const auto& c : kSequenceFixture.cases("multi_head_attention")) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     MultiHeadAttention layer(c.at("num_heads").get<std::int64_t>(), c.at("key_dim").get<std::int64_t>());
     layer.set_dtype(dtype);
@@ -193,7 +141,7 @@ TEST_P(SequenceParityByDtype, MultiHeadAttention) {
     Tensor key = self ? query : input_of(c, "key", dtype);
     Tensor value = self ? query : input_of(c, "value", dtype);
     AttentionCallArgs args{.use_causal_mask = c.at("causal").get<bool>()};
-    if (c.contains("padding_mask")) args.padding_mask = ints_of(c.at("padding_mask"));
+    if (c.contains("padding_mask")) args.padding_mask = int64_tensor_of(c.at("padding_mask"));
     // Built on the first call (from the query, key and value widths), then loaded and run again.
     layer.call(query, value, key, args);
     load_weights(layer, c, dtype);
@@ -207,7 +155,7 @@ TEST_P(SequenceParityByDtype, MultiHeadAttention) {
 
 TEST_P(SequenceParityByDtype, TransformerEncoder) {
   const DType dtype = GetParam();
-  for (const auto& c : cases_of("transformer_encoder")) {
+  for (const auto& c : kSequenceFixture.cases("transformer_encoder")) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     TransformerEncoder layer(c.at("intermediate_dim").get<std::int64_t>(), c.at("num_heads").get<std::int64_t>(),
                              {.normalize_first = c.at("normalize_first").get<bool>(),
@@ -217,17 +165,17 @@ TEST_P(SequenceParityByDtype, TransformerEncoder) {
     layer.build(Shape(x.shape().begin() + 1, x.shape().end()));
     load_weights(layer, c, dtype);
     TransformerCallArgs args;
-    if (c.contains("padding_mask")) args.padding_mask = ints_of(c.at("padding_mask"));
+    if (c.contains("padding_mask")) args.padding_mask = int64_tensor_of(c.at("padding_mask"));
     check_backward({{"y", layer.call(x, args)}}, {{"x", x}}, layer, c, dtype);
   }
 }
 
 TEST_P(SequenceParityByDtype, Embedding) {
   const DType dtype = GetParam();
-  for (const auto& c : cases_of("embedding")) {
+  for (const auto& c : kSequenceFixture.cases("embedding")) {
     Embedding layer(c.at("input_dim").get<std::int64_t>(), c.at("output_dim").get<std::int64_t>());
     layer.set_dtype(dtype);
-    const Tensor ids = ints_of(c.at("ids"));
+    const Tensor ids = int64_tensor_of(c.at("ids"));
     layer.build(Shape(ids.shape().begin() + 1, ids.shape().end()));
     load_weights(layer, c, dtype);
     check_backward({{"y", layer(ids)}}, {}, layer, c, dtype);

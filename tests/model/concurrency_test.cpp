@@ -13,20 +13,16 @@
 #include <vector>
 
 #include "kiln/kiln.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::random_tensor;
+
 using namespace kiln::layers;
 
 constexpr int kThreads = 4;
-
-Tensor random_tensor(const Shape& shape, std::uint64_t seed) {
-  Generator gen(seed);
-  std::vector<float> v(static_cast<std::size_t>(shape_numel(shape)));
-  for (auto& x : v) x = static_cast<float>(gen.uniform(-1, 1));
-  return Tensor::from_vector(v, shape);
-}
 
 // One architecture, weights drawn from `seed`: convolutions on both of Kiln's
 // paths (the direct kernel for 3 input channels, oneDNN for 16), fused with

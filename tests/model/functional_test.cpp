@@ -9,22 +9,17 @@
 #include "kiln/kiln.hpp"
 #include "support/gradcheck.hpp"
 #include "support/errors.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::random_tensor;
+using testing::contains;
+
 using namespace kiln::layers;
 
 using testing::error_of;
-
-Tensor random_tensor(const Shape& shape, std::uint64_t seed, DType dtype = DType::Float32) {
-  Generator gen(seed);
-  std::vector<double> v(static_cast<std::size_t>(shape_numel(shape)));
-  for (auto& x : v) x = gen.uniform(-1, 1);
-  return Tensor::from_vector(v, shape).to(dtype);
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 TEST(Functional, ComputesWhatTheSameLayersInASequentialCompute) {
   auto d1 = std::make_shared<Dense>(5, "relu"), d2 = std::make_shared<Dense>(3, "softmax");

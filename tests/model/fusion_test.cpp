@@ -9,18 +9,14 @@
 #include <string>
 
 #include "kiln/kiln.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
-using namespace kiln::layers;
+using testing::random_tensor;
 
-Tensor random_tensor(const Shape& shape, std::uint64_t seed) {
-  Generator gen(seed);
-  std::vector<float> v(static_cast<std::size_t>(shape_numel(shape)));
-  for (auto& x : v) x = static_cast<float>(gen.uniform(-1, 1));
-  return Tensor::from_vector(v, shape);
-}
+using namespace kiln::layers;
 
 // Every op name in the autograd graph behind `t`.
 std::set<std::string> ops_behind(const Tensor& t) {

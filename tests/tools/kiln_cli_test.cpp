@@ -5,27 +5,18 @@
 
 #include "kiln/version.hpp"
 #include "support/process.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::kCli;
+using testing::kFashionTrainImages;
+using testing::count_lines;
+using testing::isolated;
+
 using testing::run_command;
 using testing::TempDir;
-
-const std::string kCli = KILN_CLI_PATH;
-const char* kFashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
-
-// Isolated from the user's caches: HOME and KILN_DATA point at an empty folder, which is
-// also the working directory (where kiln train writes its runs/ folder).
-std::string isolated(const TempDir& home, const std::string& args) {
-  return "cd " + home.path().string() + " && HOME=" + home.path().string() + " KILN_DATA= " + kCli + " " + args;
-}
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
 
 TEST(KilnCli, HelpExplainsCommands) {
   auto r = run_command(kCli + " --help");
@@ -89,7 +80,7 @@ TEST(KilnCli, TrainsOnCifarFilesInTheOfficialFormat) {
 }
 
 TEST(KilnCli, AutoFallsBackToFashionMnistInOneLine) {
-  if (!std::filesystem::exists(kFashion))
+  if (!std::filesystem::exists(kFashionTrainImages))
     GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
   TempDir home, data;
   const auto r = run_command(isolated(home,
@@ -103,7 +94,7 @@ TEST(KilnCli, AutoFallsBackToFashionMnistInOneLine) {
 }
 
 TEST(KilnCli, ArticleCnnLearnsAFashionMnistSubset) {
-  if (!std::filesystem::exists(kFashion))
+  if (!std::filesystem::exists(kFashionTrainImages))
     GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
   TempDir home;
   const auto r = run_command(isolated(home,

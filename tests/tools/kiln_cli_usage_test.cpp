@@ -9,14 +9,16 @@
 
 #include "kiln/kiln.hpp"
 #include "support/process.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::kCli;
+using testing::count_lines;
+
 using testing::run_command;
 using testing::TempDir;
-
-const std::string kCli = KILN_CLI_PATH;
 
 // Standard error alone; standard output goes to `stdout_file` when given.
 testing::ProcessResult stderr_of(const std::string& args, const std::string& stdout_file = "/dev/null") {
@@ -26,12 +28,6 @@ testing::ProcessResult stderr_of(const std::string& args, const std::string& std
 std::string read(const std::filesystem::path& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
 }
 
 struct BadValue {

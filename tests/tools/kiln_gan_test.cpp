@@ -6,22 +6,17 @@
 #include <regex>
 
 #include "support/process.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::kCli;
+using testing::kFashionTrainImages;
+using testing::last_line;
+
 using testing::run_command;
 using testing::TempDir;
-
-const std::string kCli = KILN_CLI_PATH;
-const char* kFashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
-
-std::string last_line(const std::string& s) {
-  const auto end = s.find_last_not_of('\n');
-  if (end == std::string::npos) return "";
-  const auto start = s.rfind('\n', end);
-  return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
 
 // The acceptance test: a fixed seed (and thread count, so the run is
 // bit-identical anywhere) covers at least 6 of the 8 modes.
@@ -59,7 +54,7 @@ TEST(KilnGan, BadOptionsAreUsageErrors) {
 }
 
 TEST(KilnGan, DcganWritesSamplesCurvesAndScores) {
-  if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  if (!std::filesystem::exists(kFashionTrainImages)) GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
   TempDir out;
   const auto r = run_command(kCli + " gan --epochs 2 --train-samples 256 --score-samples 100 --classifier-epochs 1 "
                                     "--threads 2 --verbose 2 --out " + out.path().string());

@@ -11,14 +11,17 @@
 
 #include "kiln/random.hpp"
 #include "support/process.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::kCli;
+using testing::last_line;
+
 using testing::run_command;
 using testing::TempDir;
 
-const std::string kCli = KILN_CLI_PATH;
 const char* kWords = "/usr/share/dict/words";
 
 // Pronounceable made-up words, for machines without a word list.
@@ -42,13 +45,6 @@ std::string generated_word_list(const TempDir& dir) {
 // Debian's word list (wamerican) when present, else a generated one.
 std::string word_list(const TempDir& dir) {
   return std::filesystem::exists(kWords) ? std::string(kWords) : generated_word_list(dir);
-}
-
-std::string last_line(const std::string& s) {
-  std::string t = s;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const auto pos = t.rfind('\n');
-  return pos == std::string::npos ? t : t.substr(pos + 1);
 }
 
 double number_after(const std::string& s, const std::string& label) {

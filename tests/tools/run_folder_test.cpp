@@ -10,20 +10,17 @@
 #include "kiln/io/files.hpp"
 #include "kiln/io/safetensors.hpp"
 #include "support/process.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::kCli;
+using testing::isolated;
+
 using testing::run_command;
 using testing::TempDir;
 namespace fs = std::filesystem;
-
-const std::string kCli = KILN_CLI_PATH;
-
-// In an empty HOME, from inside it (so runs/ lands there), without KILN_DATA.
-std::string isolated(const TempDir& home, const std::string& args) {
-  return "cd " + home.path().string() + " && HOME=" + home.path().string() + " KILN_DATA= " + kCli + " " + args;
-}
 
 // The same, with the program replacing the shell (so that a signal sent to the pid reaches kiln).
 std::string isolated_exec(const TempDir& home, const std::string& args) {

@@ -10,15 +10,18 @@
 #include "kiln/io/files.hpp"
 #include "kiln/kiln.hpp"
 #include "support/process.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
+
+using testing::same_bits;
 
 using namespace kiln::layers;
 using namespace kiln::callbacks;
 using testing::TempDir;
 
-Sequential small_model() {
+Sequential tiny_cnn() {
   Sequential m;
   m.add(Conv2D(4, 3, "relu", {8, 8, 1}));
   m.add(MaxPooling2D(2));
@@ -28,7 +31,7 @@ Sequential small_model() {
   return m;
 }
 
-data::Dataset toy_data(std::int64_t n, std::uint64_t seed) {
+data::Dataset toy_images(std::int64_t n, std::uint64_t seed) {
   Generator g(seed);
   std::vector<float> x(static_cast<std::size_t>(n * 64));
   std::vector<std::int32_t> y(static_cast<std::size_t>(n));
@@ -39,16 +42,11 @@ data::Dataset toy_data(std::int64_t n, std::uint64_t seed) {
   return data::Dataset(Tensor::from_vector(x, {n, 8, 8, 1}), Tensor::from_vector(y));
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.numel() * dtype_size(a.dtype())) == 0;
-}
-
 TEST(EarlyStopping, StopsAfterPatienceEpochsWithoutImprovement) {
   manual_seed(2);
-  Sequential model = small_model();
+  Sequential model = tiny_cnn();
   model.compile(optim::SGD(0.0), losses::SparseCategoricalCrossentropy());  // nothing changes: no improvement
-  const auto data = toy_data(32, 1);
+  const auto data = toy_images(32, 1);
   auto es = std::make_shared<EarlyStopping>(EarlyStoppingOptions{.patience = 2});
   History h =
       model.fit(data, {.epochs = 10, .batch_size = 16, .verbose = 0, .validation_data = data, .callbacks = {es}});
@@ -113,9 +111,9 @@ TEST(LearningRate, StepAndCosineSchedules) {
 
 TEST(LearningRate, SchedulerSetsTheRateEachEpochAndHistoryRecordsIt) {
   manual_seed(4);
-  Sequential model = small_model();
+  Sequential model = tiny_cnn();
   model.compile(optim::Adam(), losses::SparseCategoricalCrossentropy());
-  History h = model.fit(toy_data(32, 2),
+  History h = model.fit(toy_images(32, 2),
                         {.epochs = 4,
                          .batch_size = 16,
                          .verbose = 0,
@@ -148,9 +146,9 @@ TEST(LearningRate, ReduceOnPlateauWithCooldown) {
 TEST(CSVLogger, WritesOneRowPerEpochInKerasLayout) {
   manual_seed(5);
   TempDir dir;
-  Sequential model = small_model();
+  Sequential model = tiny_cnn();
   model.compile(optim::Adam(), losses::SparseCategoricalCrossentropy(), {"accuracy"});
-  const auto data = toy_data(32, 3);
+  const auto data = toy_images(32, 3);
   History h = model.fit(data, {.epochs = 3,
                                .batch_size = 16,
                                .verbose = 0,
@@ -200,7 +198,7 @@ struct CrashAt : Callback {
 
 TEST(Resume, ContinuesFromACheckpointToTheSameWeights) {
   TempDir dir;
-  const auto train = toy_data(80, 7), val = toy_data(40, 8);
+  const auto train = toy_images(80, 7), val = toy_images(40, 8);
   const auto callbacks = [&](const std::string& tag) {
     return std::vector<std::shared_ptr<Callback>>{
         std::make_shared<ReduceLROnPlateau>(ReduceLROnPlateauOptions{.monitor = "loss", .factor = 0.5, .patience = 1}),
@@ -210,7 +208,7 @@ TEST(Resume, ContinuesFromACheckpointToTheSameWeights) {
   };
   const auto run = [&](const std::string& tag, std::vector<std::shared_ptr<Callback>> extra) {
     manual_seed(21);
-    Sequential model = small_model();
+    Sequential model = tiny_cnn();
     model.compile(optim::Adam(5e-3), losses::SparseCategoricalCrossentropy(), {"accuracy"});
     auto cbs = callbacks(tag);
     cbs.insert(cbs.end(), extra.begin(), extra.end());
@@ -240,9 +238,9 @@ TEST(Resume, ContinuesFromACheckpointToTheSameWeights) {
 TEST(Resume, RefusesADifferentSetOfCallbacks) {
   TempDir dir;
   manual_seed(3);
-  Sequential model = small_model();
+  Sequential model = tiny_cnn();
   model.compile(optim::Adam(), losses::SparseCategoricalCrossentropy());
-  const auto data = toy_data(16, 1);
+  const auto data = toy_images(16, 1);
   model.fit(data, {.epochs = 1,
                    .batch_size = 8,
                    .verbose = 0,

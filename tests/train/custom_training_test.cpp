@@ -4,15 +4,16 @@
 
 #include "kiln/kiln.hpp"
 #include "support/errors.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::leaf;
+
 using namespace kiln::layers;
 
 using testing::error_of;
-
-Tensor leaf(std::vector<double> v) { return Tensor::from_vector(v).set_requires_grad(); }
 
 TEST(Gradients, MatchBackwardAndLeaveGradUntouched) {
   Tensor a = leaf({1.0, 2.0}), b = leaf({3.0});

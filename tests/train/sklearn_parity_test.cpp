@@ -37,7 +37,7 @@ struct Case {
   const json* expected;
 };
 
-std::vector<Case> cases() {
+std::vector<Case> sklearn_cases() {
   std::vector<Case> out;
   for (const auto& [name, c] : fixtures().at("cases").items()) {
     Case x{name,
@@ -58,7 +58,7 @@ std::vector<Case> cases() {
 }
 
 // null in the fixture is scikit-learn's nan.
-void expect_values(const std::vector<double>& actual, const json& expected, const std::string& what) {
+void expect_matches_sklearn(const std::vector<double>& actual, const json& expected, const std::string& what) {
   ASSERT_EQ(actual.size(), expected.size()) << what;
   for (std::size_t i = 0; i < actual.size(); ++i) {
     if (expected[i].is_null()) {
@@ -71,18 +71,18 @@ void expect_values(const std::vector<double>& actual, const json& expected, cons
 
 TEST(SklearnParity, FixturesCoverTheEdgeCases) {
   std::set<std::string> names;
-  for (const auto& c : cases()) names.insert(c.name);
+  for (const auto& c : sklearn_cases()) names.insert(c.name);
   for (const char* n : {"multiclass", "ties", "empty_class", "single_class", "binary", "perfect"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
 }
 
 TEST(SklearnParity, PredictedLabelsAreTheFirstArgmax) {
-  for (const auto& c : cases()) EXPECT_EQ(predicted_labels(c.scores), c.y_pred) << c.name;
+  for (const auto& c : sklearn_cases()) EXPECT_EQ(predicted_labels(c.scores), c.y_pred) << c.name;
 }
 
 TEST(SklearnParity, ConfusionMatrixAndAccuracy) {
-  for (const auto& c : cases()) {
+  for (const auto& c : sklearn_cases()) {
     const auto cm = confusion_matrix(c.y_true, c.y_pred, c.k);
     const auto expected = c.expected->at("confusion_matrix");
     for (std::int64_t t = 0; t < c.k; ++t) {
@@ -94,13 +94,13 @@ TEST(SklearnParity, ConfusionMatrixAndAccuracy) {
 }
 
 TEST(SklearnParity, PrecisionRecallF1PerClassAndAveraged) {
-  for (const auto& c : cases()) {
+  for (const auto& c : sklearn_cases()) {
     const auto cm = confusion_matrix(c.y_true, c.y_pred, c.k);
     const ClassScores s = per_class_scores(cm);
     const json& pc = c.expected->at("per_class");
-    expect_values(s.precision, pc.at("precision"), c.name + " precision");
-    expect_values(s.recall, pc.at("recall"), c.name + " recall");
-    expect_values(s.f1, pc.at("f1"), c.name + " f1");
+    expect_matches_sklearn(s.precision, pc.at("precision"), c.name + " precision");
+    expect_matches_sklearn(s.recall, pc.at("recall"), c.name + " recall");
+    expect_matches_sklearn(s.f1, pc.at("f1"), c.name + " f1");
     EXPECT_EQ(s.support, pc.at("support").get<std::vector<std::int64_t>>()) << c.name;
     for (Average a : {Average::Macro, Average::Micro, Average::Weighted}) {
       const json& e = c.expected->at(average_name(a));
@@ -113,7 +113,7 @@ TEST(SklearnParity, PrecisionRecallF1PerClassAndAveraged) {
 }
 
 TEST(SklearnParity, ClassificationReportIsCharacterForCharacter) {
-  for (const auto& c : cases()) {
+  for (const auto& c : sklearn_cases()) {
     const auto cm = confusion_matrix(c.y_true, c.y_pred, c.k);
     EXPECT_EQ(classification_report(cm, c.names, 2), c.expected->at("report_2").get<std::string>()) << c.name;
     EXPECT_EQ(classification_report(cm, c.names, 4), c.expected->at("report_4").get<std::string>()) << c.name;
@@ -121,16 +121,16 @@ TEST(SklearnParity, ClassificationReportIsCharacterForCharacter) {
 }
 
 TEST(SklearnParity, RocCurvesAndAucOneVsRest) {
-  for (const auto& c : cases()) {
+  for (const auto& c : sklearn_cases()) {
     const auto curves = roc_curves_ovr(c.y_true, c.scores);
     const auto aucs = roc_auc_per_class(c.y_true, c.scores);
     const json& ovr = c.expected->at("ovr");
     ASSERT_EQ(curves.size(), ovr.size());
     for (std::size_t k = 0; k < curves.size(); ++k) {
       const std::string what = c.name + " class " + std::to_string(k);
-      expect_values(curves[k].fpr, ovr[k].at("roc").at("fpr"), what + " fpr");
-      expect_values(curves[k].tpr, ovr[k].at("roc").at("tpr"), what + " tpr");
-      expect_values(curves[k].thresholds, ovr[k].at("roc").at("thresholds"), what + " thresholds");
+      expect_matches_sklearn(curves[k].fpr, ovr[k].at("roc").at("fpr"), what + " fpr");
+      expect_matches_sklearn(curves[k].tpr, ovr[k].at("roc").at("tpr"), what + " tpr");
+      expect_matches_sklearn(curves[k].thresholds, ovr[k].at("roc").at("thresholds"), what + " thresholds");
       if (ovr[k].at("roc_auc").is_null()) {
         EXPECT_TRUE(std::isnan(aucs[k])) << what;
       } else {
@@ -146,16 +146,16 @@ TEST(SklearnParity, RocCurvesAndAucOneVsRest) {
           column.push_back(v[i * static_cast<std::size_t>(c.k) + k]);
         }
         const RocCurve all = roc_curve(positive, column, /*drop_intermediate=*/false);
-        expect_values(all.fpr, ovr[k].at("roc_all").at("fpr"), what + " all fpr");
-        expect_values(all.tpr, ovr[k].at("roc_all").at("tpr"), what + " all tpr");
-        expect_values(all.thresholds, ovr[k].at("roc_all").at("thresholds"), what + " all thresholds");
+        expect_matches_sklearn(all.fpr, ovr[k].at("roc_all").at("fpr"), what + " all fpr");
+        expect_matches_sklearn(all.tpr, ovr[k].at("roc_all").at("tpr"), what + " all tpr");
+        expect_matches_sklearn(all.thresholds, ovr[k].at("roc_all").at("thresholds"), what + " all thresholds");
       }
     }
   }
 }
 
 TEST(SklearnParity, MulticlassRocAucOrTheSameRefusal) {
-  for (const auto& c : cases()) {
+  for (const auto& c : sklearn_cases()) {
     if (c.k <= 2) continue;
     for (Average a : {Average::Macro, Average::Weighted}) {
       const json& e = c.expected->at(std::string("roc_auc_ovr_") + average_name(a));
@@ -175,15 +175,15 @@ TEST(SklearnParity, MulticlassRocAucOrTheSameRefusal) {
 }
 
 TEST(SklearnParity, PrecisionRecallCurvesAndAveragePrecision) {
-  for (const auto& c : cases()) {
+  for (const auto& c : sklearn_cases()) {
     const auto curves = precision_recall_curves_ovr(c.y_true, c.scores);
     const auto ap = average_precision_per_class(c.y_true, c.scores);
     const json& ovr = c.expected->at("ovr");
     for (std::size_t k = 0; k < curves.size(); ++k) {
       const std::string what = c.name + " class " + std::to_string(k);
-      expect_values(curves[k].precision, ovr[k].at("pr").at("precision"), what + " precision");
-      expect_values(curves[k].recall, ovr[k].at("pr").at("recall"), what + " recall");
-      expect_values(curves[k].thresholds, ovr[k].at("pr").at("thresholds"), what + " thresholds");
+      expect_matches_sklearn(curves[k].precision, ovr[k].at("pr").at("precision"), what + " precision");
+      expect_matches_sklearn(curves[k].recall, ovr[k].at("pr").at("recall"), what + " recall");
+      expect_matches_sklearn(curves[k].thresholds, ovr[k].at("pr").at("thresholds"), what + " thresholds");
       EXPECT_NEAR(ap[k], ovr[k].at("average_precision").get<double>(), kTol) << what;
     }
     for (Average a : {Average::Macro, Average::Weighted}) {
@@ -196,7 +196,7 @@ TEST(SklearnParity, PrecisionRecallCurvesAndAveragePrecision) {
 
 TEST(SklearnParity, TopKAccuracyIncludingTies) {
   int checked = 0;
-  for (const auto& c : cases()) {
+  for (const auto& c : sklearn_cases()) {
     if (!c.expected->contains("top_k")) continue;
     for (const auto& [k, v] : c.expected->at("top_k").items()) {
       EXPECT_NEAR(top_k_accuracy(c.y_true, c.scores, std::stoll(k)), v.get<double>(), kTol) << c.name << " k=" << k;
@@ -208,7 +208,7 @@ TEST(SklearnParity, TopKAccuracyIncludingTies) {
 
 TEST(SklearnParity, StreamingMetricsAgreeWithTheFunctions) {
   // The compile() metrics accumulate the same confusion counts batch by batch.
-  for (const auto& c : cases()) {
+  for (const auto& c : sklearn_cases()) {
     if (c.k < 3) continue;
     const auto cm = confusion_matrix(c.y_true, c.y_pred, c.k);
     const Tensor labels = Tensor::from_vector(c.y_true);

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "command.hpp"
+#include "dataset_choice.hpp"
 #include "gan.hpp"
 
 namespace kiln::cli {
@@ -136,11 +137,6 @@ Scores score(const Tensor& probabilities) {
 
 void print_scores(const std::string& label, const Scores& s) {
   std::printf("  %-18s %15.4f %26.4f %24.3f\n", label.c_str(), s.confidence, s.class_entropy, s.inception_like);
-}
-
-datasets::Split head(const datasets::Split& split, std::int64_t n) {
-  if (n <= 0 || n >= split.images.size(0)) return split;
-  return {split.images.slice(0, n), split.labels.slice(0, n)};
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ Tensor ring_samples(std::int64_t n, Generator& gen) {
   return Tensor::from_vector(xy, {n, 2});
 }
 
-std::shared_ptr<Model> make_generator(std::int64_t latent_dim) {
+std::shared_ptr<Model> make_ring_generator(std::int64_t latent_dim) {
   const SymbolicTensor z = Input({latent_dim}, "z");
   SymbolicTensor h = Dense(128, "relu")(z);
   h = Dense(128, "relu")(h);
@@ -40,7 +40,7 @@ std::shared_ptr<Model> make_generator(std::int64_t latent_dim) {
 
 // Twice the generator's width: with equal widths the generator drops one or
 // two modes for some seeds; a stronger critic notices the missing ones.
-std::shared_ptr<Model> make_discriminator() {
+std::shared_ptr<Model> make_ring_discriminator() {
   const SymbolicTensor point = Input({2}, "point");
   SymbolicTensor h = Dense(256, "relu")(point);
   h = Dense(256, "relu")(h);
@@ -111,7 +111,7 @@ int run_ring8(const GanSettings& s) {
 
   Generator data_gen(s.seed ^ 0x9e3779b97f4a7c15ULL);
   const Tensor data = ring_samples(n, data_gen);
-  GAN gan(make_generator(latent_dim), make_discriminator(),
+  GAN gan(make_ring_generator(latent_dim), make_ring_discriminator(),
           {.latent_dim = latent_dim, .d_learning_rate = lr, .g_learning_rate = lr, .seed = s.seed});
   std::cout << "Ring of " << kModes << " Gaussians (radius " << kRadius << ", std " << kStd << "): " << n
             << " points; generator " << gan.generator().count_params() << " and discriminator "

@@ -140,7 +140,7 @@ std::shared_ptr<const Compiled> compile(const Conv2dGeometry& g, Kind kind) {
 }
 
 // The last kConv2dCacheCapacity geometries of one kind, most recent first.
-class Cache {
+class PrimitiveCache {
  public:
   std::shared_ptr<const Compiled> get(const Conv2dGeometry& g, Kind kind) {
     const Key key = key_of(g);
@@ -176,13 +176,13 @@ class Cache {
   std::list<Key> recent_;
 };
 
-Cache& cache(Kind kind) {
+PrimitiveCache& primitive_cache(Kind kind) {
   // Leaked on purpose, like the allocator: a thread may still convolve while statics are destroyed.
-  static auto* caches = new std::array<Cache, kKinds>();
+  static auto* caches = new std::array<PrimitiveCache, kKinds>();
   return (*caches)[kind];
 }
 
-std::shared_ptr<const Compiled> compiled(const Conv2dGeometry& g, Kind kind) { return cache(kind).get(g, kind); }
+std::shared_ptr<const Compiled> compiled(const Conv2dGeometry& g, Kind kind) { return primitive_cache(kind).get(g, kind); }
 
 memory wrap(const memory::desc& desc, const void* data) {
   return memory(desc, onednn::engine(), const_cast<void*>(data));
@@ -202,7 +202,7 @@ memory stage_weights(const Compiled& c, const float* w) {
 
 std::size_t conv2d_cache_size() {
   std::size_t n = 0;
-  for (int kind = 0; kind < kKinds; ++kind) n += cache(static_cast<Kind>(kind)).size();
+  for (int kind = 0; kind < kKinds; ++kind) n += primitive_cache(static_cast<Kind>(kind)).size();
   return n;
 }
 

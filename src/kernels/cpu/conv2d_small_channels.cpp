@@ -92,7 +92,7 @@ KILN_AVX512 void forward_row(const float* x, const float* w, const float* b, flo
 }
 
 template <int OB>
-KILN_AVX512 void forward_rows(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g,
+KILN_AVX512 void conv_forward_rows(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g,
                               bool relu, std::int64_t begin, std::int64_t end) {
   for (std::int64_t row = begin; row < end; ++row) {
     forward_row<OB>(x, w, b, y + row * g.OW * g.O, g, relu, row / g.OH, row % g.OH);
@@ -230,7 +230,7 @@ bool conv2d_forward_small_channels(const float* x, const float* w, const float* 
   if (!supported(g)) return false;
   by_filter_blocks(g.O, [&]<int OB>() {
     parallel_for(g.N * g.OH, g.OW * g.KH * g.KW * g.C * g.O, [&](std::int64_t begin, std::int64_t end) {
-      forward_rows<OB>(x, w, b, y, g, relu, begin, end);
+      conv_forward_rows<OB>(x, w, b, y, g, relu, begin, end);
     });
   });
   return true;

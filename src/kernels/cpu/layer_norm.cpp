@@ -12,7 +12,7 @@ namespace kiln::kernels::cpu {
 namespace {
 
 template <typename T>
-KILN_MULTIVERSION void forward_rows(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd,
+KILN_MULTIVERSION void layer_norm_forward_rows(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd,
                                     std::int64_t cols, T eps, std::int64_t begin, std::int64_t end) {
   for (std::int64_t r = begin; r < end; ++r) {
     const T* xr = x + r * cols;
@@ -41,7 +41,7 @@ KILN_MULTIVERSION void forward_rows(const T* x, const T* gamma, const T* beta, T
 
 // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = gy * gamma.
 template <typename T>
-KILN_MULTIVERSION void backward_rows(const T* x, const T* gamma, const T* mean, const T* rstd, const T* gy, T* gx,
+KILN_MULTIVERSION void layer_norm_backward_rows(const T* x, const T* gamma, const T* mean, const T* rstd, const T* gy, T* gx,
                                      T* ggamma, T* gbeta, std::int64_t cols, std::int64_t begin, std::int64_t end) {
   for (std::int64_t r = begin; r < end; ++r) {
     const T* xr = x + r * cols;
@@ -75,7 +75,7 @@ template <typename T>
 void layer_norm_forward(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, std::int64_t rows,
                         std::int64_t cols, T eps) {
   parallel_for(rows, cols * 4, [&](std::int64_t begin, std::int64_t end) {
-    forward_rows(x, gamma, beta, y, mean, rstd, cols, eps, begin, end);
+    layer_norm_forward_rows(x, gamma, beta, y, mean, rstd, cols, eps, begin, end);
   });
 }
 
@@ -88,7 +88,7 @@ void layer_norm_backward(const T* x, const T* gamma, const T* mean, const T* rst
   std::vector<T> partial_beta(gbeta ? static_cast<std::size_t>(threads * cols) : 0, T(0));
   parallel_for(rows, cols * 6, [&](std::int64_t begin, std::int64_t end) {
     const int t = omp_in_parallel() ? omp_get_thread_num() : 0;
-    backward_rows(x, gamma, mean, rstd, gy, gx, ggamma ? partial_gamma.data() + t * cols : nullptr,
+    layer_norm_backward_rows(x, gamma, mean, rstd, gy, gx, ggamma ? partial_gamma.data() + t * cols : nullptr,
                   gbeta ? partial_beta.data() + t * cols : nullptr, cols, begin, end);
   });
   for (auto [out, partial] : {std::pair{ggamma, &partial_gamma}, std::pair{gbeta, &partial_beta}}) {

@@ -20,17 +20,17 @@ namespace {
 struct Buffer {
   void* data = nullptr;
   std::size_t size = 0;
-  ~Buffer() { memory::release(data, size); }
+  ~Buffer() { kiln::memory::release(data, size); }
 };
 
 // Grown to the largest size asked for, kept until the thread ends.
 dnnl::memory grow(Buffer& buffer, const dnnl::memory::desc& desc) {
   const std::size_t need = desc.get_size();
   if (need > buffer.size) {
-    memory::release(buffer.data, buffer.size);
+    kiln::memory::release(buffer.data, buffer.size);
     buffer.data = nullptr;  // (allocate may throw)
     buffer.size = 0;
-    buffer.data = memory::allocate(need);
+    buffer.data = kiln::memory::allocate(need);
     buffer.size = need;
   }
   return dnnl::memory(desc, engine(), buffer.data);
