@@ -48,6 +48,7 @@
 #include "kiln/io/png.hpp"
 #include "kiln/io/safetensors.hpp"
 #include "kiln/layers/activation.hpp"
+#include "kiln/layers/activation_layers.hpp"
 #include "kiln/layers/attention.hpp"
 #include "kiln/layers/batch_normalization.hpp"
 #include "kiln/layers/conv2d.hpp"

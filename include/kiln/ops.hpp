@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/ops/activations.hpp"
 #include "kiln/ops/attention.hpp"
 #include "kiln/ops/conv_transpose.hpp"
 #include "kiln/ops/embedding.hpp"

@@ -6,6 +6,7 @@
 #include "kiln/layers/activation.hpp"
 #include "kiln/ops.hpp"
 #include "layers/image_arguments.hpp"
+#include "layers/weight_regularization.hpp"
 #include "ops/padding.hpp"
 
 namespace kiln::layers {
@@ -56,6 +57,7 @@ nlohmann::json Conv2D::get_config() const {
   c["use_bias"] = options_.use_bias;
   c["kernel_initializer"] = to_json(options_.kernel_initializer);
   c["bias_initializer"] = to_json(options_.bias_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
 
@@ -71,8 +73,17 @@ Conv2dParams Conv2D::conv_params() const {
 
 Tensor Conv2D::forward(const Tensor& x, bool) {
   const Conv2dParams p = conv_params();
-  return p.relu ? conv2d(x, kernel_, bias_, p) : apply_activation(options_.activation, conv2d(x, kernel_, bias_, p));
+  Tensor y =
+      p.relu ? conv2d(x, kernel_, bias_, p) : apply_activation(options_.activation, conv2d(x, kernel_, bias_, p));
+  if (options_.activity_regularizer) activity_ = y;
+  return y;
 }
+
+std::vector<Tensor> Conv2D::regularization_losses() const {
+  return layers_detail::regularization_penalties(options_, kernel_, bias_, activity_);
+}
+
+void Conv2D::apply_constraints() { layers_detail::apply_weight_constraints(options_, kernel_, bias_); }
 
 Tensor Conv2D::kernel() const {
   input_shape();  // throws, naming the layer, when it is not built

@@ -5,6 +5,7 @@
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
 #include "kiln/ops.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 
@@ -39,8 +40,16 @@ void Dense::build_weights(const Shape& input_shape, Generator& gen) {
 }
 
 Tensor Dense::forward(const Tensor& x, bool) {
-  return apply_activation(options_.activation, linear(x, kernel_, bias_));
+  Tensor y = apply_activation(options_.activation, linear(x, kernel_, bias_));
+  if (options_.activity_regularizer) activity_ = y;
+  return y;
 }
+
+std::vector<Tensor> Dense::regularization_losses() const {
+  return layers_detail::regularization_penalties(options_, kernel_, bias_, activity_);
+}
+
+void Dense::apply_constraints() { layers_detail::apply_weight_constraints(options_, kernel_, bias_); }
 
 nlohmann::json Dense::get_config() const {
   nlohmann::json c = Layer::get_config();
@@ -49,6 +58,7 @@ nlohmann::json Dense::get_config() const {
   c["use_bias"] = options_.use_bias;
   c["kernel_initializer"] = to_json(options_.kernel_initializer);
   c["bias_initializer"] = to_json(options_.bias_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
 

@@ -7,6 +7,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
+#include "kiln/layers/activation_layers.hpp"
 #include "kiln/layers/attention.hpp"
 #include "kiln/layers/batch_normalization.hpp"
 #include "kiln/layers/conv2d.hpp"
@@ -23,6 +24,7 @@
 #include "kiln/layers/reshaping.hpp"
 #include "kiln/layers/transformer.hpp"
 #include "kiln/layers/upsampling2d.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 namespace {
@@ -56,28 +58,28 @@ const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
       {"Dense",
        [](const json& c) {
-         return std::make_shared<Dense>(
-             c.at("units").get<std::int64_t>(),
-             DenseOptions{.activation = c.at("activation").get<std::string>(),
-                          .use_bias = c.at("use_bias").get<bool>(),
-                          .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
-                          .bias_initializer = initializer_from_json(c.at("bias_initializer")),
-                          .input_shape = shape_or_empty(c, "input_shape"),
-                          .name = c.at("name").get<std::string>()});
+         DenseOptions o{.activation = c.at("activation").get<std::string>(),
+                        .use_bias = c.at("use_bias").get<bool>(),
+                        .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                        .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                        .input_shape = shape_or_empty(c, "input_shape"),
+                        .name = c.at("name").get<std::string>()};
+         layers_detail::read_regularization_config(c, o);
+         return std::make_shared<Dense>(c.at("units").get<std::int64_t>(), o);
        }},
       {"Conv2D",
        [](const json& c) {
-         return std::make_shared<Conv2D>(
-             c.at("filters").get<std::int64_t>(), size2(c.at("kernel_size")),
-             Conv2DOptions{.strides = size2(c.at("strides")),
-                           .padding = c.at("padding").get<std::string>(),
-                           .dilation_rate = size2(c.at("dilation_rate")),
-                           .activation = c.at("activation").get<std::string>(),
-                           .use_bias = c.at("use_bias").get<bool>(),
-                           .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
-                           .bias_initializer = initializer_from_json(c.at("bias_initializer")),
-                           .input_shape = shape_or_empty(c, "input_shape"),
-                           .name = c.at("name").get<std::string>()});
+         Conv2DOptions o{.strides = size2(c.at("strides")),
+                         .padding = c.at("padding").get<std::string>(),
+                         .dilation_rate = size2(c.at("dilation_rate")),
+                         .activation = c.at("activation").get<std::string>(),
+                         .use_bias = c.at("use_bias").get<bool>(),
+                         .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                         .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                         .input_shape = shape_or_empty(c, "input_shape"),
+                         .name = c.at("name").get<std::string>()};
+         layers_detail::read_regularization_config(c, o);
+         return std::make_shared<Conv2D>(c.at("filters").get<std::int64_t>(), size2(c.at("kernel_size")), o);
        }},
       {"MaxPooling2D",
        [](const json& c) {
@@ -225,6 +227,26 @@ const std::map<std::string, Factory>& factories() {
       {"LeakyReLU",
        [](const json& c) {
          return std::make_shared<LeakyReLU>(c.at("alpha").get<double>(), c.at("name").get<std::string>());
+       }},
+      {"ReLU",
+       [](const json& c) {
+         std::optional<double> max_value;
+         if (c.contains("max_value") && !c.at("max_value").is_null()) max_value = c.at("max_value").get<double>();
+         return std::make_shared<ReLU>(max_value, c.value("negative_slope", 0.0), c.value("threshold", 0.0),
+                                       c.at("name").get<std::string>());
+       }},
+      {"ELU",
+       [](const json& c) { return std::make_shared<ELU>(c.value("alpha", 1.0), c.at("name").get<std::string>()); }},
+      {"Softmax",
+       [](const json& c) { return std::make_shared<Softmax>(c.value("axis", -1), c.at("name").get<std::string>()); }},
+      {"PReLU",
+       [](const json& c) {
+         PReLUOptions o{.name = c.at("name").get<std::string>()};
+         if (c.contains("alpha_initializer")) o.alpha_initializer = initializer_from_json(c.at("alpha_initializer"));
+         if (c.contains("shared_axes") && !c.at("shared_axes").is_null()) {
+           o.shared_axes = c.at("shared_axes").get<std::vector<int>>();
+         }
+         return std::make_shared<PReLU>(o);
        }},
       {"Concatenate",
        [](const json& c) {

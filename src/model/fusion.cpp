@@ -13,7 +13,9 @@ bool fusable(const layers::Layer& first, const layers::Layer& second) {
   if (typeid(first) != typeid(layers::Conv2D) || typeid(second) != typeid(layers::MaxPooling2D)) return false;
   const auto& conv = static_cast<const layers::Conv2D&>(first);
   const std::string& activation = conv.options().activation;
-  return (activation.empty() || activation == "linear" || activation == "relu") && second.dtype() == first.dtype();
+  // An activity regularizer needs the convolution's own output, which the fused op never forms.
+  return (activation.empty() || activation == "linear" || activation == "relu") && second.dtype() == first.dtype() &&
+         !conv.options().activity_regularizer;
 }
 
 }  // namespace

@@ -39,6 +39,15 @@ Tensor targets_like(const Tensor& y, const Tensor& y_pred) {
   return cast ? y.to(y_pred.dtype()) : y;
 }
 
+// Keras's compute_loss: the loss plus every layer's regularization penalties (kernel, bias,
+// and activity from the call just made), so the reported loss includes them as in Keras.
+Tensor with_regularization(Tensor loss, const Model& model) {
+  for (const auto& layer : model.layers()) {
+    for (const Tensor& penalty : layer->regularization_losses()) loss = loss + penalty;
+  }
+  return loss;
+}
+
 }  // namespace
 
 void Model::compile(const OptimizerArgument& optimizer, const LossArgument& loss, const MetricArguments& metrics) {
@@ -95,11 +104,12 @@ Logs Model::train_step(const data::Batch& batch) {
   }
   const Tensor y_pred = call_on(batch, true);
   const Tensor y = targets_like(batch.y, y_pred);
-  const Tensor loss = (*loss_)(y, y_pred);
+  const Tensor loss = with_regularization((*loss_)(y, y_pred), *this);
   const double value = loss.item();
   if (!std::isfinite(value)) return {{"loss", value}};  // fit() reports it; weights stay as they were
   loss.backward();
   optimizer_->apply_gradients(trainable_weights());
+  for (const auto& layer : layers()) layer->apply_constraints();
   const Tensor detached = y_pred.detach();
   for (auto& m : metrics_) m->update(y, detached);
   return {{"loss", value}};
@@ -109,7 +119,7 @@ Logs Model::test_step(const data::Batch& batch) {
   NoGradGuard no_grad;
   const Tensor y_pred = call_on(batch, false);
   const Tensor y = targets_like(batch.y, y_pred);
-  const double value = (*loss_)(y, y_pred).item();
+  const double value = with_regularization((*loss_)(y, y_pred), *this).item();
   for (auto& m : metrics_) m->update(y, y_pred);
   return {{"loss", value}};
 }
@@ -241,6 +251,8 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
     }
     for (auto& cb : options.callbacks) cb->after_epoch_end(*this, epoch, epoch_logs);
   }
+  // Keras swaps the weights' moving averages in (use_ema) before on_train_end.
+  if (optimizer_ && options.epochs > 0) optimizer_->finalize_variable_values(trainable_weights());
   for (auto& cb : options.callbacks) cb->on_train_end(*this);
   return history;
 }

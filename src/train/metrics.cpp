@@ -42,7 +42,7 @@ Tensor class_scores(const Tensor& y_pred, LabelKind kind) {
 LabelKind label_kind_for(const std::string& metric, const std::string& loss_name) {
   if (loss_name == "sparse_categorical_crossentropy") return LabelKind::Sparse;
   if (loss_name == "categorical_crossentropy") return LabelKind::Categorical;
-  if (loss_name == "binary_crossentropy") return LabelKind::Binary;
+  if (loss_name == "binary_crossentropy" || loss_name == "binary_focal_crossentropy") return LabelKind::Binary;
   throw Error("metric \"" + metric + "\" needs a classification loss to read the labels (the loss is " + loss_name +
               ")");
 }
@@ -175,7 +175,9 @@ std::shared_ptr<Metric> get(const std::string& name, const std::string& loss_nam
   if (name == "accuracy" || name == "acc") {
     if (loss_name == "sparse_categorical_crossentropy") return std::make_shared<SparseCategoricalAccuracy>(name);
     if (loss_name == "categorical_crossentropy") return std::make_shared<CategoricalAccuracy>(name);
-    if (loss_name == "binary_crossentropy") return std::make_shared<BinaryAccuracy>(name);
+    if (loss_name == "binary_crossentropy" || loss_name == "binary_focal_crossentropy") {
+      return std::make_shared<BinaryAccuracy>(name);
+    }
     throw Error("metric \"" + name + "\" needs a classification loss to pick its kind (the loss is " + loss_name +
                 "); name it explicitly, e.g. \"binary_accuracy\"");
   }

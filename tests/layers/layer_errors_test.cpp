@@ -65,7 +65,7 @@ TEST(LayerErrors, BadArguments) {
   EXPECT_THROW(Conv2D(-1, 3), Error);
   EXPECT_THROW(Conv2D(4, 0), Error);
   EXPECT_THROW(Conv2D(4, 3, Conv2DOptions{.padding = "full"}), Error);
-  EXPECT_THROW(Conv2D(4, 3, "relu6"), Error);
+  EXPECT_THROW(Conv2D(4, 3, "relu7"), Error);
   EXPECT_THROW(MaxPooling2D(0), Error);
   EXPECT_THROW(Dropout(1.0), Error);
   EXPECT_THROW(Reshape({-1, -1}), Error);

@@ -14,7 +14,7 @@ using namespace kiln::layers;
 
 TEST(PositionalArguments, OptimizersTakeKerasOrder) {
   const optim::SGD sgd(0.1, 0.9, true);
-  EXPECT_DOUBLE_EQ(sgd.options().learning_rate, 0.1);
+  EXPECT_DOUBLE_EQ(sgd.options().learning_rate.value(), 0.1);
   EXPECT_DOUBLE_EQ(sgd.options().momentum, 0.9);
   EXPECT_TRUE(sgd.options().nesterov);
   EXPECT_DOUBLE_EQ(optim::SGD(0.1, 0.9).options().momentum, 0.9);

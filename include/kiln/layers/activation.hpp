@@ -6,7 +6,9 @@
 
 namespace kiln::layers {
 
-// Names: "linear" (or ""), "relu", "sigmoid", "tanh", "softmax", "leaky_relu".
+// Keras's names: "linear" (or ""), "relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu",
+// "gelu" (exact), "silu"/"swish", "elu", "selu", "softplus", "softsign", "hard_sigmoid",
+// "hard_silu"/"hard_swish", "relu6", "mish", "exponential".
 // Throws an Error listing the known names for anything else.
 void check_activation_name(const std::string& activation, const std::string& where);
 Tensor apply_activation(const std::string& activation, const Tensor& x);

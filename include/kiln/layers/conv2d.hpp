@@ -1,7 +1,9 @@
 // Conv2D: 2-D convolution over [batch, height, width, channels] inputs.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/ops.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -13,6 +15,11 @@ struct Conv2DOptions {
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
+  regularizers::RegularizerArgument kernel_regularizer = {};
+  regularizers::RegularizerArgument bias_regularizer = {};
+  regularizers::RegularizerArgument activity_regularizer = {};  // on the layer's output
+  constraints::ConstraintArgument kernel_constraint = {};
+  constraints::ConstraintArgument bias_constraint = {};
   Shape input_shape = {};  // [height, width, channels], only on a model's first layer
   std::string name;
 };
@@ -32,6 +39,8 @@ class Conv2D : public Layer {
   Tensor bias() const;        // [filters]
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
   // The op-level settings this layer passes to kiln::conv2d.
   Conv2dParams conv_params() const;
 
@@ -44,6 +53,7 @@ class Conv2D : public Layer {
   Size2 kernel_size_;
   Conv2DOptions options_;
   Tensor kernel_, bias_;
+  Tensor activity_;  // the last output, kept only with an activity_regularizer
 };
 
 }  // namespace kiln::layers

@@ -1,6 +1,8 @@
 // Dense: y = activation(x W + b), applied to the last axis.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -9,6 +11,11 @@ struct DenseOptions {
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
+  regularizers::RegularizerArgument kernel_regularizer = {};
+  regularizers::RegularizerArgument bias_regularizer = {};
+  regularizers::RegularizerArgument activity_regularizer = {};  // on the layer's output
+  constraints::ConstraintArgument kernel_constraint = {};
+  constraints::ConstraintArgument bias_constraint = {};
   Shape input_shape = {};  // only needed on a model's first layer
   std::string name;
 };
@@ -25,6 +32,8 @@ class Dense : public Layer {
   Tensor bias() const;        // [units]
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;
@@ -35,6 +44,7 @@ class Dense : public Layer {
   std::int64_t units_;
   DenseOptions options_;
   Tensor kernel_, bias_;
+  Tensor activity_;  // the last output, kept only with an activity_regularizer
 };
 
 }  // namespace kiln::layers

@@ -107,6 +107,12 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // layer_from_config(type(), get_config()) gives an equal, unbuilt layer.
   virtual nlohmann::json get_config() const;
 
+  // Keras's layer.losses: the penalties of this layer's regularizers, scalars that fit() adds
+  // to the loss (kernel and bias from the weights, activity from the output of the last call).
+  virtual std::vector<Tensor> regularization_losses() const { return {}; }
+  // Applies this layer's weight constraints; fit() calls it after each optimizer step.
+  virtual void apply_constraints() {}
+
   // The random generators this layer draws from while running (Dropout's masks), so
   // that a checkpoint can save their state and a resumed run draw the same numbers.
   virtual std::vector<Generator*> generators() { return {}; }

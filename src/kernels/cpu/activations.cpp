@@ -1,0 +1,133 @@
+#include "kernels/cpu/activations.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "kernels/cpu/parallel.hpp"
+
+namespace kiln::kernels::cpu {
+namespace {
+
+// Keras's SELU constants (Klambauer et al.).
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+constexpr double kGeluTanhC = 0.044715;
+
+template <typename T>
+T softplus(T x) {
+  // max(x, 0) + log1p(exp(-|x|)): no overflow for large |x|.
+  return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x)));
+}
+
+template <typename T>
+T sigmoid(T x) {
+  return x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+}
+
+template <typename T>
+T forward_one(Activation kind, const ActivationParams& p, T x) {
+  switch (kind) {
+    case Activation::Gelu:
+      return T(0.5) * x * (T(1) + std::erf(x / T(std::numbers::sqrt2)));
+    case Activation::GeluTanh: {
+      const T k = T(std::sqrt(2.0 / std::numbers::pi));
+      return T(0.5) * x * (T(1) + std::tanh(k * (x + T(kGeluTanhC) * x * x * x)));
+    }
+    case Activation::Silu:
+      return x * sigmoid(x);
+    case Activation::Elu:
+      return x > 0 ? x : T(p.alpha) * std::expm1(x);
+    case Activation::Selu:
+      return T(kSeluScale) * (x > 0 ? x : T(kSeluAlpha) * std::expm1(x));
+    case Activation::Softplus:
+      return softplus(x);
+    case Activation::Softsign:
+      return x / (std::abs(x) + T(1));
+    case Activation::HardSigmoid:
+      return std::min(std::max(x + T(3), T(0)), T(6)) / T(6);
+    case Activation::HardSilu:
+      return x * std::min(std::max(x + T(3), T(0)), T(6)) / T(6);
+    case Activation::Mish:
+      return x * std::tanh(softplus(x));
+    case Activation::Exponential:
+      return std::exp(x);
+    case Activation::Relu:
+      // Keras: min(x, max_value) above the threshold, slope * (x - threshold) at or below it.
+      return x > T(p.threshold) ? std::min(x, T(p.max_value)) : T(p.alpha) * (x - T(p.threshold));
+  }
+  return x;
+}
+
+// f'(x). At a kink the derivative is the one-sided value the frameworks' where(x > 0, ...)
+// forms give: the left side's at 0 for elu, selu and relu.
+template <typename T>
+T derivative_one(Activation kind, const ActivationParams& p, T x) {
+  switch (kind) {
+    case Activation::Gelu: {
+      const T pdf = std::exp(-T(0.5) * x * x) / T(std::sqrt(2.0 * std::numbers::pi));
+      return T(0.5) * (T(1) + std::erf(x / T(std::numbers::sqrt2))) + x * pdf;
+    }
+    case Activation::GeluTanh: {
+      const T k = T(std::sqrt(2.0 / std::numbers::pi));
+      const T th = std::tanh(k * (x + T(kGeluTanhC) * x * x * x));
+      return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * k * (T(1) + T(3 * kGeluTanhC) * x * x);
+    }
+    case Activation::Silu: {
+      const T s = sigmoid(x);
+      return s * (T(1) + x * (T(1) - s));
+    }
+    case Activation::Elu:
+      return x > 0 ? T(1) : T(p.alpha) * std::exp(x);
+    case Activation::Selu:
+      return T(kSeluScale) * (x > 0 ? T(1) : T(kSeluAlpha) * std::exp(x));
+    case Activation::Softplus:
+      return sigmoid(x);
+    case Activation::Softsign: {
+      const T d = std::abs(x) + T(1);
+      return T(1) / (d * d);
+    }
+    case Activation::HardSigmoid:
+      return (x > T(-3) && x < T(3)) ? T(1) / T(6) : T(0);
+    case Activation::HardSilu:
+      if (x <= T(-3)) return T(0);
+      if (x >= T(3)) return T(1);
+      return (T(2) * x + T(3)) / T(6);
+    case Activation::Mish: {
+      const T th = std::tanh(softplus(x));
+      return th + x * (T(1) - th * th) * sigmoid(x);
+    }
+    case Activation::Exponential:
+      return std::exp(x);
+    case Activation::Relu:
+      if (x > T(p.threshold)) return x < T(p.max_value) ? T(1) : T(0);
+      return T(p.alpha);
+  }
+  return T(1);
+}
+
+}  // namespace
+
+template <typename T>
+void activation_forward(Activation kind, const ActivationParams& params, const T* x, T* y, std::int64_t n) {
+  parallel_for(n, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) y[i] = forward_one(kind, params, x[i]);
+  });
+}
+
+template <typename T>
+void activation_backward(Activation kind, const ActivationParams& params, const T* x, const T* gy, T* gx,
+                         std::int64_t n) {
+  parallel_for(n, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) gx[i] = gy[i] * derivative_one(kind, params, x[i]);
+  });
+}
+
+template void activation_forward<float>(Activation, const ActivationParams&, const float*, float*, std::int64_t);
+template void activation_forward<double>(Activation, const ActivationParams&, const double*, double*, std::int64_t);
+template void activation_backward<float>(Activation, const ActivationParams&, const float*, const float*, float*,
+                                         std::int64_t);
+template void activation_backward<double>(Activation, const ActivationParams&, const double*, const double*, double*,
+                                          std::int64_t);
+
+}  // namespace kiln::kernels::cpu
