@@ -17,7 +17,7 @@ using testing::error_of;
 
 Tensor row(std::vector<double> v) { return Tensor::from_vector(v, {1, static_cast<std::int64_t>(v.size())}); }
 
-void expect_values(const Tensor& t, std::vector<double> expected, double tol = 1e-15) {
+void expect_activation_values(const Tensor& t, std::vector<double> expected, double tol = 1e-15) {
   const auto got = t.to_vector<double>();
   ASSERT_EQ(got.size(), expected.size());
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "element " << i;
@@ -26,14 +26,14 @@ void expect_values(const Tensor& t, std::vector<double> expected, double tol = 1
 TEST(ActivationLayers, ReLUWithKerasArguments) {
   ReLU plain;
   plain.set_dtype(DType::Float64);
-  expect_values(plain(row({-1, 0, 2})), {0, 0, 2});
+  expect_activation_values(plain(row({-1, 0, 2})), {0, 0, 2});
   ReLU full(1.5, 0.1, 0.5);
   full.set_dtype(DType::Float64);
   // 0.1 (x - 0.5) at or below 0.5, x up to 1.5, then 1.5.
-  expect_values(full(row({-1, 0.5, 1, 3})), {-0.15, 0, 1, 1.5});
+  expect_activation_values(full(row({-1, 0.5, 1, 3})), {-0.15, 0, 1, 1.5});
   ReLU six(6.0);
   six.set_dtype(DType::Float64);
-  expect_values(six(row({-1, 3, 9})), {0, 3, 6});
+  expect_activation_values(six(row({-1, 3, 9})), {0, 3, 6});
   EXPECT_NE(error_of([] { ReLU(-1.0); }).find("max_value cannot be negative, got -1"), std::string::npos);
   EXPECT_NE(error_of([] { ReLU(std::nullopt, -0.5); }).find("negative_slope"), std::string::npos);
   EXPECT_NE(error_of([] { ReLU(std::nullopt, 0.0, -2.0); }).find("threshold"), std::string::npos);
@@ -42,12 +42,12 @@ TEST(ActivationLayers, ReLUWithKerasArguments) {
 TEST(ActivationLayers, ELUAndSoftmax) {
   ELU elu_layer(0.5);
   elu_layer.set_dtype(DType::Float64);
-  expect_values(elu_layer(row({-2, 0, 3})), {0.5 * std::expm1(-2.0), 0, 3});
+  expect_activation_values(elu_layer(row({-2, 0, 3})), {0.5 * std::expm1(-2.0), 0, 3});
   Softmax over_rows(1);
   over_rows.set_dtype(DType::Float64);
   const Tensor x = Tensor::from_vector<double>({0, std::log(3.0), 0, 0}, {1, 2, 2});
   // axis 1 of [1, 2, 2]: down the columns (0, 0) and (log 3, 0).
-  expect_values(over_rows(x), {1 / 2.0, 3 / 4.0, 1 / 2.0, 1 / 4.0}, 1e-15);
+  expect_activation_values(over_rows(x), {1 / 2.0, 3 / 4.0, 1 / 2.0, 1 / 4.0}, 1e-15);
   EXPECT_NE(error_of([] { Softmax(0); }).find("axis 0 is the batch"), std::string::npos);
   Softmax far(3);
   EXPECT_NE(error_of([&] { far(Tensor::zeros({2, 4})); }).find("axis 3"), std::string::npos);
@@ -105,7 +105,7 @@ TEST(ActivationLayers, EveryKerasActivationNameWorksInLayers) {
   }
   EXPECT_NE(error_of([] { Activation("gelu_fast"); }).find("unknown activation \"gelu_fast\""), std::string::npos);
   // Keras 3's hard_sigmoid is relu6(x + 3) / 6, not Keras 2's 0.2 x + 0.5.
-  expect_values(Activation("hard_sigmoid")(row({-4, 1.5, 4})), {0, 0.75, 1});
+  expect_activation_values(Activation("hard_sigmoid")(row({-4, 1.5, 4})), {0, 0.75, 1});
 }
 
 }  // namespace

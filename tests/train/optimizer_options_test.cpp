@@ -13,54 +13,57 @@
 #include "kiln/saving.hpp"
 #include "support/errors.hpp"
 #include "support/process.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
+using testing::same_bits;
+
 using nlohmann::json;
 using testing::error_of;
 
-Tensor param(std::vector<double> v) { return Tensor::from_vector(v).set_requires_grad(); }
+Tensor weight_param(std::vector<double> v) { return Tensor::from_vector(v).set_requires_grad(); }
 Tensor grad(std::vector<double> v) { return Tensor::from_vector(v); }
 
-void expect_values(const Tensor& t, std::vector<double> expected, double tol = 1e-14) {
+void expect_weights(const Tensor& t, std::vector<double> expected, double tol = 1e-14) {
   const auto got = t.to_vector<double>();
   ASSERT_EQ(got.size(), expected.size());
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "element " << i;
 }
 
 TEST(OptimizerOptions, WeightDecayShrinksTheWeightByRateTimesDecayBeforeTheUpdate) {
-  Tensor p = param({2.0, -4.0});
+  Tensor p = weight_param({2.0, -4.0});
   optim::SGD sgd(optim::SGDOptions{.learning_rate = 0.1, .weight_decay = 0.5});
   sgd.apply_gradients({grad({1.0, 0.0})}, {p});
   // p - p * 0.5 * 0.1, then - 0.1 g
-  expect_values(p, {2.0 - 0.1 - 0.1, -4.0 + 0.2});
+  expect_weights(p, {2.0 - 0.1 - 0.1, -4.0 + 0.2});
 }
 
 TEST(OptimizerOptions, ClipnormRescalesEachGradientOnItsOwn) {
-  Tensor a = param({0.0, 0.0}), b = param({0.0, 0.0});
+  Tensor a = weight_param({0.0, 0.0}), b = weight_param({0.0, 0.0});
   const Tensor ga = grad({3.0, 4.0}), gb = grad({0.3, 0.4});
   optim::SGD sgd(optim::SGDOptions{.learning_rate = 1.0, .clipnorm = 1.0});
   sgd.apply_gradients({ga, gb}, {a, b});
-  expect_values(a, {-0.6, -0.8});  // norm 5 -> 1
-  expect_values(b, {-0.3, -0.4});  // norm 0.5, under the limit
-  expect_values(ga, {3.0, 4.0});   // the caller's gradients are left alone
+  expect_weights(a, {-0.6, -0.8});  // norm 5 -> 1
+  expect_weights(b, {-0.3, -0.4});  // norm 0.5, under the limit
+  expect_weights(ga, {3.0, 4.0});   // the caller's gradients are left alone
 }
 
 TEST(OptimizerOptions, GlobalClipnormRescalesAllGradientsTogether) {
-  Tensor a = param({0.0, 0.0}), b = param({0.0});
+  Tensor a = weight_param({0.0, 0.0}), b = weight_param({0.0});
   optim::SGD sgd(optim::SGDOptions{.learning_rate = 1.0, .global_clipnorm = 2.6});
   sgd.apply_gradients({grad({3.0, 4.0}), grad({12.0})}, {a, b});
   // global norm sqrt(9 + 16 + 144) = 13, scale 2.6 / 13 = 0.2
-  expect_values(a, {-0.6, -0.8});
-  expect_values(b, {-2.4});
+  expect_weights(a, {-0.6, -0.8});
+  expect_weights(b, {-2.4});
 }
 
 TEST(OptimizerOptions, ClipvalueClipsEachElement) {
-  Tensor p = param({0.0, 0.0, 0.0});
+  Tensor p = weight_param({0.0, 0.0, 0.0});
   optim::SGD sgd(optim::SGDOptions{.learning_rate = 1.0, .clipvalue = 0.5});
   sgd.apply_gradients({grad({-2.0, 0.3, 1.0})}, {p});
-  expect_values(p, {0.5, -0.3, -0.5});
+  expect_weights(p, {0.5, -0.3, -0.5});
 }
 
 TEST(OptimizerOptions, BadCommonOptionsAreErrorsNamingTheArgument) {
@@ -90,7 +93,7 @@ TEST(OptimizerOptions, BadCommonOptionsAreErrorsNamingTheArgument) {
 }
 
 TEST(OptimizerOptions, MovingAverageStartsAtTheFirstUpdateAndIsSwappedInWhenAsked) {
-  Tensor p = param({1.0});
+  Tensor p = weight_param({1.0});
   optim::SGD sgd(optim::SGDOptions{.learning_rate = 0.1, .use_ema = true, .ema_momentum = 0.5});
   EXPECT_EQ(sgd.slot_names(), (std::vector<std::string>{"average"}));
   const std::vector<double> averages = {0.9, 0.5 * 0.9 + 0.5 * 0.8, 0.5 * 0.85 + 0.5 * 0.7};
@@ -104,7 +107,7 @@ TEST(OptimizerOptions, MovingAverageStartsAtTheFirstUpdateAndIsSwappedInWhenAske
 }
 
 TEST(OptimizerOptions, MovingAverageOverwritesTheWeightsAtItsFrequency) {
-  Tensor p = param({1.0});
+  Tensor p = weight_param({1.0});
   optim::SGD sgd(
       optim::SGDOptions{.learning_rate = 0.1, .use_ema = true, .ema_momentum = 0.5, .ema_overwrite_frequency = 2});
   sgd.apply_gradients({grad({1.0})}, {p});
@@ -117,7 +120,7 @@ TEST(OptimizerOptions, MovingAverageOverwritesTheWeightsAtItsFrequency) {
 }
 
 TEST(OptimizerOptions, AScheduleGivesEachStepItsRate) {
-  Tensor p = param({0.0});
+  Tensor p = weight_param({0.0});
   optim::SGD sgd(optim::schedules::ExponentialDecay(1.0, 1, 0.5));
   EXPECT_DOUBLE_EQ(sgd.learning_rate(), 1.0);
   for (int step = 0; step < 3; ++step) sgd.apply_gradients({grad({1.0})}, {p});
@@ -125,7 +128,7 @@ TEST(OptimizerOptions, AScheduleGivesEachStepItsRate) {
   EXPECT_DOUBLE_EQ(sgd.learning_rate(), 0.125) << "the rate of the next step";
   EXPECT_NE(error_of([&] { sgd.set_learning_rate(0.1); }).find("ExponentialDecay schedule"), std::string::npos);
   // Weight decay uses the step's scheduled rate too.
-  Tensor q = param({1.0});
+  Tensor q = weight_param({1.0});
   optim::SGD decaying(optim::SGDOptions{.learning_rate = optim::schedules::PiecewiseConstantDecay({0}, {1.0, 0.5}),
                                         .weight_decay = 0.1});
   decaying.apply_gradients({grad({0.0})}, {q});
@@ -174,16 +177,11 @@ TEST(OptimizerOptions, ConfigsHaveKerasKeysAndRebuildEveryOptimizer) {
 }
 
 TEST(OptimizerOptions, AdagradAccumulatorStartsAtItsInitialValue) {
-  Tensor p = param({1.0});
+  Tensor p = weight_param({1.0});
   optim::Adagrad adagrad(optim::AdagradOptions{.learning_rate = 0.1, .initial_accumulator_value = 0.5, .epsilon = 0});
   adagrad.apply_gradients({grad({0.5})}, {p});
   EXPECT_NEAR(adagrad.slots().at(p.impl()).values[0].item(), 0.75, 1e-15);
   EXPECT_NEAR(p.item(), 1.0 - 0.1 * 0.5 / std::sqrt(0.75), 1e-15);
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         std::memcmp(a.contiguous().raw_data(), b.contiguous().raw_data(), a.numel() * dtype_size(a.dtype())) == 0;
 }
 
 // A saved compiled model continues training bit-identically: slots, the moving
