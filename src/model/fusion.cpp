@@ -13,7 +13,9 @@ bool fusable(const layers::Layer& first, const layers::Layer& second) {
   if (typeid(first) != typeid(layers::Conv2D) || typeid(second) != typeid(layers::MaxPooling2D)) return false;
   const auto& conv = static_cast<const layers::Conv2D&>(first);
   const std::string& activation = conv.options().activation;
-  return (activation.empty() || activation == "linear" || activation == "relu") && second.dtype() == first.dtype();
+  // A grouped convolution is several convolutions; the fused kernel does one.
+  return conv.options().groups == 1 && (activation.empty() || activation == "linear" || activation == "relu") &&
+         second.dtype() == first.dtype();
 }
 
 }  // namespace
