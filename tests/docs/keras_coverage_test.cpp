@@ -4,6 +4,7 @@
 // lookup names and the others are not; callbacks marked supported exist.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -19,6 +20,19 @@ const std::string kPath = std::string(KILN_TEST_FIXTURES) + "/../../docs/keras_c
 struct Row {
   std::string name, status, lookup;
 };
+
+// The "N of M supported." sentence of each section, if it has one: title -> {N, M}.
+std::map<std::string, std::pair<int, int>> read_counts() {
+  std::ifstream in(kPath);
+  std::map<std::string, std::pair<int, int>> counts;
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) section = line.substr(3);
+    int n = 0, m = 0;
+    if (std::sscanf(line.c_str(), "%d of %d supported", &n, &m) == 2) counts[section] = {n, m};
+  }
+  return counts;
+}
 
 std::string trim(const std::string& s) {
   const auto begin = s.find_first_not_of(" `"), end = s.find_last_not_of(" `");
@@ -47,6 +61,13 @@ std::vector<Row> section(const std::string& title) {
   EXPECT_TRUE(tables.count(title)) << kPath << " has no \"## " << title << "\" table";
   const auto rows = tables[title];
   std::set<std::string> names;
+  const auto counts = read_counts();
+  if (counts.count(title)) {
+    int supported = 0;
+    for (const Row& r : rows) supported += r.status == "supported";
+    EXPECT_EQ(counts.at(title), std::make_pair(supported, static_cast<int>(rows.size())))
+        << title << ": the \"N of M supported\" sentence does not match the table";
+  }
   for (const Row& r : rows) {
     EXPECT_TRUE(r.status == "supported" || r.status == "not yet" || r.status == "not planned")
         << title << ": " << r.name << " has status \"" << r.status << "\"";
