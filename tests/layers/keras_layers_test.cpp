@@ -326,6 +326,50 @@ TEST(KerasLayers, ReadsKeras3Configs) {
   EXPECT_EQ(group->get_weights().size(), 1u);  // beta only
 }
 
+// Layers Kiln had before read Keras 3's configs too: initializers as objects, groups, dtype policies.
+TEST(KerasLayers, ReadsKeras3ConfigsOfEarlierLayers) {
+  const json conv2d = json::parse(R"({
+    "name": "conv2d_7", "trainable": false, "dtype": "float32", "filters": 8, "kernel_size": [3, 3],
+    "strides": [1, 1], "padding": "same", "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 2,
+    "activation": "relu", "use_bias": true,
+    "kernel_initializer": {"module": "keras.initializers", "class_name": "HeNormal", "config": {"seed": null},
+                           "registered_name": null},
+    "bias_initializer": {"module": "keras.initializers", "class_name": "Constant", "config": {"value": 0.5},
+                         "registered_name": null},
+    "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null,
+    "bias_constraint": null})");
+  auto conv = std::dynamic_pointer_cast<Conv2D>(layer_from_config("Conv2D", conv2d));
+  ASSERT_TRUE(conv);
+  EXPECT_FALSE(conv->trainable());
+  EXPECT_EQ(conv->options().groups, 2);
+  EXPECT_EQ(conv->options().kernel_initializer.name(), "he_normal");
+  conv->build({5, 5, 4});
+  EXPECT_EQ(conv->kernel().shape(), (Shape{3, 3, 2, 8}));
+  EXPECT_EQ(values(conv->bias()), std::vector<double>(8, 0.5));
+  const json gru = json::parse(R"({
+    "name": "gru", "trainable": true, "dtype": "float32", "return_sequences": false, "return_state": false,
+    "go_backwards": false, "stateful": false, "unroll": false, "zero_output_for_mask": false, "units": 4,
+    "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": true,
+    "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null},
+                           "registered_name": null},
+    "recurrent_initializer": {"module": "keras.initializers", "class_name": "Orthogonal",
+                              "config": {"gain": 1.0, "seed": null}, "registered_name": null},
+    "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null},
+    "kernel_regularizer": null, "recurrent_regularizer": null, "bias_regularizer": null,
+    "activity_regularizer": null, "kernel_constraint": null, "recurrent_constraint": null, "bias_constraint": null,
+    "dropout": 0.25, "recurrent_dropout": 0.0, "reset_after": true, "seed": 7, "use_cudnn": "auto"})");
+  auto g = std::dynamic_pointer_cast<GRU>(layer_from_config("GRU", gru));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->options().dropout, 0.25);
+  EXPECT_EQ(g->options().seed, std::optional<std::uint64_t>(7));
+  json no_reset = gru;
+  no_reset["reset_after"] = false;
+  EXPECT_TRUE(contains(error_of([&] { layer_from_config("GRU", no_reset); }), "reset_after"));
+  json hard = gru;
+  hard["recurrent_activation"] = "hard_sigmoid";
+  EXPECT_TRUE(contains(error_of([&] { layer_from_config("GRU", hard); }), "hard_sigmoid"));
+}
+
 TEST(KerasLayers, ConfigErrorsNameTheLayerAndTheValue) {
   json config = every_new_layer()[4]->get_config();  // the Conv1D
   config["kernel_regularizer"] = {{"class_name", "L2"}, {"config", {{"l2", 0.01}}}};
