@@ -1,6 +1,8 @@
 #include "kiln/ops/grouped_conv.hpp"
 
+#include "kernels/cpu/depthwise_conv2d.hpp"
 #include "kiln/ops.hpp"
+#include "ops/geometry.hpp"
 #include "ops/op_helpers.hpp"
 
 namespace kiln {
@@ -32,18 +34,58 @@ Tensor grouped_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const C
   return concat(outputs, 3);
 }
 
-Tensor depthwise_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& params) {
-  ops_detail::check_defined(x, "depthwise_conv2d", "input");
-  ops_detail::check_defined(w, "depthwise_conv2d", "kernel");
-  ops_detail::check_ndim(x, 4, "depthwise_conv2d", "input", "[batch, height, width, channels]");
-  ops_detail::check_ndim(w, 4, "depthwise_conv2d", "kernel", "[kh, kw, channels, depth_multiplier]");
-  if (w.size(2) != x.size(3)) {
-    throw Error("depthwise_conv2d: input has " + std::to_string(x.size(3)) + " channels (shape " +
-                shape_str(x.shape()) + ") but the kernel expects " + std::to_string(w.size(2)) + " (kernel shape " +
-                shape_str(w.shape()) + ")");
+// A kernel of its own: as conv2d per channel (grouped_conv2d with groups = C) it spent its time
+// on per-channel copies and primitive calls, several times slower than a full Conv2D.
+Tensor depthwise_conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const Conv2dParams& params) {
+  ops_detail::check_defined(x_in, "depthwise_conv2d", "input");
+  ops_detail::check_defined(w_in, "depthwise_conv2d", "kernel");
+  ops_detail::check_ndim(x_in, 4, "depthwise_conv2d", "input", "[batch, height, width, channels]");
+  ops_detail::check_ndim(w_in, 4, "depthwise_conv2d", "kernel", "[kh, kw, channels, depth_multiplier]");
+  ops_detail::check_same_dtype(x_in, w_in, "depthwise_conv2d");
+  if (w_in.size(2) != x_in.size(3)) {
+    throw Error("depthwise_conv2d: input has " + std::to_string(x_in.size(3)) + " channels (shape " +
+                shape_str(x_in.shape()) + ") but the kernel expects " + std::to_string(w_in.size(2)) +
+                " (kernel shape " + shape_str(w_in.shape()) + ")");
   }
-  // [KH, KW, C, M] read as [KH, KW, 1, C*M] puts filter (c, m) at c*M + m: groups of M outputs per channel.
-  return grouped_conv2d(x, reshape(w, {w.size(0), w.size(1), 1, w.size(2) * w.size(3)}), b, params, x.size(3));
+  const kernels::cpu::Conv2dGeometry g = ops_detail::conv2d_geometry(x_in, w_in, params);  // g.O = M
+  const std::int64_t CM = g.C * g.O;
+  if (b_in.defined()) {
+    ops_detail::check_same_dtype(x_in, b_in, "depthwise_conv2d");
+    if (b_in.ndim() != 1 || b_in.size(0) != CM) {
+      throw Error("depthwise_conv2d: bias must have shape [" + std::to_string(CM) + "], got " +
+                  shape_str(b_in.shape()));
+    }
+  }
+  const Tensor x = x_in.contiguous(), w = w_in.contiguous();
+  const Tensor b = b_in.defined() ? b_in.contiguous() : Tensor();
+  Tensor y = Tensor::empty({g.N, g.OH, g.OW, CM}, x.dtype());
+  ops_detail::dispatch_floating(x.dtype(), "depthwise_conv2d", [&]<typename T>() {
+    kernels::cpu::depthwise_conv2d_forward<T>(x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
+                                              y.data<T>(), g);
+  });
+  if (autograd::needs_grad({&x_in, &w_in, &b_in})) {
+    const Tensor xd = x.detach(), wd = w.detach();
+    const bool need_x = x_in.requires_grad(), need_w = w_in.requires_grad();
+    const bool need_b = b_in.defined() && b_in.requires_grad();
+    autograd::record(y, "depthwise_conv2d", {x_in, w_in, b_in},
+                     [xd, wd, g, need_x, need_w, need_b](const Tensor& gy_in) -> std::vector<Tensor> {
+                       const Tensor gy = gy_in.contiguous();
+                       Tensor gx, gw, gb;
+                       if (need_x) gx = Tensor::empty(xd.shape(), gy.dtype());
+                       if (need_w || need_b) gw = Tensor::empty(wd.shape(), gy.dtype());
+                       if (need_b) gb = Tensor::empty({g.C * g.O}, gy.dtype());
+                       ops_detail::dispatch_floating(gy.dtype(), "depthwise_conv2d", [&]<typename T>() {
+                         if (need_x)
+                           kernels::cpu::depthwise_conv2d_backward_data<T>(gy.data<T>(), wd.data<T>(), gx.data<T>(), g);
+                         if (need_w || need_b) {
+                           kernels::cpu::depthwise_conv2d_backward_weights<T>(xd.data<T>(), gy.data<T>(), gw.data<T>(),
+                                                                              need_b ? gb.data<T>() : nullptr, g);
+                         }
+                       });
+                       return {gx, need_w ? gw : Tensor(), gb};
+                     });
+  }
+  return y;
 }
 
 }  // namespace kiln

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "kiln/kiln.hpp"
 #include "support/errors.hpp"
@@ -66,6 +67,33 @@ TEST(KerasLayers, GroupsKeepChannelsApart) {
   depthwise->build({1, 1, 2});
   depthwise->set_weights({t({1, 2, 3, 4}, {1, 1, 2, 2})});
   EXPECT_EQ(values((*depthwise)(t({10, 100}, {1, 1, 1, 2}))), (std::vector<double>{10, 20, 300, 400}));
+}
+
+// depthwise_conv2d's own kernels against the same convolution run as conv2d per channel.
+TEST(KerasLayers, DepthwiseKernelsMatchPerChannelConvolutions) {
+  for (const auto& [stride, dilation, padding] : std::vector<std::tuple<int, int, std::string>>{
+           {1, 1, "valid"}, {2, 1, "same"}, {1, 2, "same"}, {2, 2, "valid"}}) {
+    SCOPED_TRACE(std::to_string(stride) + " " + std::to_string(dilation) + " " + padding);
+    Conv2dParams p;
+    p.stride_h = p.stride_w = stride;
+    p.dilation_h = p.dilation_w = dilation;
+    p.padding = padding;
+    const Tensor x = random::normal({2, 7, 6, 3}, 0, 1, 1).to(DType::Float64).set_requires_grad();
+    const Tensor w = random::normal({3, 2, 3, 2}, 0, 1, 2).to(DType::Float64).set_requires_grad();
+    const Tensor b = random::normal({6}, 0, 1, 3).to(DType::Float64).set_requires_grad();
+    const Tensor r = random::normal(depthwise_conv2d(x, w, b, p).shape(), 0, 1, 4).to(DType::Float64);
+    sum(depthwise_conv2d(x, w, b, p) * r).backward();
+    const std::vector<Tensor> fast{depthwise_conv2d(x, w, b, p).detach(), x.grad(), w.grad(), b.grad()};
+    for (Tensor t : {x, w, b}) t.zero_grad();
+    const Tensor reference = grouped_conv2d(x, reshape(w, {3, 2, 1, 6}), b, p, 3);
+    sum(reference * r).backward();
+    const std::vector<Tensor> slow{reference.detach(), x.grad(), w.grad(), b.grad()};
+    for (std::size_t i = 0; i < fast.size(); ++i) {
+      const auto f = values(fast[i]), s = values(slow[i]);
+      ASSERT_EQ(f.size(), s.size());
+      for (std::size_t j = 0; j < f.size(); ++j) ASSERT_NEAR(f[j], s[j], 1e-12) << "tensor " << i << " at " << j;
+    }
+  }
 }
 
 TEST(KerasLayers, PoolingAndUpsamplingOverSteps) {
