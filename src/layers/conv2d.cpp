@@ -5,6 +5,7 @@
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
 #include "kiln/ops.hpp"
+#include "kiln/ops/grouped_conv.hpp"
 #include "layers/image_arguments.hpp"
 #include "layers/weight_regularization.hpp"
 #include "ops/padding.hpp"
@@ -22,6 +23,10 @@ Conv2D::Conv2D(std::int64_t filters, Size2 kernel_size, Conv2DOptions options)
       options_(std::move(options)) {
   layers_detail::check_conv_arguments(describe(), filters_, kernel_size_, options_.strides, options_.dilation_rate,
                                       options_.padding);
+  if (options_.groups <= 0 || filters_ % options_.groups != 0) {
+    throw Error(describe() + ": groups must be positive and divide filters (" + std::to_string(filters_) + "), got " +
+                std::to_string(options_.groups));
+  }
   check_activation_name(options_.activation, describe());
   set_declared_input_shape(options_.input_shape);
 }
@@ -29,6 +34,10 @@ Conv2D::Conv2D(std::int64_t filters, Size2 kernel_size, Conv2DOptions options)
 Shape Conv2D::compute_output_shape(const Shape& in) const {
   layers_detail::check_image_sample(describe(), in);
   layers_detail::check_input_channels(describe(), *this, in);
+  if (in[2] % options_.groups != 0) {
+    throw Error(describe() + ": input channels (" + std::to_string(in[2]) + ") must be a multiple of groups (" +
+                std::to_string(options_.groups) + ")");
+  }
   const auto kh = (kernel_size_.h - 1) * options_.dilation_rate.h + 1;
   const auto kw = (kernel_size_.w - 1) * options_.dilation_rate.w + 1;
   const std::string where = describe();
@@ -42,7 +51,8 @@ Shape Conv2D::compute_output_shape(const Shape& in) const {
 }
 
 void Conv2D::build_weights(const Shape& in, Generator& gen) {
-  kernel_ = add_weight("kernel", {kernel_size_.h, kernel_size_.w, in[2], filters_}, options_.kernel_initializer, gen);
+  kernel_ = add_weight("kernel", {kernel_size_.h, kernel_size_.w, in[2] / options_.groups, filters_},
+                       options_.kernel_initializer, gen);
   if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer, gen);
 }
 
@@ -53,6 +63,7 @@ nlohmann::json Conv2D::get_config() const {
   c["strides"] = {options_.strides.h, options_.strides.w};
   c["padding"] = options_.padding;
   c["dilation_rate"] = {options_.dilation_rate.h, options_.dilation_rate.w};
+  c["groups"] = options_.groups;
   c["activation"] = options_.activation;
   c["use_bias"] = options_.use_bias;
   c["kernel_initializer"] = to_json(options_.kernel_initializer);
@@ -72,6 +83,11 @@ Conv2dParams Conv2D::conv_params() const {
 }
 
 Tensor Conv2D::forward(const Tensor& x, bool) {
+  if (options_.groups > 1) {
+    Conv2dParams p = conv_params();
+    p.relu = false;
+    return apply_activation(options_.activation, grouped_conv2d(x, kernel_, bias_, p, options_.groups));
+  }
   const Conv2dParams p = conv_params();
   Tensor y =
       p.relu ? conv2d(x, kernel_, bias_, p) : apply_activation(options_.activation, conv2d(x, kernel_, bias_, p));

@@ -121,7 +121,8 @@ void Initializer::fill(Tensor& tensor, Generator& gen) const {
   else if (name_ == "random_uniform") for (auto& v : values) v = gen.uniform(a_, b_);
   else if (name_ == "random_normal") for (auto& v : values) v = gen.normal(a_, b_);
   else if (name_ == "orthogonal") values = orthogonal_values(tensor.shape(), a_, gen);
-  tensor.copy_(Tensor::from_vector(values, tensor.shape()));
+  // from_vector reads an empty shape as [n]; a scalar weight (Attention's scale) is 0-d.
+  tensor.copy_(Tensor::from_vector(values, tensor.shape()).reshape(tensor.shape()));
 }
 
 }  // namespace kiln

@@ -20,6 +20,13 @@ RNNLayer::RNNLayer(std::int64_t units, RNNOptions options, const char* type, con
     throw Error(describe() + ": activation \"" + options_.activation + "\" is not supported; " +
                 (simple ? "use \"tanh\" or \"relu\"" : "LSTM and GRU use tanh with sigmoid gates, Keras's defaults"));
   }
+  if (!(options_.dropout >= 0.0 && options_.dropout < 1.0)) {
+    throw Error(describe() + ": dropout must be in [0, 1), got " + std::to_string(options_.dropout));
+  }
+  if (options_.recurrent_dropout != 0.0) {
+    throw Error(describe() + ": recurrent_dropout is not supported yet (got " +
+                std::to_string(options_.recurrent_dropout) + "); dropout on the inputs is");
+  }
   set_declared_input_shape(options_.input_shape);
 }
 
@@ -46,6 +53,8 @@ void RNNLayer::build_weights(const Shape& in, Generator& gen) {
   if (options_.use_bias) {
     bias_ = add_weight("bias", gates_ == 3 ? Shape{2, gh} : Shape{gh}, options_.bias_initializer, gen);
   }
+  // Only a layer with dropout draws its seed, so that adding this left other layers' weights unchanged.
+  if (options_.dropout > 0.0) generator_.seed_with(options_.seed ? *options_.seed : gen.next_u64());
 }
 
 RecurrentOptions RNNLayer::op_options() const {
@@ -78,6 +87,14 @@ RecurrentResult RNNLayer::call(const Tensor& input, const RNNCallArgs& args) {
       }
     }
   }
+  if (args.training && options_.dropout > 0.0) {
+    // One keep/drop draw per sample and input feature, shared by every time step (Keras's RNN dropout).
+    Tensor mask = Tensor::empty({B, 1, x.size(2)}, DType::Float64);
+    double* m = mask.data<double>();
+    const double scale = 1.0 / (1.0 - options_.dropout);
+    for (std::int64_t i = 0; i < mask.numel(); ++i) m[i] = generator_.uniform() < options_.dropout ? 0.0 : scale;
+    return run(x * mask.to(x.dtype()), args.mask, init);
+  }
   return run(x, args.mask, init);
 }
 
@@ -107,6 +124,9 @@ nlohmann::json RNNLayer::get_config() const {
   c["recurrent_initializer"] = to_json(options_.recurrent_initializer);
   c["bias_initializer"] = to_json(options_.bias_initializer);
   c["unit_forget_bias"] = options_.unit_forget_bias;
+  c["dropout"] = options_.dropout;
+  c["recurrent_dropout"] = options_.recurrent_dropout;
+  c["seed"] = options_.seed ? nlohmann::json(*options_.seed) : nlohmann::json(nullptr);
   c["return_sequences"] = options_.return_sequences;
   c["return_state"] = options_.return_state;
   c["go_backwards"] = options_.go_backwards;

@@ -1,6 +1,8 @@
 // Every layer type that can be rebuilt from its config. A new layer adds one
 // entry here (explicit, rather than static registration objects, which a
 // static library's linker may drop).
+#include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -25,6 +27,7 @@
 #include "kiln/layers/transformer.hpp"
 #include "kiln/layers/upsampling2d.hpp"
 #include "layers/weight_regularization.hpp"
+#include "layers/registry_detail.hpp"
 
 namespace kiln::layers {
 namespace {
@@ -39,17 +42,29 @@ Size2 size2(const json& j) { return {j.at(0).get<std::int64_t>(), j.at(1).get<st
 // SimpleRNN, LSTM and GRU share their options.
 template <typename L>
 std::shared_ptr<Layer> rnn_from(const json& c) {
+  // Keras 3 configs carry choices Kiln has one answer to; anything else would silently be another model.
+  if (c.value("recurrent_activation", std::string("sigmoid")) != "sigmoid") {
+    throw Error("recurrent_activation \"" + c.at("recurrent_activation").get<std::string>() +
+                "\" is not supported; Kiln's LSTM and GRU gates use sigmoid");
+  }
+  if (!c.value("reset_after", true)) throw Error("GRU reset_after false is not supported (Kiln's GRU is reset_after)");
+  if (c.value("stateful", false)) throw Error("stateful RNNs are not supported");
   return std::make_shared<L>(c.at("units").get<std::int64_t>(),
                              RNNOptions{.activation = c.at("activation").get<std::string>(),
                                         .use_bias = c.at("use_bias").get<bool>(),
                                         .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
                                         .recurrent_initializer = initializer_from_json(c.at("recurrent_initializer")),
                                         .bias_initializer = initializer_from_json(c.at("bias_initializer")),
-                                        .unit_forget_bias = c.at("unit_forget_bias").get<bool>(),
+                                        .unit_forget_bias = c.value("unit_forget_bias", true),
+                                        .dropout = c.value("dropout", 0.0),
+                                        .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                                        .seed = c.contains("seed") && !c.at("seed").is_null()
+                                                    ? std::optional<std::uint64_t>(c.at("seed").get<std::uint64_t>())
+                                                    : std::nullopt,
                                         .return_sequences = c.at("return_sequences").get<bool>(),
                                         .return_state = c.at("return_state").get<bool>(),
                                         .go_backwards = c.at("go_backwards").get<bool>(),
-                                        .zero_output_for_mask = c.at("zero_output_for_mask").get<bool>(),
+                                        .zero_output_for_mask = c.value("zero_output_for_mask", false),
                                         .input_shape = shape_or_empty(c, "input_shape"),
                                         .name = c.at("name").get<std::string>()});
 }
@@ -72,6 +87,7 @@ const std::map<std::string, Factory>& factories() {
          Conv2DOptions o{.strides = size2(c.at("strides")),
                          .padding = c.at("padding").get<std::string>(),
                          .dilation_rate = size2(c.at("dilation_rate")),
+                         .groups = c.value("groups", std::int64_t{1}),
                          .activation = c.at("activation").get<std::string>(),
                          .use_bias = c.at("use_bias").get<bool>(),
                          .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
@@ -266,7 +282,35 @@ DType dtype_from_name(const std::string& name) {
 
 }  // namespace
 
+// Keras 3 writes {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {...}};
+// Kiln writes {"name": "glorot_uniform", "a": ..., "b": ...}; both also accept a bare name.
+// Keras's seeds are not kept: Kiln draws initial weights from its own seeded generator.
+Initializer keras_initializer(const std::string& class_name, const json& config) {
+  if (class_name == "Constant") return Initializer::constant(config.value("value", 0.0));
+  if (class_name == "RandomUniform")
+    return Initializer::random_uniform(config.value("minval", -0.05), config.value("maxval", 0.05));
+  if (class_name == "RandomNormal")
+    return Initializer::random_normal(config.value("mean", 0.0), config.value("stddev", 0.05));
+  if (class_name == "Orthogonal") return Initializer::orthogonal(config.value("gain", 1.0));
+  // GlorotUniform -> glorot_uniform, HeNormal -> he_normal, Zeros -> zeros.
+  std::string name;
+  for (char ch : class_name) {
+    if (std::isupper(static_cast<unsigned char>(ch))) {
+      if (!name.empty()) name += '_';
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    } else {
+      name += ch;
+    }
+  }
+  return Initializer(name);
+}
+
 Initializer initializer_from_json(const json& j) {
+  if (j.is_string()) return Initializer(j.get<std::string>());
+  if (j.contains("class_name")) {
+    return keras_initializer(j.at("class_name").get<std::string>(),
+                             j.contains("config") && j.at("config").is_object() ? j.at("config") : json::object());
+  }
   const std::string name = j.at("name").get<std::string>();
   const double a = j.value("a", 0.0), b = j.value("b", 0.0);
   if (name == "constant") return Initializer::constant(a);
@@ -276,17 +320,41 @@ Initializer initializer_from_json(const json& j) {
   return Initializer(name);
 }
 
+std::vector<std::string> registered_layer_types() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : factories()) names.push_back(name);
+  for (const auto& [name, factory] : registry_detail::keras_parity_factories()) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::shared_ptr<Layer> layer_from_config(const std::string& type, const json& config) {
   const auto& table = factories();
+  const auto& parity = registry_detail::keras_parity_factories();
   auto it = table.find(type);
-  if (it == table.end()) {
+  auto parity_it = parity.find(type);
+  if (it == table.end() && parity_it == parity.end()) {
     std::string known;
-    for (const auto& [name, factory] : table) known += (known.empty() ? "" : ", ") + name;
+    for (const auto& name : registered_layer_types()) known += (known.empty() ? "" : ", ") + name;
     throw Error("unknown layer type \"" + type + "\"; known types: " + known);
   }
   try {
-    auto layer = it->second(config);
-    if (config.contains("dtype")) layer->set_dtype(dtype_from_name(config.at("dtype").get<std::string>()));
+    std::shared_ptr<Layer> layer;
+    if (it != table.end()) {
+      layer = it->second(config);
+    } else {
+      try {
+        layer = parity_it->second(config);
+      } catch (const Error& e) {
+        throw Error("layer config for " + type + " is invalid: " + e.what());
+      }
+    }
+    if (config.contains("dtype")) {
+      // Keras 3.4+ writes a dtype policy, {"class_name": "DTypePolicy", "config": {"name": "float32"}}.
+      const json& dtype = config.at("dtype");
+      layer->set_dtype(dtype_from_name(dtype.is_object() ? dtype.at("config").at("name").get<std::string>()
+                                                         : dtype.get<std::string>()));
+    }
     if (config.contains("trainable")) layer->set_trainable(config.at("trainable").get<bool>());
     return layer;
   } catch (const json::exception& e) {

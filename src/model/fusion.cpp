@@ -13,9 +13,10 @@ bool fusable(const layers::Layer& first, const layers::Layer& second) {
   if (typeid(first) != typeid(layers::Conv2D) || typeid(second) != typeid(layers::MaxPooling2D)) return false;
   const auto& conv = static_cast<const layers::Conv2D&>(first);
   const std::string& activation = conv.options().activation;
-  // An activity regularizer needs the convolution's own output, which the fused op never forms.
-  return (activation.empty() || activation == "linear" || activation == "relu") && second.dtype() == first.dtype() &&
-         !conv.options().activity_regularizer;
+  // A grouped convolution is several convolutions; the fused kernel does one. An activity
+  // regularizer needs the convolution's own output, which the fused op never forms.
+  return conv.options().groups == 1 && (activation.empty() || activation == "linear" || activation == "relu") &&
+         second.dtype() == first.dtype() && !conv.options().activity_regularizer;
 }
 
 }  // namespace

@@ -94,6 +94,7 @@ SymbolicTensor call_merge(std::shared_ptr<layers::Layer> layer, const std::vecto
   Shape out;
   try {
     out = merge->compute_output_shape(shapes);
+    merge->build_inputs(shapes);
   } catch (const Error& e) {
     throw Error(std::string(e.what()) + " (called on " + sources + ")");
   }

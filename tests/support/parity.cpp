@@ -74,7 +74,8 @@ std::vector<json> PyTorchFixture::cases(const std::string& section) const {
 double parity_tolerance(DType dtype) { return dtype == DType::Float64 ? 1e-10 : 1e-4; }
 
 Tensor tensor_of(const json& j, DType dtype) {
-  return Tensor::from_vector<double>(j.at("data").get<std::vector<double>>(), j.at("shape").get<Shape>()).to(dtype);
+  const auto shape = j.at("shape").get<Shape>();  // [] is a scalar (from_vector alone would give [1])
+  return Tensor::from_vector<double>(j.at("data").get<std::vector<double>>(), shape).reshape(shape).to(dtype);
 }
 
 Tensor int64_tensor_of(const json& j) {

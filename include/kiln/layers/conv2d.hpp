@@ -11,7 +11,8 @@ struct Conv2DOptions {
   Size2 strides = 1;
   std::string padding = "valid";  // or "same"
   Size2 dilation_rate = 1;
-  std::string activation;  // "" = linear
+  std::int64_t groups = 1;  // channels and filters split into this many independent convolutions
+  std::string activation;   // "" = linear
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
@@ -35,7 +36,7 @@ class Conv2D : public Layer {
   Size2 kernel_size() const { return kernel_size_; }
   const Conv2DOptions& options() const { return options_; }
   // Weights exist once the layer is built (from an input_shape or a first call).
-  Tensor kernel() const;  // [kh, kw, in_channels, filters]
+  Tensor kernel() const;      // [kh, kw, in_channels / groups, filters]
   Tensor bias() const;        // [filters]
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;

@@ -148,6 +148,8 @@ std::string unique_name(const std::string& base);
 // Rebuilds a layer from its type ("Conv2D") and get_config(); throws an Error
 // naming the type when it is unknown or the config does not fit it.
 std::shared_ptr<Layer> layer_from_config(const std::string& type, const nlohmann::json& config);
+// Every type layer_from_config knows, sorted ("Activation", "Add", ...).
+std::vector<std::string> registered_layer_types();
 
 // JSON forms shared by layer configs.
 nlohmann::json to_json(const Initializer& initializer);

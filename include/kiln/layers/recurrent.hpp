@@ -22,6 +22,7 @@
 // first real step), or outputs zeros with zero_output_for_mask. Sequences of
 // any length are accepted once built.
 #pragma once
+#include <optional>
 #include <vector>
 
 #include "kiln/layers/layer.hpp"
@@ -36,6 +37,11 @@ struct RNNOptions {
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
   bool unit_forget_bias = true;  // LSTM: the forget gate's bias starts at 1 (the rest from bias_initializer)
+  // Keras's dropout: while training, each input feature is dropped with this probability (the rest
+  // scaled by 1 / (1 - dropout)), with one mask per sequence, the same at every time step.
+  double dropout = 0.0;
+  double recurrent_dropout = 0.0;     // dropout on the state: not supported yet (nonzero is an Error)
+  std::optional<std::uint64_t> seed;  // for the dropout masks; without one, drawn from kiln's default generator
   bool return_sequences = false;
   bool return_state = false;
   bool go_backwards = false;
@@ -64,6 +70,10 @@ class RNNLayer : public Layer {
 
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  // Only a layer with dropout draws random numbers (checkpoints of other models are unchanged).
+  std::vector<Generator*> generators() override {
+    return options_.dropout > 0.0 ? std::vector<Generator*>{&generator_} : std::vector<Generator*>{};
+  }
 
  protected:
   RNNLayer(std::int64_t units, RNNOptions options, const char* type, const char* base_name, int gates);
@@ -81,6 +91,7 @@ class RNNLayer : public Layer {
   std::int64_t units_;
   RNNOptions options_;
   int gates_;
+  Generator generator_;  // draws the dropout masks
 };
 
 class SimpleRNN : public RNNLayer {

@@ -1,0 +1,46 @@
+// Bidirectional: runs a recurrent layer forwards and a copy of it backwards over
+// the sequence and merges their outputs (Keras's):
+//   model.add(Bidirectional(LSTM(32, {.return_sequences = true})));   // [batch, time, 64]
+// The forward layer is rebuilt from the given layer's config (named
+// "forward_<name>"); the backward layer is the same config with go_backwards
+// (named "backward_<name>") unless backward_layer is given. With
+// return_sequences the backward outputs are put back in time order before the
+// merge, and both layers output zeros at masked steps (zero_output_for_mask),
+// as Keras sets them.
+//   merge_mode "concat" (default): [..., 2 * units]; "sum", "mul", "ave": [..., units];
+//   "" (Keras's None): no merge, both outputs from call() (forward() is then an Error).
+// Weights: the forward layer's, then the backward layer's.
+#pragma once
+#include <concepts>
+#include <memory>
+
+#include "kiln/layers/recurrent.hpp"
+
+namespace kiln::layers {
+
+class Bidirectional : public Layer {
+ public:
+  explicit Bidirectional(const RNNLayer& layer, std::string merge_mode = "concat",
+                         const RNNLayer* backward_layer = nullptr, std::string name = "");
+
+  const std::string& merge_mode() const { return merge_mode_; }
+  const std::shared_ptr<RNNLayer>& forward_layer() const { return forward_; }
+  const std::shared_ptr<RNNLayer>& backward_layer() const { return backward_; }
+  // {forward output, backward output (in time order)}, unmerged: what merge_mode None returns.
+  std::vector<Tensor> call(const Tensor& x, bool training = false);
+
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+ protected:
+  void build_weights(const Shape& input_shape, Generator& generator) override;
+  Tensor forward(const Tensor& x, bool training) override;
+  // Any number of time steps, the same features.
+  bool accepts(const Shape& built, const Shape& actual) const override;
+
+ private:
+  std::string merge_mode_;
+  std::shared_ptr<RNNLayer> forward_, backward_;
+};
+
+}  // namespace kiln::layers
