@@ -17,6 +17,7 @@ namespace {
 
 using json = nlohmann::json;
 using namespace kiln::metrics;
+using metrics::Average;  // (kiln::layers, which other files of the unity build use, has an Average too)
 constexpr double kTol = 1e-6;
 
 const json& fixtures() {
