@@ -21,9 +21,9 @@ double max_abs_difference(const Tensor& a, const Tensor& b) {
 TEST(KilnOnnxCli, ExportImportAndPredictAgreeWithTheModel) {
   testing::TempDir dir;
   const auto d = dir.path().string();
-  auto model = zoo::article_cnn({12, 12, 1}, 4);
+  auto model = zoo::article_cnn({20, 20, 1}, 4);
   model.save(dir.path() / "model.safetensors");
-  const Tensor x = random::uniform({3, 12, 12, 1}, 0, 1, 5);
+  const Tensor x = random::uniform({3, 20, 20, 1}, 0, 1, 5);
   io::write_npy(x, dir.path() / "x.npy");
   const Tensor expected = model.predict(x);
 
@@ -32,7 +32,7 @@ TEST(KilnOnnxCli, ExportImportAndPredictAgreeWithTheModel) {
   EXPECT_NE(r.output.find("(ONNX opset 17, "), std::string::npos) << r.output;
   r = run_command(kCli + " import " + d + "/model.onnx " + d + "/imported.safetensors 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("input [12, 12, 1]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("input [20, 20, 1]"), std::string::npos) << r.output;
 
   for (const std::string m : {"imported.safetensors", "model.onnx", "model.safetensors"}) {
     r = run_command(kCli + " predict " + d + "/" + m + " --input " + d + "/x.npy --output " + d + "/y.npy 2>&1");
@@ -45,13 +45,13 @@ TEST(KilnOnnxCli, ExportImportAndPredictAgreeWithTheModel) {
 TEST(KilnOnnxCli, PredictNamesAnInputThatDoesNotFit) {
   testing::TempDir dir;
   const auto d = dir.path().string();
-  auto model = zoo::article_cnn({12, 12, 1}, 4);
+  auto model = zoo::article_cnn({20, 20, 1}, 4);
   export_onnx(model, dir.path() / "model.onnx");
-  io::write_npy(Tensor::zeros({2, 12, 12, 3}), dir.path() / "rgb.npy");
+  io::write_npy(Tensor::zeros({2, 20, 20, 3}), dir.path() / "rgb.npy");
   auto r = run_command(kCli + " predict " + d + "/model.onnx --input " + d + "/rgb.npy 2>&1");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("rgb.npy: samples of shape [12, 12, 3] (after the batch axis); the model's input 0 takes "
-                          "[12, 12, 1]"),
+  EXPECT_NE(r.output.find("rgb.npy: samples of shape [20, 20, 3] (after the batch axis); the model's input 0 takes "
+                          "[20, 20, 1]"),
             std::string::npos)
       << r.output;
   r = run_command(kCli + " export " + d + "/missing.safetensors " + d + "/m.onnx 2>&1");
