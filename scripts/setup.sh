@@ -36,10 +36,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
@@ -47,7 +47,7 @@ fi
 # conflict with Debian's npm), so it is installed only when missing.
 if ! command -v npm >/dev/null; then
   echo "setup: installing npm"
-  DEBIAN_FRONTEND=noninteractive ${sudo:-$( [[ $(id -u) -ne 0 ]] && echo sudo)} apt-get install -y -qq --no-install-recommends npm
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm
 fi
 
 build_dir="${KILN_BUILD_DIR:-build}"
