@@ -55,7 +55,8 @@ constexpr std::int64_t kMaxSample = std::int64_t{1} << 24;
 constexpr std::int64_t kBatch = std::numeric_limits<std::int64_t>::min();
 
 const char* kSupported =
-    "Conv, ConvTranspose, MaxPool, AveragePool, Gemm, MatMul, Add, Sum, Mul, Concat, Flatten, Reshape, "
+    "Conv, ConvTranspose, MaxPool, AveragePool, Gemm, MatMul, Add, Sum, Mul, Sub, Div (by scalars), Concat, Flatten, "
+    "Reshape, "
     "Transpose, Pad (of zero width), RNN, LSTM, GRU (with Squeeze, Slice, Shape, ConstantOfShape for their states), "
     "Relu, LeakyRelu, Sigmoid, Tanh, Softmax, BatchNormalization, LayerNormalization, "
     "Gather, "
@@ -432,7 +433,7 @@ class Importer {
     if (op == "Gemm") return gemm(node);
     if (op == "MatMul") return matmul(node);
     if (op == "Add" || op == "Sum") return add(node);
-    if (op == "Mul") return mul(node);
+    if (op == "Mul" || op == "Sub" || op == "Div") return scalar_arithmetic(node);
     if (op == "Concat") return concat(node);
     if (op == "Flatten") return flatten(node);
     if (op == "Reshape") return reshape(node);
@@ -755,16 +756,24 @@ class Importer {
     set(node, first);
   }
 
-  void mul(const onnx::NodeProto& node) {
+  // Mul, Sub and Div with a scalar constant (preprocessing: (x - mean) / std) as Rescaling.
+  void scalar_arithmetic(const onnx::NodeProto& node) {
     const std::string who = describe(node);
-    if (node.input_size() != 2 || !(is_const(node.input(0)) || is_const(node.input(1)))) {
-      throw Error(who + ": only multiplication by a scalar constant is supported");
+    const std::string& op = node.op_type();
+    const bool const_first = node.input_size() == 2 && is_const(node.input(0));
+    // x * c, c * x, x - c, x / c: c - x and c / x are not a Rescaling.
+    if (node.input_size() != 2 || !(is_const(node.input(1)) || (op == "Mul" && const_first))) {
+      throw Error(who + ": only " + op + " of a value by a scalar constant is supported");
     }
-    const int ci = is_const(node.input(0)) ? 0 : 1;
+    const int ci = const_first ? 0 : 1;
     const Tensor& c = constant(node, ci);
-    if (c.numel() != 1) throw Error(who + ": only multiplication by a scalar constant is supported");
+    if (c.numel() != 1) throw Error(who + ": only " + op + " of a value by a scalar constant is supported");
+    const double v = c.to(DType::Float64).to_vector<double>()[0];
+    if (op == "Div" && v == 0) throw Error(who + ": division by zero");
     Sym x = sym(node.input(1 - ci), who);
-    x.tensor = call(std::make_shared<layers::Rescaling>(c.to(DType::Float64).item(), 0.0), x.tensor, {});
+    const double scale = op == "Mul" ? v : op == "Div" ? 1.0 / v : 1.0;
+    const double offset = op == "Sub" ? -v : 0.0;
+    x.tensor = call(std::make_shared<layers::Rescaling>(scale, offset), x.tensor, {});
     set(node, x);
   }
 
