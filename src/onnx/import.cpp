@@ -25,6 +25,7 @@
 #include "kiln/error.hpp"
 #include "kiln/io/files.hpp"
 #include "kiln/layers/activation.hpp"
+#include "kiln/layers/attention.hpp"
 #include "kiln/layers/batch_normalization.hpp"
 #include "kiln/layers/conv2d.hpp"
 #include "kiln/layers/conv2d_transpose.hpp"
@@ -65,6 +66,24 @@ const char* kSupported =
 struct Pending {  // a MatMul by a constant, waiting to see whether an Add gives it a bias
   std::string input;
   Tensor kernel;  // [in, units], rows already in Kiln's order
+  Tensor bias;    // [units], once an Add gave one
+};
+
+// A projection of x split into attention heads: Reshape [0, 0, heads, dim] of x @ kernel + bias,
+// transposed by `perm` (queries and values [0, 2, 1, 3], keys [0, 2, 3, 1]).
+struct Heads {
+  std::string input;
+  Tensor kernel, bias;
+  std::int64_t heads = 0, dim = 0;
+  std::vector<std::int64_t> perm{0, 1, 2, 3};
+};
+
+// Keras's (and Kiln's export of) MultiHeadAttention, recognised step by step:
+// 0 Q K^T, 1 scaled, 2 softmax, 3 times V, 4 heads back in place, 5 joined, 6 projected, 7 + bias.
+struct AttentionParts {
+  Heads q, k, v;
+  int stage = 0;
+  Tensor out_kernel, out_bias;
 };
 
 // An ONNX RNN, LSTM or GRU node, made into a Kiln layer when its output is read: Y (every
@@ -87,6 +106,8 @@ struct Sym {
   Shape flat_chw;               // set when the ONNX value is a C,H,W-ordered flattening of it
   std::optional<Pending> pending;
   std::optional<PendingRnn> rnn;
+  std::optional<Heads> heads;
+  std::optional<AttentionParts> attention;
 };
 
 std::int64_t checked_count(const Shape& dims, const std::string& where) {
@@ -305,10 +326,18 @@ class Importer {
       throw Error(source_ + ": " + who + " reads '" + name +
                   "', the steps of a reverse recurrent layer in input order; Kiln's go_backwards gives them reversed");
     }
+    if (it->second.heads || (it->second.attention && it->second.attention->stage < 6)) {
+      throw Error(source_ + ": " + who + " reads '" + name +
+                  "', a step inside an attention subgraph, which Kiln imports only as a whole MultiHeadAttention");
+    }
+    if (it->second.attention) {
+      it->second.tensor = multi_head_attention(*it->second.attention, who);
+      it->second.attention.reset();
+    }
     if (it->second.pending) {
       Pending p = *it->second.pending;
       it->second.pending.reset();
-      it->second.tensor = dense(syms_.at(p.input).tensor, p.kernel, Tensor());
+      it->second.tensor = dense(syms_.at(p.input).tensor, p.kernel, p.bias);
     }
     return it->second;
   }
@@ -469,6 +498,18 @@ class Importer {
   }
 
   void transpose(const onnx::NodeProto& node) {
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && (it->second.heads || it->second.attention)) {
+      Sym y = it->second;
+      const auto perm = ints(node, "perm");
+      if (y.heads && y.heads->perm == std::vector<std::int64_t>{0, 1, 2, 3} && perm.size() == 4) {
+        y.heads->perm = perm;
+      } else if (y.attention && y.attention->stage == 3 && perm == std::vector<std::int64_t>{0, 2, 1, 3}) {
+        y.attention->stage = 4;
+      } else {
+        throw Error(describe(node) + ": a transpose inside attention that Kiln's MultiHeadAttention does not make");
+      }
+      return set(node, y);
+    }
     Sym x = sym(node.input(0), describe(node));
     const auto perm = ints(node, "perm");
     const std::size_t rank = x.tensor.shape().size() + 1;
@@ -704,8 +745,9 @@ class Importer {
   }
 
   void matmul(const onnx::NodeProto& node) {
-    Sym x = plain(node, true);
     const std::string who = describe(node);
+    if (node.input_size() == 2 && attention_matmul(node)) return;
+    Sym x = plain(node, true);
     Tensor b = constant(node, 1);
     if (b.ndim() != 2 || b.size(0) != x.tensor.shape().back()) {
       throw Error(who + ": B " + shape_str(b.shape()) + " must be [" + std::to_string(x.tensor.shape().back()) +
@@ -718,6 +760,65 @@ class Importer {
     set(node, y);
   }
 
+  // The MatMuls inside attention: Q K^T, weights V, and the output projection. False: not one.
+  bool attention_matmul(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const auto a = syms_.find(node.input(0));
+    if (a == syms_.end()) return false;
+    const auto b = syms_.find(node.input(1));
+    const std::vector<std::int64_t> heads_first{0, 2, 1, 3}, keys{0, 2, 3, 1};
+    Sym y;
+    if (a->second.heads && b != syms_.end() && b->second.heads) {
+      const Heads& q = *a->second.heads;
+      const Heads& k = *b->second.heads;
+      if (q.perm != heads_first || k.perm != keys || q.input != k.input || q.heads != k.heads || q.dim != k.dim) {
+        throw Error(who + ": a product of attention heads that is not Q K^T of one input");
+      }
+      y.attention = AttentionParts{q, k, Heads{}, 0, Tensor(), Tensor()};
+    } else if (a->second.attention && a->second.attention->stage == 2 && b != syms_.end() && b->second.heads) {
+      const Heads& v = *b->second.heads;
+      if (v.perm != heads_first || v.input != a->second.attention->q.input || v.heads != a->second.attention->q.heads) {
+        throw Error(who + ": attention weights times something other than the input's value heads");
+      }
+      y.attention = *a->second.attention;
+      y.attention->v = v;
+      y.attention->stage = 3;
+    } else if (a->second.attention && a->second.attention->stage == 5 && is_const(node.input(1))) {
+      const AttentionParts& parts = *a->second.attention;
+      const Tensor& w = constant(node, 1);
+      if (w.ndim() != 2 || w.size(0) != parts.v.heads * parts.v.dim) {
+        throw Error(who + ": the attention output's kernel " + shape_str(w.shape()) + " does not fit " +
+                    std::to_string(parts.v.heads * parts.v.dim) + " joined features");
+      }
+      y.attention = parts;
+      y.attention->out_kernel = w.to(DType::Float32);
+      y.attention->stage = 6;
+    } else {
+      return false;
+    }
+    set(node, y);
+    return true;
+  }
+
+  SymbolicTensor multi_head_attention(const AttentionParts& a, const std::string& who) {
+    const bool bias = a.q.bias.defined();
+    if (bias != a.k.bias.defined() || bias != a.v.bias.defined() || (a.stage == 7) != bias) {
+      throw Error(who + ": an attention whose projections have biases only in part");
+    }
+    const std::int64_t h = a.q.heads, kd = a.q.dim, vd = a.v.dim, out = a.out_kernel.size(1);
+    const std::int64_t E = a.q.kernel.size(0);
+    auto layer = std::make_shared<layers::MultiHeadAttention>(
+        h, kd, layers::MultiHeadAttentionOptions{.value_dim = vd, .use_bias = bias, .output_shape = out});
+    std::vector<Tensor> w;
+    for (const Heads* p : {&a.q, &a.k, &a.v}) {
+      w.push_back(p->kernel.reshape({E, h, p->dim}));
+      if (bias) w.push_back(p->bias.reshape({h, p->dim}));
+    }
+    w.push_back(a.out_kernel.reshape({h, vd, out}));
+    if (bias) w.push_back(a.out_bias);
+    return call(layer, syms_.at(a.q.input).tensor, w);
+  }
+
   void add(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     if (node.op_type() == "Add" && node.input_size() == 2 && (is_const(node.input(0)) || is_const(node.input(1)))) {
@@ -725,19 +826,42 @@ class Importer {
       const std::string& other = node.input(1 - ci);
       auto it = syms_.find(other);
       const Tensor c = constant(node, ci).to(DType::Float32);
-      if (it != syms_.end() && it->second.pending) {
-        const Pending p = *it->second.pending;
+      if (it != syms_.end() && it->second.pending && !it->second.pending->bias.defined()) {
+        Pending p = *it->second.pending;
         if (c.numel() != p.kernel.size(1)) {
           throw Error(who + ": a bias of " + std::to_string(c.numel()) + " values for " +
                       std::to_string(p.kernel.size(1)) + " units");
         }
+        // Still pending: a Reshape into attention heads may read it.
+        p.bias = c.reshape({p.kernel.size(1)});
         Sym y;
-        y.tensor = dense(syms_.at(p.input).tensor, p.kernel, c.reshape({p.kernel.size(1)}));
+        y.pending = p;
+        return set(node, y);
+      }
+      if (it != syms_.end() && it->second.attention) {
+        AttentionParts a = *it->second.attention;
+        if (a.stage == 1) throw Error(who + ": masked attention (a causal mask) is not imported");
+        if (a.stage != 6 || a.out_bias.defined() || c.numel() != a.out_kernel.size(1)) {
+          throw Error(who + ": an Add that is not the attention output's bias");
+        }
+        a.out_bias = c.reshape({a.out_kernel.size(1)});
+        a.stage = 7;
+        Sym y;
+        y.attention = a;
         return set(node, y);
       }
       if (c.numel() == 1) {
         Sym x = sym(other, who);
         x.tensor = call(std::make_shared<layers::Rescaling>(1.0, c.item()), x.tensor, {});
+        return set(node, x);
+      }
+      if (Sym x = sym(other, who);
+          x.tensor.shape().size() == 2 && !x.time_major && c.numel() == x.tensor.shape()[0] * x.tensor.shape()[1]) {
+        // A vector per position added to a sequence: Add of PositionEmbedding (keras_nlp's pairing).
+        const Shape& shape = x.tensor.shape();
+        auto positions = std::make_shared<layers::PositionEmbedding>(shape[0]);
+        const SymbolicTensor p = call(positions, x.tensor, {c.reshape(shape)});
+        x.tensor = (*std::make_shared<layers::Add>())(std::vector<SymbolicTensor>{x.tensor, p});
         return set(node, x);
       }
       throw Error(who + ": adding a constant is supported as a bias after MatMul or as a scalar");
@@ -770,6 +894,17 @@ class Importer {
     if (c.numel() != 1) throw Error(who + ": only " + op + " of a value by a scalar constant is supported");
     const double v = c.to(DType::Float64).to_vector<double>()[0];
     if (op == "Div" && v == 0) throw Error(who + ": division by zero");
+    if (const auto it = syms_.find(node.input(1 - ci)); it != syms_.end() && it->second.attention) {
+      // Scores scaled by 1 / sqrt(key_dim), as Keras's MultiHeadAttention does.
+      const double expected = 1.0 / std::sqrt(static_cast<double>(it->second.attention->q.dim));
+      const double scale = op == "Mul" ? v : op == "Div" ? 1.0 / v : 0.0;
+      if (it->second.attention->stage != 0 || std::abs(scale - expected) > 1e-6 * expected) {
+        throw Error(who + ": attention scores must be scaled by 1 / sqrt(key_dim) = " + std::to_string(expected));
+      }
+      Sym y = it->second;
+      y.attention->stage = 1;
+      return set(node, y);
+    }
     Sym x = sym(node.input(1 - ci), who);
     const double scale = op == "Mul" ? v : op == "Div" ? 1.0 / v : 1.0;
     const double offset = op == "Sub" ? -v : 0.0;
@@ -831,6 +966,25 @@ class Importer {
 
   void reshape(const onnx::NodeProto& node) {
     const std::string who = describe(node);
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && (it->second.pending || it->second.attention) &&
+                                                   node.input_size() > 1 && is_const(node.input(1))) {
+      const auto target = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+      Sym y;
+      if (it->second.pending && target.size() == 4 && target[0] == 0 && target[1] == 0 && target[2] > 0 &&
+          target[3] > 0 && target[2] * target[3] == it->second.pending->kernel.size(1) &&
+          syms_.at(it->second.pending->input).tensor.shape().size() == 2) {
+        // x @ W + b into [batch, time, heads, dim]: a projection of MultiHeadAttention.
+        const Pending& p = *it->second.pending;
+        y.heads = Heads{p.input, p.kernel, p.bias, target[2], target[3]};
+        return set(node, y);
+      }
+      if (it->second.attention && it->second.attention->stage == 4 && target.size() == 3 && target[0] == 0 &&
+          target[1] == 0 && target[2] == it->second.attention->v.heads * it->second.attention->v.dim) {
+        y.attention = *it->second.attention;
+        y.attention->stage = 5;
+        return set(node, y);
+      }
+    }
     Sym x = sym(node.input(0), who);
     std::vector<std::int64_t> target;
     if (node.input_size() > 1 && shapes_.count(node.input(1))) {
@@ -891,6 +1045,15 @@ class Importer {
   }
 
   void softmax(const onnx::NodeProto& node) {
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.attention) {
+      const std::int64_t axis = int_attr(node, "axis", -1);
+      if (it->second.attention->stage != 1 || (axis != -1 && axis != 3)) {
+        throw Error(describe(node) + ": a softmax inside attention other than over the scaled scores' keys");
+      }
+      Sym y = it->second;
+      y.attention->stage = 2;
+      return set(node, y);
+    }
     Sym x = sym(node.input(0), describe(node));
     const std::int64_t rank = static_cast<std::int64_t>(x.tensor.shape().size()) + 1;
     std::int64_t axis = int_attr(node, "axis", opset_ >= 13 ? -1 : 1);
