@@ -27,18 +27,27 @@ packages=(
   libjs-chart.js         # Chart.js, inlined into each run's report.html
   chromium               # tests only: opens a run report headless and checks its charts
   clang libclang-rt-14-dev libomp-14-dev  # tests only: the ASan/UBSan build and the libFuzzer targets
+  libprotobuf-dev protobuf-compiler  # ONNX files (Kiln::onnx): protobuf-lite and protoc for ONNX's schema
+  python3-onnx           # ONNX's onnx.proto (the schema protoc compiles) and, in tests, onnx.checker
+  nodejs                 # tests only: runs exported models in ONNX Runtime (onnxruntime-node, from npm)
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian's nodejs leaves npm to its own package; other builds of nodejs bundle it (and may
+# conflict with Debian's npm), so it is installed only when missing.
+if ! command -v npm >/dev/null; then
+  echo "setup: installing npm"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm
 fi
 
 build_dir="${KILN_BUILD_DIR:-build}"
@@ -54,6 +63,17 @@ if ! cmake --build "$build_dir" --parallel "$(nproc)" >"$build_dir/setup-build.l
   grep -E -B2 -A12 'error|FAILED' "$build_dir/setup-build.log" | head -80
   echo "setup: the build failed (whole log: $build_dir/setup-build.log)"
   exit 1
+fi
+# ONNX Runtime for the ONNX parity tests, from the npm registry into the build folder (the tests
+# look there, or in $KILN_ORT_DIR, and skip without it). --ignore-scripts: the package ships its
+# CPU binaries; its install script only fetches GPU ones.
+ort_version=1.30.0
+if [[ ! -f $build_dir/onnxruntime/node_modules/onnxruntime-node/package.json ]] ||
+  ! grep -q "\"version\": \"$ort_version\"" "$build_dir/onnxruntime/node_modules/onnxruntime-node/package.json"; then
+  echo "setup: installing onnxruntime-node $ort_version (npm) into $build_dir/onnxruntime for the ONNX tests"
+  npm install --prefix "$build_dir/onnxruntime" --ignore-scripts --no-audit --no-fund --loglevel=error \
+    "onnxruntime-node@$ort_version" >"$build_dir/setup-npm.log" 2>&1 ||
+    { cat "$build_dir/setup-npm.log"; echo "setup: npm install failed; the ONNX Runtime tests will be skipped"; }
 fi
 steps=$(grep -cE '^\[[0-9]+/[0-9]+\] (Building|Linking)' "$build_dir/setup-build.log" || true)
 if ((steps > 0)); then echo "setup: built $build_dir in $((SECONDS - start)) s ($steps compile and link steps)"; fi

@@ -105,7 +105,8 @@ TEST(KilnCliUsage, UnknownCommandsAndOptionsNameTheClosestValidOne) {
   auto r = stderr_of("trian");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.output,
-            "kiln: unknown command 'trian'; did you mean 'train'? (commands: train, summary, lm, evaluate, gan) "
+            "kiln: unknown command 'trian'; did you mean 'train'? (commands: train, summary, lm, evaluate, gan, "
+            "export, import, predict) "
             "(see kiln --help)\n");
   r = stderr_of("evalute x");
   EXPECT_NE(r.output.find("did you mean 'evaluate'?"), std::string::npos) << r.output;
@@ -118,7 +119,9 @@ TEST(KilnCliUsage, UnknownCommandsAndOptionsNameTheClosestValidOne) {
   EXPECT_NE(r.output.find("did you mean --latent-dim?"), std::string::npos) << r.output;
   r = stderr_of("");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output, "kiln: a command is required: one of train, summary, lm, evaluate, gan (see kiln --help)\n");
+  EXPECT_EQ(r.output,
+            "kiln: a command is required: one of train, summary, lm, evaluate, gan, export, import, predict (see kiln "
+            "--help)\n");
   r = stderr_of("train --epochs");
   EXPECT_EQ(r.output, "kiln train: --epochs: needs a value (INT:N>=1) (see kiln train --help)\n");
   // Negative numbers given as values are values, not options.
@@ -175,7 +178,7 @@ TEST(KilnCliUsage, EvaluateOfARunFolderReproducesItsTestAccuracy) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("CIFAR-10 test split, 25 images"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Accuracy: " + accuracy + "\n"), std::string::npos) << "the run said " << accuracy << "\n"
-                                                                               << r.output;
+                                                                              << r.output;
   // --samples still chooses.
   const auto all = run_command(kCli + " evaluate " + (home.path() / "run").string() +
                                " --no-download --samples 0 --data " + data.path().string());

@@ -3,7 +3,6 @@
 // (train_command.cpp, summary_command.cpp, ...) and is listed in main.cpp.
 #pragma once
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,6 +20,9 @@ Command add_summary_command(CLI::App& parent);
 Command add_lm_command(CLI::App& parent);
 Command add_evaluate_command(CLI::App& parent);
 Command add_gan_command(CLI::App& parent);
+Command add_export_command(CLI::App& parent);
+Command add_import_command(CLI::App& parent);
+Command add_predict_command(CLI::App& parent);
 
 // Shared helpers.
 // Peak resident memory of this process in MB, from the kernel's own accounting.

@@ -5,6 +5,9 @@
 //   kiln lm [--model lstm|transformer] [--data FILE] [--epochs N] ...
 //   kiln evaluate MODEL_OR_RUN_DIR [--dataset ...] [--split test|train]
 //   kiln gan [--toy ring8] [--epochs N] [--out DIR] ...
+//   kiln export MODEL_OR_RUN_DIR model.onnx [--opset 17]
+//   kiln import model.onnx model.safetensors
+//   kiln predict MODEL --input x.npy [--output y.npy]
 //
 // Exit codes: 0 success, 1 a runtime error (missing data, NaN loss, ...), 2 a usage error.
 #include <algorithm>
@@ -87,7 +90,10 @@ int main(int argc, char** argv) {
       "  kiln summary          print the model's layers, output shapes and parameter counts\n"
       "  kiln lm               train a character-level language model of a word list (LSTM or Transformer)\n"
       "  kiln evaluate PATH    classification report and confusion matrix of a saved model or run folder\n"
-      "  kiln gan              train a DCGAN on Fashion-MNIST; --toy ring8 for the 2-D mode-coverage test\n\n"
+      "  kiln gan              train a DCGAN on Fashion-MNIST; --toy ring8 for the 2-D mode-coverage test\n"
+      "  kiln export M OUT     write a saved model (or a run folder's) as an ONNX file\n"
+      "  kiln import IN OUT    convert an ONNX model into a Kiln model file\n"
+      "  kiln predict M        a model's outputs for inputs in .npy files (--input, --output)\n\n"
       "kiln train writes a run folder (runs/<time>-<dataset>/, or --out DIR): checkpoints, metrics,\n"
       "plots and report.html; kiln train --resume DIR continues a stopped run exactly.\n"
       "Datasets are looked for in --data DIR, then $KILN_DATA, then ~/.cache/kiln (and for\n"
@@ -98,7 +104,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("kiln ") + kiln::version(), "Print Kiln's version and exit");
   const std::vector<kiln::cli::Command> commands = {
       kiln::cli::add_train_command(app),    kiln::cli::add_summary_command(app), kiln::cli::add_lm_command(app),
-      kiln::cli::add_evaluate_command(app), kiln::cli::add_gan_command(app),
+      kiln::cli::add_evaluate_command(app), kiln::cli::add_gan_command(app),     kiln::cli::add_export_command(app),
+      kiln::cli::add_import_command(app),   kiln::cli::add_predict_command(app),
   };
   std::string who = "kiln";
   if (const std::string unknown = unknown_words(app, argc, argv, who); !unknown.empty()) {

@@ -1,0 +1,1359 @@
+// ONNX graph -> Kiln functional model (kiln/onnx.hpp).
+//
+// Nodes are read in the file's order (ONNX requires a topological one) and each becomes a
+// Kiln layer called on symbolic tensors. ONNX images are NCHW and Kiln's NHWC, so each
+// symbolic value remembers whether the ONNX value it stands for is the channels-first view of
+// it: a Transpose [0, 3, 1, 2] after an NHWC input (Keras's and Kiln's exporters) only sets
+// that mark, and an NCHW input (PyTorch's) becomes an NHWC Input with the mark set. Flatten of
+// a channels-first value orders features C, H, W where Kiln's Flatten gives H, W, C; the next
+// Dense absorbs the difference by permuting its kernel's rows. MatMul followed by Add of a
+// constant becomes one Dense with a bias.
+//
+// A hostile file gives an Error, never a crash or an unbounded allocation: every size is
+// checked against the bytes that hold it before anything is allocated, external data must
+// be a file inside the model's folder, and a node whose inputs are not produced before it
+// (a cycle, a missing initializer) is named.
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <set>
+
+#include "kiln/error.hpp"
+#include "kiln/io/files.hpp"
+#include "kiln/layers/activation.hpp"
+#include "kiln/layers/attention.hpp"
+#include "kiln/layers/batch_normalization.hpp"
+#include "kiln/layers/conv2d.hpp"
+#include "kiln/layers/conv2d_transpose.hpp"
+#include "kiln/layers/dense.hpp"
+#include "kiln/layers/embedding.hpp"
+#include "kiln/layers/leaky_relu.hpp"
+#include "kiln/layers/merging.hpp"
+#include "kiln/layers/normalization.hpp"
+#include "kiln/layers/pooling.hpp"
+#include "kiln/layers/recurrent.hpp"
+#include "kiln/layers/rescaling.hpp"
+#include "kiln/layers/reshaping.hpp"
+#include "kiln/layers/upsampling2d.hpp"
+#include "kiln/onnx.hpp"
+#include "onnx/proto.hpp"
+
+namespace kiln {
+namespace {
+
+using namespace onnx_detail;
+namespace fs = std::filesystem;
+
+// Largest tensor (elements) and largest per-sample dimension a file may declare.
+constexpr std::int64_t kMaxElements = std::int64_t{1} << 31;
+// Largest sample a graph input may take: 16 M values (64 MB of float32).
+constexpr std::int64_t kMaxSample = std::int64_t{1} << 24;
+// The batch size where a Shape's value is tracked: known only when the model runs.
+constexpr std::int64_t kBatch = std::numeric_limits<std::int64_t>::min();
+
+const char* kSupported =
+    "Conv, ConvTranspose, MaxPool, AveragePool, Gemm, MatMul, Add, Sum, Mul, Sub, Div (by scalars), Concat, Flatten, "
+    "Reshape, "
+    "Transpose, Pad (of zero width), RNN, LSTM, GRU (with Squeeze, Slice, Shape, ConstantOfShape for their states), "
+    "Relu, LeakyRelu, Sigmoid, Tanh, Softmax, BatchNormalization, LayerNormalization, "
+    "Gather, "
+    "Resize, Dropout, Identity, Constant";
+
+struct Pending {  // a MatMul by a constant, waiting to see whether an Add gives it a bias
+  std::string input;
+  Tensor kernel;  // [in, units], rows already in Kiln's order
+  Tensor bias;    // [units], once an Add gave one
+};
+
+// A projection of x split into attention heads: Reshape [0, 0, heads, dim] of x @ kernel + bias,
+// transposed by `perm` (queries and values [0, 2, 1, 3], keys [0, 2, 3, 1]).
+struct Heads {
+  std::string input;
+  Tensor kernel, bias;
+  std::int64_t heads = 0, dim = 0;
+  std::vector<std::int64_t> perm{0, 1, 2, 3};
+};
+
+// Keras's (and Kiln's export of) MultiHeadAttention, recognised step by step:
+// 0 Q K^T, 1 scaled, 2 softmax, 3 times V, 4 heads back in place, 5 joined, 6 projected, 7 + bias.
+struct AttentionParts {
+  Heads q, k, v;
+  int stage = 0;
+  Tensor out_kernel, out_bias;
+};
+
+// An ONNX RNN, LSTM or GRU node, made into a Kiln layer when its output is read: Y (every
+// step, return_sequences) or Y_h (the last state); reading both makes two layers.
+struct PendingRnn {
+  std::string type;  // "SimpleRNN", "LSTM", "GRU"
+  SymbolicTensor input;
+  std::vector<Tensor> weights;  // Keras's kernel, recurrent_kernel, bias
+  std::int64_t units = 0;
+  bool go_backwards = false;
+  std::string activation = "tanh";
+  int output = 0;  // 0: Y [T, 1, N, H]; 1: Y_h [1, N, H]; 2: LSTM's Y_c
+};
+
+struct Sym {
+  SymbolicTensor tensor;
+  bool channels_first = false;  // the ONNX value is the NCHW view of this NHWC tensor
+  bool time_major = false;      // the ONNX value is the [T, N, F] view of this [N, T, F] tensor
+  bool steps_reversed = false;  // ... with its steps in reverse order (go_backwards's sequences)
+  Shape flat_chw;               // set when the ONNX value is a C,H,W-ordered flattening of it
+  std::optional<Pending> pending;
+  std::optional<PendingRnn> rnn;
+  std::optional<Heads> heads;
+  std::optional<AttentionParts> attention;
+};
+
+std::int64_t checked_count(const Shape& dims, const std::string& where) {
+  std::int64_t n = 1;
+  for (auto d : dims) {
+    if (d < 0) throw Error(where + ": negative dimension " + std::to_string(d));
+    if (d != 0 && n > kMaxElements / d) throw Error(where + ": " + shape_str(dims) + " is too large");
+    n *= d;
+  }
+  return n;
+}
+
+std::pair<std::int64_t, std::int64_t> same_pads(std::int64_t size, std::int64_t kernel, std::int64_t stride,
+                                                std::int64_t dilation) {
+  const std::int64_t effective = (kernel - 1) * dilation + 1;
+  const std::int64_t out = (size + stride - 1) / stride;
+  const std::int64_t total = std::max<std::int64_t>((out - 1) * stride + effective - size, 0);
+  return {total / 2, total - total / 2};
+}
+
+class Importer {
+ public:
+  Importer(fs::path base_dir, std::string source) : base_dir_(std::move(base_dir)), source_(std::move(source)) {}
+
+  std::shared_ptr<Model> run(std::string_view bytes) {
+    onnx::ModelProto model;
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+        !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      throw Error(source_ + ": not an ONNX model (the bytes are not a ModelProto)");
+    }
+    if (!model.has_graph()) throw Error(source_ + ": the ONNX model has no graph");
+    for (const auto& opset : model.opset_import()) {
+      if (opset.domain().empty() || opset.domain() == "ai.onnx") opset_ = opset.version();
+    }
+    if (opset_ < 7 || opset_ > 21) {
+      throw Error(source_ + ": opset " + std::to_string(opset_) +
+                  " of the default domain is not supported; expected 7 to 21");
+    }
+    const auto& graph = model.graph();
+    for (const auto& init : graph.initializer())
+      consts_[init.name()] = read_tensor(init, "initializer '" + init.name() + "'");
+    std::vector<SymbolicTensor> inputs;
+    for (const auto& in : graph.input()) {
+      if (consts_.count(in.name())) continue;  // older exporters list initializers as inputs too
+      inputs.push_back(add_input(in, graph));
+    }
+    if (inputs.empty()) throw Error(source_ + ": the graph has no inputs");
+    for (const auto& node : graph.node()) import_node(node);
+    std::vector<SymbolicTensor> outputs;
+    for (const auto& out : graph.output()) {
+      Sym& s = sym(out.name(), "graph output");
+      if (!s.flat_chw.empty()) {
+        throw Error(source_ + ": graph output '" + out.name() +
+                    "' is a channels-first flattening, which a Kiln model cannot output in ONNX's order");
+      }
+      outputs.push_back(s.tensor);
+    }
+    if (outputs.empty()) throw Error(source_ + ": the graph has no outputs");
+    return std::make_shared<Model>(inputs, outputs);
+  }
+
+ private:
+  // --- tensors -------------------------------------------------------------------------------
+
+  Tensor read_tensor(const onnx::TensorProto& t, const std::string& where_) {
+    const std::string where = source_ + ": " + where_;
+    const DType dtype = kiln_type(t.data_type(), where);
+    Shape dims(t.dims().begin(), t.dims().end());
+    const std::int64_t n = checked_count(dims, where);
+    const std::size_t bytes = static_cast<std::size_t>(n) * dtype_size(dtype);
+    auto check = [&](std::int64_t have) {
+      if (have != n) {
+        throw Error(where + ": holds " + std::to_string(have) + " values; shape " + shape_str(dims) + " needs " +
+                    std::to_string(n));
+      }
+    };
+    // Each size is checked against what holds the values before anything is allocated.
+    Tensor out;
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      out = read_external(t, where, dims, dtype, bytes);
+    } else if (t.has_raw_data()) {
+      if (t.raw_data().size() != bytes) {
+        throw Error(where + ": raw_data is " + std::to_string(t.raw_data().size()) + " bytes; shape " +
+                    shape_str(dims) + " of " + dtype_name(dtype) + " needs " + std::to_string(bytes));
+      }
+      out = Tensor::empty(dims, dtype);
+      if (bytes) std::memcpy(out.raw_data(), t.raw_data().data(), bytes);
+    } else if (dtype == DType::Float32) {
+      check(t.float_data_size());
+      out = Tensor::empty(dims, dtype);
+      std::copy(t.float_data().begin(), t.float_data().end(), out.data<float>());
+    } else if (dtype == DType::Float64) {
+      check(t.double_data_size());
+      out = Tensor::empty(dims, dtype);
+      std::copy(t.double_data().begin(), t.double_data().end(), out.data<double>());
+    } else if (dtype == DType::Int64) {
+      check(t.int64_data_size());
+      out = Tensor::empty(dims, dtype);
+      std::copy(t.int64_data().begin(), t.int64_data().end(), out.data<std::int64_t>());
+    } else if (dtype == DType::Int32) {
+      check(t.int32_data_size());
+      out = Tensor::empty(dims, dtype);
+      std::copy(t.int32_data().begin(), t.int32_data().end(), out.data<std::int32_t>());
+    } else {
+      check(t.int32_data_size());
+      out = Tensor::empty(dims, dtype);
+      auto* p = out.data<std::uint8_t>();
+      for (auto v : t.int32_data()) *p++ = static_cast<std::uint8_t>(v);
+    }
+    return out;
+  }
+
+  Tensor read_external(const onnx::TensorProto& t, const std::string& where, const Shape& dims, DType dtype,
+                       std::size_t bytes) {
+    std::string location;
+    std::uint64_t offset = 0;
+    std::optional<std::uint64_t> length;
+    for (const auto& kv : t.external_data()) {
+      try {
+        if (kv.key() == "location") location = kv.value();
+        if (kv.key() == "offset") offset = std::stoull(kv.value());
+        if (kv.key() == "length") length = std::stoull(kv.value());
+      } catch (const std::exception&) {
+        throw Error(where + ": external data " + kv.key() + " '" + kv.value() + "' is not a number");
+      }
+    }
+    if (base_dir_.empty()) throw Error(where + ": stored as external data, which ONNX bytes in memory cannot reach");
+    const fs::path rel(location);
+    bool escapes = location.empty() || rel.is_absolute() || rel.has_root_name();
+    for (const auto& part : rel) escapes = escapes || part == "..";
+    if (escapes) {
+      throw Error(where + ": external data location '" + location + "' must be a relative path inside " +
+                  base_dir_.string());
+    }
+    const fs::path file = base_dir_ / rel;
+    std::error_code ec;
+    const auto canonical_dir = fs::weakly_canonical(base_dir_, ec);
+    const auto canonical_file = fs::weakly_canonical(file, ec);
+    const auto rel_check = canonical_file.lexically_relative(canonical_dir);
+    if (ec || rel_check.empty() || *rel_check.begin() == "..") {
+      throw Error(where + ": external data '" + location + "' resolves outside " + base_dir_.string());
+    }
+    if (length && *length != bytes) {
+      throw Error(where + ": external data length " + std::to_string(*length) + " does not match its shape's " +
+                  std::to_string(bytes) + " bytes");
+    }
+    const auto size = fs::file_size(file, ec);
+    if (ec || offset > size || size - offset < bytes) {
+      throw Error(where + ": external data file " + file.string() + " has no " + std::to_string(bytes) +
+                  " bytes at offset " + std::to_string(offset));
+    }
+    Tensor out = Tensor::empty(dims, dtype);
+    std::ifstream in(file, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset));
+    if (!in.read(static_cast<char*>(out.raw_data()), static_cast<std::streamsize>(bytes))) {
+      throw Error(where + ": cannot read " + file.string());
+    }
+    return out;
+  }
+
+  // --- values ----------------------------------------------------------------------------------
+
+  SymbolicTensor add_input(const onnx::ValueInfoProto& in, const onnx::GraphProto& graph) {
+    const std::string where = source_ + ": input '" + in.name() + "'";
+    if (!in.type().has_tensor_type()) throw Error(where + " is not a tensor");
+    const auto& tt = in.type().tensor_type();
+    const DType dtype = kiln_type(tt.elem_type(), where);
+    Shape shape;
+    for (int i = 1; i < tt.shape().dim_size(); ++i) {
+      const auto& d = tt.shape().dim(i);
+      if (!d.has_dim_value() || d.dim_value() <= 0 || d.dim_value() > kMaxSample) {
+        throw Error(where + ": dimension " + std::to_string(i) +
+                    " must be a fixed positive size (only the batch axis, the first, may vary)");
+      }
+      shape.push_back(d.dim_value());
+    }
+    if (tt.shape().dim_size() < 2) throw Error(where + ": expected a batch axis and at least one more");
+    if (checked_count(shape, where) > kMaxSample) {
+      throw Error(where + ": samples of shape " + shape_str(shape) + " exceed " + std::to_string(kMaxSample) +
+                  " values");
+    }
+    // A 4-D input is NHWC when all that reads it is a Transpose to NCHW (Keras's and Kiln's
+    // exporters), and NCHW otherwise (PyTorch's): Kiln's Input is NHWC either way.
+    bool nhwc = shape.size() == 3;
+    int readers = 0;
+    for (const auto& node : graph.node()) {
+      for (const auto& i : node.input()) {
+        if (i != in.name()) continue;
+        ++readers;
+        nhwc = nhwc && node.op_type() == "Transpose" && ints(node, "perm") == std::vector<std::int64_t>{0, 3, 1, 2};
+      }
+    }
+    nhwc = nhwc && readers > 0;
+    const bool channels_first = shape.size() == 3 && !nhwc;
+    if (channels_first) shape = {shape[1], shape[2], shape[0]};
+    Sym s;
+    s.tensor = Input(shape, in.name(), dtype);
+    s.channels_first = channels_first;
+    syms_[in.name()] = s;
+    return s.tensor;
+  }
+
+  // The symbolic value `name`, with a pending MatMul made into its Dense.
+  Sym& sym(const std::string& name, const std::string& who) {
+    auto it = syms_.find(name);
+    if (it == syms_.end()) {
+      if (consts_.count(name))
+        throw Error(source_ + ": " + who + " uses constant '" + name + "' where a computed value is needed");
+      throw Error(source_ + ": " + who + " reads '" + name + "', which no earlier node, input or initializer produces");
+    }
+    if (it->second.rnn) {
+      throw Error(source_ + ": " + who + " reads '" + name + "', an output of " + it->second.rnn->type +
+                  " that Kiln imports only through a Squeeze (or Gather) of its direction axis");
+    }
+    if (it->second.steps_reversed) {
+      throw Error(source_ + ": " + who + " reads '" + name +
+                  "', the steps of a reverse recurrent layer in input order; Kiln's go_backwards gives them reversed");
+    }
+    if (it->second.heads || (it->second.attention && it->second.attention->stage < 6)) {
+      throw Error(source_ + ": " + who + " reads '" + name +
+                  "', a step inside an attention subgraph, which Kiln imports only as a whole MultiHeadAttention");
+    }
+    if (it->second.attention) {
+      it->second.tensor = multi_head_attention(*it->second.attention, who);
+      it->second.attention.reset();
+    }
+    if (it->second.pending) {
+      Pending p = *it->second.pending;
+      it->second.pending.reset();
+      it->second.tensor = dense(syms_.at(p.input).tensor, p.kernel, p.bias);
+    }
+    return it->second;
+  }
+
+  const Tensor& constant(const onnx::NodeProto& node, int index) {
+    if (index >= node.input_size() || node.input(index).empty()) {
+      throw Error(describe(node) + ": input " + std::to_string(index) + " is missing");
+    }
+    auto it = consts_.find(node.input(index));
+    if (it == consts_.end()) {
+      throw Error(describe(node) + ": input '" + node.input(index) +
+                  "' must be a constant (an initializer or a Constant node) for Kiln to import it");
+    }
+    return it->second;
+  }
+
+  bool is_const(const std::string& name) const { return consts_.count(name) > 0; }
+
+  std::string describe(const onnx::NodeProto& node) const {
+    return source_ + ": " + node.op_type() + " node '" +
+           (node.name().empty() ? node.output_size() ? node.output(0) : "?" : node.name()) + "'";
+  }
+
+  static const onnx::AttributeProto* attr(const onnx::NodeProto& node, const std::string& name) {
+    for (const auto& a : node.attribute()) {
+      if (a.name() == name) return &a;
+    }
+    return nullptr;
+  }
+  static std::vector<std::int64_t> ints(const onnx::NodeProto& node, const std::string& name,
+                                        std::vector<std::int64_t> otherwise = {}) {
+    const auto* a = attr(node, name);
+    return a ? std::vector<std::int64_t>(a->ints().begin(), a->ints().end()) : otherwise;
+  }
+  static std::int64_t int_attr(const onnx::NodeProto& node, const std::string& name, std::int64_t otherwise) {
+    const auto* a = attr(node, name);
+    return a ? a->i() : otherwise;
+  }
+  static float float_attr(const onnx::NodeProto& node, const std::string& name, float otherwise) {
+    const auto* a = attr(node, name);
+    return a ? a->f() : otherwise;
+  }
+  static std::string string_attr(const onnx::NodeProto& node, const std::string& name, std::string otherwise) {
+    const auto* a = attr(node, name);
+    return a ? a->s() : otherwise;
+  }
+
+  void set(const onnx::NodeProto& node, Sym s) {
+    if (node.output_size() < 1 || node.output(0).empty()) throw Error(describe(node) + ": has no output");
+    syms_[node.output(0)] = std::move(s);
+  }
+
+  template <typename L>
+  SymbolicTensor call(std::shared_ptr<L> layer, const SymbolicTensor& x, const std::vector<Tensor>& weights) {
+    SymbolicTensor y = (*layer)(x);
+    if (!weights.empty()) layer->set_weights(weights);
+    return y;
+  }
+
+  SymbolicTensor dense(const SymbolicTensor& x, const Tensor& kernel, const Tensor& bias) {
+    auto layer = std::make_shared<layers::Dense>(kernel.size(1), layers::DenseOptions{.use_bias = bias.defined()});
+    std::vector<Tensor> w{kernel};
+    if (bias.defined()) w.push_back(bias);
+    return call(layer, x, w);
+  }
+
+  // Rows of a [C*H*W, units] kernel reordered for H, W, C features.
+  static Tensor chw_rows_to_hwc(const Tensor& kernel, const Shape& chw) {
+    const std::int64_t C = chw[0], H = chw[1], W = chw[2], units = kernel.size(1);
+    const auto src = kernel.to(DType::Float64).to_vector<double>();
+    std::vector<double> dst(src.size());
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t w = 0; w < W; ++w) {
+          const std::int64_t from = (c * H + h) * W + w, to = (h * W + w) * C + c;
+          std::copy_n(src.begin() + from * units, units, dst.begin() + to * units);
+        }
+    return Tensor::from_vector(dst, kernel.shape()).to(kernel.dtype());
+  }
+
+  // --- nodes -----------------------------------------------------------------------------------
+
+  void import_node(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    if (!node.domain().empty() && node.domain() != "ai.onnx") {
+      throw Error(describe(node) + ": domain '" + node.domain() + "' is not supported (only the default domain)");
+    }
+    if (node.output_size() < 1 || node.output(0).empty()) throw Error(describe(node) + ": has no output");
+    if (syms_.count(node.output(0)) || consts_.count(node.output(0)) || shapes_.count(node.output(0))) {
+      throw Error(describe(node) + ": its output '" + node.output(0) + "' is already produced by an earlier node");
+    }
+    if (op == "Constant") {
+      const auto* value = attr(node, "value");
+      if (!value || !value->has_t()) throw Error(describe(node) + ": only Constant with a 'value' tensor is supported");
+      consts_[node.output(0)] = read_tensor(value->t(), "Constant '" + node.output(0) + "'");
+      return;
+    }
+    if (op == "Identity" || op == "Dropout") {
+      if (node.input_size() < 1) throw Error(describe(node) + ": has no input");
+      if (is_const(node.input(0))) {
+        consts_[node.output(0)] = consts_.at(node.input(0));
+      } else {
+        set(node, sym(node.input(0), describe(node)));
+      }
+      return;
+    }
+    if (node.input_size() < 1) throw Error(describe(node) + ": has no input");
+    if (op == "Pad") return pad(node);
+    if (op == "Shape") return shape_of(node);
+    if (op == "Unsqueeze" && shapes_.count(node.input(0))) {
+      shapes_[node.output(0)] = shapes_.at(node.input(0));
+      return;
+    }
+    if (op == "ConstantOfShape") return constant_of_shape(node);
+    if (op == "RNN" || op == "LSTM" || op == "GRU") return recurrent(node);
+    if (op == "Squeeze") return squeeze(node);
+    if (op == "Slice") return slice(node);
+    if (op == "Transpose") return transpose(node);
+    if (op == "Conv") return conv(node);
+    if (op == "ConvTranspose") return conv_transpose(node);
+    if (op == "MaxPool" || op == "AveragePool") return pool(node);
+    if (op == "Gemm") return gemm(node);
+    if (op == "MatMul") return matmul(node);
+    if (op == "Add" || op == "Sum") return add(node);
+    if (op == "Mul" || op == "Sub" || op == "Div") return scalar_arithmetic(node);
+    if (op == "Concat") return concat(node);
+    if (op == "Flatten") return flatten(node);
+    if (op == "Reshape") return reshape(node);
+    if (op == "Relu" || op == "Sigmoid" || op == "Tanh") {
+      Sym x = sym(node.input(0), describe(node));
+      std::string name = op == "Relu" ? "relu" : op == "Sigmoid" ? "sigmoid" : "tanh";
+      x.tensor = call(std::make_shared<layers::Activation>(name), x.tensor, {});
+      return set(node, x);
+    }
+    if (op == "LeakyRelu") {
+      Sym x = sym(node.input(0), describe(node));
+      x.tensor = call(std::make_shared<layers::LeakyReLU>(float_attr(node, "alpha", 0.01f)), x.tensor, {});
+      return set(node, x);
+    }
+    if (op == "Softmax") return softmax(node);
+    if (op == "BatchNormalization") return batch_norm(node);
+    if (op == "LayerNormalization") return layer_norm(node);
+    if (op == "Gather") return gather(node);
+    if (op == "Resize") return resize(node);
+    throw Error(describe(node) + ": operator '" + op + "' is not supported; Kiln imports " + kSupported);
+  }
+
+  // PyTorch writes a Pad of nothing before AveragePool; any real padding is an Error.
+  void pad(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    std::vector<std::int64_t> pads = ints(node, "pads");
+    if (node.input_size() > 1 && !node.input(1).empty())
+      pads = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    if (!std::all_of(pads.begin(), pads.end(), [](auto p) { return p == 0; })) {
+      throw Error(who + ": only a Pad of zero width is supported (Kiln layers pad by their \"same\" rule)");
+    }
+    set(node, sym(node.input(0), who));
+  }
+
+  void transpose(const onnx::NodeProto& node) {
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && (it->second.heads || it->second.attention)) {
+      Sym y = it->second;
+      const auto perm = ints(node, "perm");
+      if (y.heads && y.heads->perm == std::vector<std::int64_t>{0, 1, 2, 3} && perm.size() == 4) {
+        y.heads->perm = perm;
+      } else if (y.attention && y.attention->stage == 3 && perm == std::vector<std::int64_t>{0, 2, 1, 3}) {
+        y.attention->stage = 4;
+      } else {
+        throw Error(describe(node) + ": a transpose inside attention that Kiln's MultiHeadAttention does not make");
+      }
+      return set(node, y);
+    }
+    Sym x = sym(node.input(0), describe(node));
+    const auto perm = ints(node, "perm");
+    const std::size_t rank = x.tensor.shape().size() + 1;
+    if (rank == 4 && x.flat_chw.empty() && !x.channels_first && perm == std::vector<std::int64_t>{0, 3, 1, 2}) {
+      x.channels_first = true;
+    } else if (rank == 4 && x.channels_first && perm == std::vector<std::int64_t>{0, 2, 3, 1}) {
+      x.channels_first = false;
+    } else if (rank == 3 && x.flat_chw.empty() && perm == std::vector<std::int64_t>{1, 0, 2}) {
+      x.time_major = !x.time_major;
+    } else {
+      throw Error(describe(node) +
+                  ": only the NHWC <-> NCHW transposes of 4-D images and [N, T, F] <-> [T, N, F] "
+                  "transposes of sequences are supported");
+    }
+    set(node, x);
+  }
+
+  Sym image(const onnx::NodeProto& node) {
+    Sym x = sym(node.input(0), describe(node));
+    if (!x.channels_first) {
+      throw Error(describe(node) +
+                  ": its input must be an NCHW image (a 4-D input, or a Transpose [0, 3, 1, 2] of an "
+                  "NHWC one), got a value of per-sample shape " +
+                  shape_str(x.tensor.shape()));
+    }
+    return x;
+  }
+
+  // Kiln's padding name for ONNX's pads on input `hw` (NHWC's H and W), or an Error.
+  std::string padding(const onnx::NodeProto& node, const Shape& hw, const std::vector<std::int64_t>& kernel,
+                      const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations) {
+    const std::string auto_pad = string_attr(node, "auto_pad", "NOTSET");
+    if (auto_pad == "VALID") return "valid";
+    if (auto_pad == "SAME_UPPER") return "same";
+    if (auto_pad != "NOTSET") throw Error(describe(node) + ": auto_pad " + auto_pad + " is not supported");
+    const auto pads = ints(node, "pads", {0, 0, 0, 0});
+    if (pads.size() != 4) throw Error(describe(node) + ": expected 4 pads, got " + std::to_string(pads.size()));
+    if (std::all_of(pads.begin(), pads.end(), [](auto p) { return p == 0; })) return "valid";
+    const auto [top, bottom] = same_pads(hw[0], kernel[0], strides[0], dilations[0]);
+    const auto [left, right] = same_pads(hw[1], kernel[1], strides[1], dilations[1]);
+    if (pads == std::vector<std::int64_t>{top, left, bottom, right}) return "same";
+    throw Error(describe(node) + ": pads [" + std::to_string(pads[0]) + ", " + std::to_string(pads[1]) + ", " +
+                std::to_string(pads[2]) + ", " + std::to_string(pads[3]) +
+                "] are neither Keras's \"valid\" (none) nor its \"same\" for this input ([" + std::to_string(top) +
+                ", " + std::to_string(left) + ", " + std::to_string(bottom) + ", " + std::to_string(right) + "])");
+  }
+
+  static std::vector<std::int64_t> two(const std::vector<std::int64_t>& v, const std::string& who, const char* what) {
+    if (v.size() != 2) throw Error(who + ": expected 2 " + what + ", got " + std::to_string(v.size()));
+    for (auto x : v) {
+      if (x < 1 || x > 65536) throw Error(who + ": " + what + " must be from 1 to 65536, got " + std::to_string(x));
+    }
+    return v;
+  }
+
+  // ONNX's weights [a, b, kh, kw] -> Keras's [kh, kw, b, a]: Conv's [out, in, ...] becomes
+  // Conv2D's [kh, kw, in, out], ConvTranspose's [in, filters, ...] Conv2DTranspose's [kh, kw, filters, in].
+  static Tensor kernel_from_onnx(const Tensor& k) {
+    const auto a = k.size(0), b = k.size(1), kh = k.size(2), kw = k.size(3);
+    const auto src = k.to(DType::Float64).to_vector<double>();
+    std::vector<double> dst(src.size());
+    for (std::int64_t i = 0; i < a; ++i)
+      for (std::int64_t o = 0; o < b; ++o)
+        for (std::int64_t y = 0; y < kh; ++y)
+          for (std::int64_t x = 0; x < kw; ++x) {
+            const double v = src[((i * b + o) * kh + y) * kw + x];
+            dst[((y * kw + x) * b + o) * a + i] = v;
+          }
+    return Tensor::from_vector(dst, {kh, kw, b, a}).to(DType::Float32);
+  }
+
+  // kernel_shape, which must be the weights' own (a layer is built from it).
+  std::vector<std::int64_t> kernel_of(const onnx::NodeProto& node, const Tensor& w) {
+    const auto kernel = two(ints(node, "kernel_shape", {w.size(2), w.size(3)}), describe(node), "kernel sizes");
+    if (kernel[0] != w.size(2) || kernel[1] != w.size(3)) {
+      throw Error(describe(node) + ": kernel_shape [" + std::to_string(kernel[0]) + ", " + std::to_string(kernel[1]) +
+                  "] differs from the weights' " + shape_str(w.shape()));
+    }
+    return kernel;
+  }
+
+  void conv(const onnx::NodeProto& node) {
+    Sym x = image(node);
+    const std::string who = describe(node);
+    const Tensor& w = constant(node, 1);
+    const Shape& in = x.tensor.shape();  // H, W, C
+    if (w.ndim() != 4 || w.size(1) != in[2]) {
+      throw Error(who + ": weights " + shape_str(w.shape()) + " do not fit " + std::to_string(in[2]) +
+                  " input channels (expected [out, " + std::to_string(in[2]) + ", kh, kw])");
+    }
+    if (int_attr(node, "group", 1) != 1) throw Error(who + ": grouped convolutions (group != 1) are not supported");
+    const auto kernel = kernel_of(node, w);
+    const auto strides = two(ints(node, "strides", {1, 1}), who, "strides");
+    const auto dilations = two(ints(node, "dilations", {1, 1}), who, "dilations");
+    const std::string pad = padding(node, in, kernel, strides, dilations);
+    Tensor bias;
+    if (node.input_size() > 2 && !node.input(2).empty()) bias = constant(node, 2);
+    auto layer = std::make_shared<layers::Conv2D>(
+        w.size(0), layers::Size2(kernel[0], kernel[1]),
+        layers::Conv2DOptions{.strides = layers::Size2(strides[0], strides[1]),
+                              .padding = pad,
+                              .dilation_rate = layers::Size2(dilations[0], dilations[1]),
+                              .use_bias = bias.defined()});
+    std::vector<Tensor> weights{kernel_from_onnx(w)};
+    if (bias.defined()) weights.push_back(bias);
+    x.tensor = call(layer, x.tensor, weights);
+    set(node, x);
+  }
+
+  void conv_transpose(const onnx::NodeProto& node) {
+    Sym x = image(node);
+    const std::string who = describe(node);
+    const Tensor& w = constant(node, 1);
+    const Shape& in = x.tensor.shape();
+    if (w.ndim() != 4 || w.size(0) != in[2]) {
+      throw Error(who + ": weights " + shape_str(w.shape()) + " do not fit " + std::to_string(in[2]) +
+                  " input channels");
+    }
+    if (int_attr(node, "group", 1) != 1) throw Error(who + ": grouped convolutions (group != 1) are not supported");
+    const auto kernel = kernel_of(node, w);
+    const auto strides = two(ints(node, "strides", {1, 1}), who, "strides");
+    const auto dilations = two(ints(node, "dilations", {1, 1}), who, "dilations");
+    const auto pads = ints(node, "pads", {0, 0, 0, 0});
+    const auto extra = ints(node, "output_padding", {0, 0});
+    if (pads.size() != 4 || extra.size() != 2 || string_attr(node, "auto_pad", "NOTSET") != "NOTSET" ||
+        attr(node, "output_shape")) {
+      throw Error(who + ": only explicit pads and output_padding are supported");
+    }
+    // Which of Kiln's paddings gives ONNX's output size with ONNX's pads.
+    std::string pad;
+    for (const std::string candidate : {"valid", "same"}) {
+      bool fits = true;
+      for (int a = 0; a < 2; ++a) {
+        const std::int64_t k = (kernel[a] - 1) * dilations[a] + 1;
+        const std::int64_t onnx_out = strides[a] * (in[a] - 1) + extra[a] + k - pads[a] - pads[a + 2];
+        const std::int64_t kiln_out =
+            candidate == "valid" ? in[a] * strides[a] + std::max<std::int64_t>(k - strides[a], 0) : in[a] * strides[a];
+        std::int64_t before = 0, after = 0;
+        if (candidate == "same") std::tie(before, after) = same_pads(kiln_out, kernel[a], strides[a], dilations[a]);
+        fits = fits && onnx_out == kiln_out && pads[a] == before && pads[a + 2] == after;
+      }
+      if (fits) pad = candidate;
+    }
+    if (pad.empty()) throw Error(who + ": its pads and output_padding match neither Keras's \"valid\" nor \"same\"");
+    Tensor bias;
+    if (node.input_size() > 2 && !node.input(2).empty()) bias = constant(node, 2);
+    auto layer = std::make_shared<layers::Conv2DTranspose>(
+        w.size(1), layers::Size2(kernel[0], kernel[1]),
+        layers::Conv2DOptions{.strides = layers::Size2(strides[0], strides[1]),
+                              .padding = pad,
+                              .dilation_rate = layers::Size2(dilations[0], dilations[1]),
+                              .use_bias = bias.defined()});
+    std::vector<Tensor> weights{kernel_from_onnx(w)};
+    if (bias.defined()) weights.push_back(bias);
+    x.tensor = call(layer, x.tensor, weights);
+    set(node, x);
+  }
+
+  void pool(const onnx::NodeProto& node) {
+    Sym x = image(node);
+    const std::string who = describe(node);
+    const auto kernel = two(ints(node, "kernel_shape"), who, "kernel sizes");
+    const auto strides = two(ints(node, "strides", {1, 1}), who, "strides");
+    if (int_attr(node, "ceil_mode", 0) != 0) throw Error(who + ": ceil_mode = 1 is not supported");
+    if (ints(node, "dilations", {1, 1}) != std::vector<std::int64_t>{1, 1})
+      throw Error(who + ": dilations are not supported");
+    if (node.output_size() > 1 && !node.output(1).empty()) throw Error(who + ": the Indices output is not supported");
+    const std::string pad = padding(node, x.tensor.shape(), kernel, strides, {1, 1});
+    if (node.op_type() == "AveragePool" && pad == "same" && int_attr(node, "count_include_pad", 0) != 0) {
+      throw Error(who + ": count_include_pad = 1 with padding is not supported (Keras leaves padding out of the mean)");
+    }
+    const layers::Pooling2DOptions options{.strides = layers::Size2(strides[0], strides[1]), .padding = pad};
+    const layers::Size2 size(kernel[0], kernel[1]);
+    if (node.op_type() == "MaxPool") {
+      x.tensor = call(std::make_shared<layers::MaxPooling2D>(size, options), x.tensor, {});
+    } else {
+      x.tensor = call(std::make_shared<layers::AveragePooling2D>(size, options), x.tensor, {});
+    }
+    set(node, x);
+  }
+
+  // Input 0 as a plain value for a layer over the last axis; a C,H,W flattening only for Dense.
+  Sym plain(const onnx::NodeProto& node, bool for_dense = false) {
+    Sym x = sym(node.input(0), describe(node));
+    if (x.channels_first) {
+      throw Error(describe(node) + ": its input is an NCHW image; Kiln imports " + node.op_type() +
+                  " on it only after a Transpose back to NHWC or a Flatten");
+    }
+    if (x.time_major) {
+      throw Error(describe(node) + ": its input is time-major ([T, N, F]); Kiln imports " + node.op_type() +
+                  " on it only after a Transpose back to [N, T, F]");
+    }
+    if (!for_dense && !x.flat_chw.empty()) {
+      throw Error(describe(node) + ": its input is a channels-first flattening; only Gemm or MatMul may read it");
+    }
+    return x;
+  }
+
+  void gemm(const onnx::NodeProto& node) {
+    Sym x = plain(node, true);
+    const std::string who = describe(node);
+    if (x.tensor.shape().size() != 1)
+      throw Error(who + ": input A must be 2-D, got per-sample shape " + shape_str(x.tensor.shape()));
+    if (int_attr(node, "transA", 0) != 0) throw Error(who + ": transA = 1 is not supported");
+    Tensor b = constant(node, 1);
+    if (b.ndim() != 2) throw Error(who + ": B must be 2-D, got " + shape_str(b.shape()));
+    if (int_attr(node, "transB", 0) != 0) b = b.transpose(0, 1).contiguous();
+    if (b.size(0) != x.tensor.shape()[0]) {
+      throw Error(who + ": B " + shape_str(b.shape()) + " does not fit " + std::to_string(x.tensor.shape()[0]) +
+                  " input features");
+    }
+    const double alpha = float_attr(node, "alpha", 1.0f), beta = float_attr(node, "beta", 1.0f);
+    b = b.to(DType::Float32);
+    if (alpha != 1.0) b = Tensor::from_vector(scaled(b, alpha), b.shape());
+    if (!x.flat_chw.empty()) b = chw_rows_to_hwc(b, x.flat_chw);
+    Tensor c;
+    if (node.input_size() > 2 && !node.input(2).empty()) {
+      c = constant(node, 2).to(DType::Float32);
+      if (c.numel() != b.size(1))
+        throw Error(who + ": C " + shape_str(c.shape()) + " must hold one value per output (" +
+                    std::to_string(b.size(1)) + ")");
+      c = Tensor::from_vector(scaled(c, beta), {b.size(1)});
+    }
+    Sym y;
+    y.tensor = dense(x.tensor, b, c);
+    set(node, y);
+  }
+
+  static std::vector<float> scaled(const Tensor& t, double factor) {
+    auto v = t.to_vector<float>();
+    for (auto& x : v) x = static_cast<float>(x * factor);
+    return v;
+  }
+
+  void matmul(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    if (node.input_size() == 2 && attention_matmul(node)) return;
+    Sym x = plain(node, true);
+    Tensor b = constant(node, 1);
+    if (b.ndim() != 2 || b.size(0) != x.tensor.shape().back()) {
+      throw Error(who + ": B " + shape_str(b.shape()) + " must be [" + std::to_string(x.tensor.shape().back()) +
+                  ", units]");
+    }
+    b = b.to(DType::Float32);
+    if (!x.flat_chw.empty()) b = chw_rows_to_hwc(b, x.flat_chw);
+    Sym y;
+    y.pending = Pending{node.input(0), b};
+    set(node, y);
+  }
+
+  // The MatMuls inside attention: Q K^T, weights V, and the output projection. False: not one.
+  bool attention_matmul(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const auto a = syms_.find(node.input(0));
+    if (a == syms_.end()) return false;
+    const auto b = syms_.find(node.input(1));
+    const std::vector<std::int64_t> heads_first{0, 2, 1, 3}, keys{0, 2, 3, 1};
+    Sym y;
+    if (a->second.heads && b != syms_.end() && b->second.heads) {
+      const Heads& q = *a->second.heads;
+      const Heads& k = *b->second.heads;
+      if (q.perm != heads_first || k.perm != keys || q.input != k.input || q.heads != k.heads || q.dim != k.dim) {
+        throw Error(who + ": a product of attention heads that is not Q K^T of one input");
+      }
+      y.attention = AttentionParts{q, k, Heads{}, 0, Tensor(), Tensor()};
+    } else if (a->second.attention && a->second.attention->stage == 2 && b != syms_.end() && b->second.heads) {
+      const Heads& v = *b->second.heads;
+      if (v.perm != heads_first || v.input != a->second.attention->q.input || v.heads != a->second.attention->q.heads) {
+        throw Error(who + ": attention weights times something other than the input's value heads");
+      }
+      y.attention = *a->second.attention;
+      y.attention->v = v;
+      y.attention->stage = 3;
+    } else if (a->second.attention && a->second.attention->stage == 5 && is_const(node.input(1))) {
+      const AttentionParts& parts = *a->second.attention;
+      const Tensor& w = constant(node, 1);
+      if (w.ndim() != 2 || w.size(0) != parts.v.heads * parts.v.dim) {
+        throw Error(who + ": the attention output's kernel " + shape_str(w.shape()) + " does not fit " +
+                    std::to_string(parts.v.heads * parts.v.dim) + " joined features");
+      }
+      y.attention = parts;
+      y.attention->out_kernel = w.to(DType::Float32);
+      y.attention->stage = 6;
+    } else {
+      return false;
+    }
+    set(node, y);
+    return true;
+  }
+
+  SymbolicTensor multi_head_attention(const AttentionParts& a, const std::string& who) {
+    const bool bias = a.q.bias.defined();
+    if (bias != a.k.bias.defined() || bias != a.v.bias.defined() || (a.stage == 7) != bias) {
+      throw Error(who + ": an attention whose projections have biases only in part");
+    }
+    const std::int64_t h = a.q.heads, kd = a.q.dim, vd = a.v.dim, out = a.out_kernel.size(1);
+    const std::int64_t E = a.q.kernel.size(0);
+    auto layer = std::make_shared<layers::MultiHeadAttention>(
+        h, kd, layers::MultiHeadAttentionOptions{.value_dim = vd, .use_bias = bias, .output_shape = out});
+    std::vector<Tensor> w;
+    for (const Heads* p : {&a.q, &a.k, &a.v}) {
+      w.push_back(p->kernel.reshape({E, h, p->dim}));
+      if (bias) w.push_back(p->bias.reshape({h, p->dim}));
+    }
+    w.push_back(a.out_kernel.reshape({h, vd, out}));
+    if (bias) w.push_back(a.out_bias);
+    return call(layer, syms_.at(a.q.input).tensor, w);
+  }
+
+  void add(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    if (node.op_type() == "Add" && node.input_size() == 2 && (is_const(node.input(0)) || is_const(node.input(1)))) {
+      const int ci = is_const(node.input(0)) ? 0 : 1;
+      const std::string& other = node.input(1 - ci);
+      auto it = syms_.find(other);
+      const Tensor c = constant(node, ci).to(DType::Float32);
+      if (it != syms_.end() && it->second.pending && !it->second.pending->bias.defined()) {
+        Pending p = *it->second.pending;
+        if (c.numel() != p.kernel.size(1)) {
+          throw Error(who + ": a bias of " + std::to_string(c.numel()) + " values for " +
+                      std::to_string(p.kernel.size(1)) + " units");
+        }
+        // Still pending: a Reshape into attention heads may read it.
+        p.bias = c.reshape({p.kernel.size(1)});
+        Sym y;
+        y.pending = p;
+        return set(node, y);
+      }
+      if (it != syms_.end() && it->second.attention) {
+        AttentionParts a = *it->second.attention;
+        if (a.stage == 1) throw Error(who + ": masked attention (a causal mask) is not imported");
+        if (a.stage != 6 || a.out_bias.defined() || c.numel() != a.out_kernel.size(1)) {
+          throw Error(who + ": an Add that is not the attention output's bias");
+        }
+        a.out_bias = c.reshape({a.out_kernel.size(1)});
+        a.stage = 7;
+        Sym y;
+        y.attention = a;
+        return set(node, y);
+      }
+      if (c.numel() == 1) {
+        Sym x = sym(other, who);
+        x.tensor = call(std::make_shared<layers::Rescaling>(1.0, c.item()), x.tensor, {});
+        return set(node, x);
+      }
+      if (Sym x = sym(other, who);
+          x.tensor.shape().size() == 2 && !x.time_major && c.numel() == x.tensor.shape()[0] * x.tensor.shape()[1]) {
+        // A vector per position added to a sequence: Add of PositionEmbedding (keras_nlp's pairing).
+        const Shape& shape = x.tensor.shape();
+        auto positions = std::make_shared<layers::PositionEmbedding>(shape[0]);
+        const SymbolicTensor p = call(positions, x.tensor, {c.reshape(shape)});
+        x.tensor = (*std::make_shared<layers::Add>())(std::vector<SymbolicTensor>{x.tensor, p});
+        return set(node, x);
+      }
+      throw Error(who + ": adding a constant is supported as a bias after MatMul or as a scalar");
+    }
+    std::vector<SymbolicTensor> in;
+    Sym first = sym(node.input(0), who);
+    for (const auto& name : node.input()) {
+      const Sym& s = sym(name, who);
+      if (s.channels_first != first.channels_first || !s.flat_chw.empty() || s.tensor.shape() != first.tensor.shape()) {
+        throw Error(who + ": inputs must have one shape and layout");
+      }
+      in.push_back(s.tensor);
+    }
+    if (in.size() == 1) return set(node, first);
+    first.tensor = (*std::make_shared<layers::Add>())(in);
+    set(node, first);
+  }
+
+  // Mul, Sub and Div with a scalar constant (preprocessing: (x - mean) / std) as Rescaling.
+  void scalar_arithmetic(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const std::string& op = node.op_type();
+    const bool const_first = node.input_size() == 2 && is_const(node.input(0));
+    // x * c, c * x, x - c, x / c: c - x and c / x are not a Rescaling.
+    if (node.input_size() != 2 || !(is_const(node.input(1)) || (op == "Mul" && const_first))) {
+      throw Error(who + ": only " + op + " of a value by a scalar constant is supported");
+    }
+    const int ci = const_first ? 0 : 1;
+    const Tensor& c = constant(node, ci);
+    if (c.numel() != 1) throw Error(who + ": only " + op + " of a value by a scalar constant is supported");
+    const double v = c.to(DType::Float64).to_vector<double>()[0];
+    if (op == "Div" && v == 0) throw Error(who + ": division by zero");
+    if (const auto it = syms_.find(node.input(1 - ci)); it != syms_.end() && it->second.attention) {
+      // Scores scaled by 1 / sqrt(key_dim), as Keras's MultiHeadAttention does.
+      const double expected = 1.0 / std::sqrt(static_cast<double>(it->second.attention->q.dim));
+      const double scale = op == "Mul" ? v : op == "Div" ? 1.0 / v : 0.0;
+      if (it->second.attention->stage != 0 || std::abs(scale - expected) > 1e-6 * expected) {
+        throw Error(who + ": attention scores must be scaled by 1 / sqrt(key_dim) = " + std::to_string(expected));
+      }
+      Sym y = it->second;
+      y.attention->stage = 1;
+      return set(node, y);
+    }
+    Sym x = sym(node.input(1 - ci), who);
+    const double scale = op == "Mul" ? v : op == "Div" ? 1.0 / v : 1.0;
+    const double offset = op == "Sub" ? -v : 0.0;
+    x.tensor = call(std::make_shared<layers::Rescaling>(scale, offset), x.tensor, {});
+    set(node, x);
+  }
+
+  void concat(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    if (std::any_of(node.input().begin(), node.input().end(),
+                    [&](const std::string& n) { return shapes_.count(n) > 0; })) {
+      // Arithmetic on a Shape (PyTorch's initial states): dimensions, the batch still symbolic.
+      std::vector<std::int64_t> dims;
+      for (int i = 0; i < node.input_size(); ++i) {
+        const auto it = shapes_.find(node.input(i));
+        const auto part =
+            it != shapes_.end() ? it->second : constant(node, i).to(DType::Int64).to_vector<std::int64_t>();
+        dims.insert(dims.end(), part.begin(), part.end());
+      }
+      shapes_[node.output(0)] = dims;
+      return;
+    }
+    std::vector<SymbolicTensor> in;
+    Sym first = sym(node.input(0), who);
+    for (const auto& name : node.input()) {
+      const Sym& s = sym(name, who);
+      if (s.channels_first != first.channels_first || !s.flat_chw.empty())
+        throw Error(who + ": inputs must have one layout");
+      in.push_back(s.tensor);
+    }
+    const std::int64_t rank = static_cast<std::int64_t>(first.tensor.shape().size()) + 1;
+    std::int64_t axis = int_attr(node, "axis", 1);
+    if (axis < 0) axis += rank;
+    if (axis < 1 || axis >= rank) throw Error(who + ": axis " + std::to_string(axis) + " must be a per-sample axis");
+    if (first.channels_first) axis = axis == 1 ? 3 : axis - 1;
+    if (in.size() == 1) return set(node, first);
+    first.tensor = (*std::make_shared<layers::Concatenate>(static_cast<int>(axis)))(in);
+    set(node, first);
+  }
+
+  void flatten(const onnx::NodeProto& node) {
+    Sym x = sym(node.input(0), describe(node));
+    if (int_attr(node, "axis", 1) != 1) throw Error(describe(node) + ": only axis = 1 is supported");
+    flatten_sym(node, x);
+  }
+
+  void flatten_sym(const onnx::NodeProto& node, Sym x) {
+    const Shape s = x.tensor.shape();
+    if (!x.flat_chw.empty()) throw Error(describe(node) + ": flattening a flattening");
+    Sym y;
+    if (s.size() > 1)
+      y.tensor = call(std::make_shared<layers::Flatten>(), x.tensor, {});
+    else
+      y.tensor = x.tensor;
+    // H, W, C features in Kiln; C, H, W in ONNX. They agree when C or H*W is 1.
+    if (x.channels_first && s[2] != 1 && s[0] * s[1] != 1) y.flat_chw = {s[2], s[0], s[1]};
+    set(node, y);
+  }
+
+  void reshape(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && (it->second.pending || it->second.attention) &&
+                                                   node.input_size() > 1 && is_const(node.input(1))) {
+      const auto target = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+      Sym y;
+      if (it->second.pending && target.size() == 4 && target[0] == 0 && target[1] == 0 && target[2] > 0 &&
+          target[3] > 0 && target[2] * target[3] == it->second.pending->kernel.size(1) &&
+          syms_.at(it->second.pending->input).tensor.shape().size() == 2) {
+        // x @ W + b into [batch, time, heads, dim]: a projection of MultiHeadAttention.
+        const Pending& p = *it->second.pending;
+        y.heads = Heads{p.input, p.kernel, p.bias, target[2], target[3]};
+        return set(node, y);
+      }
+      if (it->second.attention && it->second.attention->stage == 4 && target.size() == 3 && target[0] == 0 &&
+          target[1] == 0 && target[2] == it->second.attention->v.heads * it->second.attention->v.dim) {
+        y.attention = *it->second.attention;
+        y.attention->stage = 5;
+        return set(node, y);
+      }
+    }
+    Sym x = sym(node.input(0), who);
+    std::vector<std::int64_t> target;
+    if (node.input_size() > 1 && shapes_.count(node.input(1))) {
+      // x.view(x.size(0), -1): a shape computed from the input's, its batch carried over.
+      target = shapes_.at(node.input(1));
+      if (!target.empty() && target[0] == kBatch) target[0] = 0;
+      if (std::find(target.begin(), target.end(), kBatch) != target.end()) {
+        throw Error(who + ": the batch size may only be the shape's first entry");
+      }
+    } else {
+      const Tensor target_t = constant(node, 1);
+      if (target_t.dtype() != DType::Int64 || target_t.ndim() != 1) {
+        throw Error(who + ": the shape must be a 1-D int64 tensor");
+      }
+      target = target_t.to_vector<std::int64_t>();
+    }
+    if (target.size() < 2 || (target[0] != 0 && target[0] != -1)) {
+      throw Error(who + ": the shape must keep the batch axis first (0 or -1), got " + shape_str(target));
+    }
+    Shape in = x.tensor.shape();  // ONNX's per-sample order
+    if (x.channels_first) in = {in[2], in[0], in[1]};
+    Shape out;
+    std::int64_t known = 1, infer = -1;
+    for (std::size_t i = 1; i < target.size(); ++i) {
+      std::int64_t d = target[i];
+      if (d == 0) {
+        if (i - 1 >= in.size()) throw Error(who + ": shape entry 0 copies an axis the input lacks");
+        d = in[i - 1];
+      }
+      if (d == -1) {
+        if (infer >= 0 || target[0] == -1) throw Error(who + ": more than one -1 in the shape");
+        infer = static_cast<std::int64_t>(out.size());
+        out.push_back(1);
+        continue;
+      }
+      if (d < 1) throw Error(who + ": shape entry " + std::to_string(d) + " is not a size");
+      out.push_back(d);
+      known *= d;
+      checked_count(out, who);
+    }
+    const std::int64_t total = checked_count(in, who);
+    if (infer >= 0) {
+      if (total % known) throw Error(who + ": cannot reshape " + shape_str(in) + " into " + shape_str(target));
+      out[infer] = total / known;
+    } else if (checked_count(out, who) != total) {
+      throw Error(who + ": cannot reshape " + shape_str(in) + " (" + std::to_string(total) + " values) into " +
+                  shape_str(out));
+    }
+    if (x.channels_first || !x.flat_chw.empty()) {
+      if (out.size() == 1 && x.channels_first) return flatten_sym(node, x);
+      throw Error(who + ": reshaping an NCHW image into " + shape_str(out) + " is supported only as a flattening");
+    }
+    Sym y;
+    y.tensor = out == x.tensor.shape() ? x.tensor
+               : out.size() == 1       ? call(std::make_shared<layers::Flatten>(), x.tensor, {})
+                                       : call(std::make_shared<layers::Reshape>(out), x.tensor, {});
+    set(node, y);
+  }
+
+  void softmax(const onnx::NodeProto& node) {
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.attention) {
+      const std::int64_t axis = int_attr(node, "axis", -1);
+      if (it->second.attention->stage != 1 || (axis != -1 && axis != 3)) {
+        throw Error(describe(node) + ": a softmax inside attention other than over the scaled scores' keys");
+      }
+      Sym y = it->second;
+      y.attention->stage = 2;
+      return set(node, y);
+    }
+    Sym x = sym(node.input(0), describe(node));
+    const std::int64_t rank = static_cast<std::int64_t>(x.tensor.shape().size()) + 1;
+    std::int64_t axis = int_attr(node, "axis", opset_ >= 13 ? -1 : 1);
+    if (axis < 0) axis += rank;
+    // Before opset 13 Softmax flattened from `axis` on: the last axis alone only when it is the last.
+    const std::int64_t last = x.channels_first ? 1 : rank - 1;
+    if (axis != last || (opset_ < 13 && axis != rank - 1) || !x.flat_chw.empty()) {
+      throw Error(describe(node) + ": softmax over axis " + std::to_string(axis) +
+                  " is not supported (only the features axis)");
+    }
+    x.tensor = call(std::make_shared<layers::Activation>("softmax"), x.tensor, {});
+    set(node, x);
+  }
+
+  void batch_norm(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = sym(node.input(0), who);
+    const std::size_t rank = x.tensor.shape().size() + 1;
+    if (!x.flat_chw.empty() || !((rank == 4 && x.channels_first) || rank == 2)) {
+      throw Error(who + ": only [N, C] inputs and NCHW images are supported");
+    }
+    if (int_attr(node, "training_mode", 0) != 0 || node.output_size() > 1)
+      throw Error(who + ": training mode is not supported");
+    const std::int64_t channels = x.tensor.shape().back();
+    std::vector<Tensor> w;
+    for (int i = 1; i <= 4; ++i) {
+      Tensor t = constant(node, i).to(DType::Float32);
+      if (t.numel() != channels)
+        throw Error(who + ": input " + std::to_string(i) + " must hold " + std::to_string(channels) + " values");
+      w.push_back(t.reshape({channels}));
+    }
+    auto layer = std::make_shared<layers::BatchNormalization>(layers::BatchNormalizationOptions{
+        .momentum = float_attr(node, "momentum", 0.9f), .epsilon = float_attr(node, "epsilon", 1e-5f)});
+    x.tensor = call(layer, x.tensor, w);
+    set(node, x);
+  }
+
+  void layer_norm(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = plain(node);
+    if (int_attr(node, "axis", -1) != -1 &&
+        int_attr(node, "axis", -1) != static_cast<std::int64_t>(x.tensor.shape().size())) {
+      throw Error(who + ": only axis = -1 is supported");
+    }
+    if (node.output_size() > 1) throw Error(who + ": the Mean and InvStdDev outputs are not supported");
+    const std::int64_t features = x.tensor.shape().back();
+    Tensor gamma = constant(node, 1).to(DType::Float32);
+    Tensor beta = node.input_size() > 2 && !node.input(2).empty() ? constant(node, 2).to(DType::Float32)
+                                                                  : Tensor::zeros({features});
+    if (gamma.numel() != features || beta.numel() != features)
+      throw Error(who + ": scale and bias must hold " + std::to_string(features) + " values");
+    auto layer = std::make_shared<layers::LayerNormalization>(
+        layers::LayerNormalizationOptions{.epsilon = float_attr(node, "epsilon", 1e-5f)});
+    x.tensor = call(layer, x.tensor, {gamma.reshape({features}), beta.reshape({features})});
+    set(node, x);
+  }
+
+  void gather(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    if (node.input_size() == 2 && shapes_.count(node.input(0)) && is_const(node.input(1))) {
+      // A dimension of a Shape: the batch stays symbolic (kBatch).
+      const auto& dims = shapes_.at(node.input(0));
+      std::int64_t i = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>().at(0);
+      if (i < 0) i += static_cast<std::int64_t>(dims.size());
+      if (i < 0 || i >= static_cast<std::int64_t>(dims.size())) throw Error(who + ": index outside the shape");
+      shapes_[node.output(0)] = {dims[i]};
+      return;
+    }
+    if (auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.rnn && it->second.rnn->output == 1) {
+      // PyTorch's h[-1]: the one direction's last state.
+      const auto idx = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+      if (idx.size() != 1 || (idx[0] != 0 && idx[0] != -1) || int_attr(node, "axis", 0) != 0) {
+        throw Error(who + ": only the first direction of a recurrent state can be taken");
+      }
+      return set(node, materialize(it->second, who));
+    }
+    const Tensor& table = constant(node, 0);
+    if (table.ndim() != 2 || int_attr(node, "axis", 0) != 0)
+      throw Error(who + ": only a lookup in a 2-D table (axis 0) is supported");
+    if (node.input_size() < 2) throw Error(who + ": has no indices");
+    Sym ids = sym(node.input(1), who);
+    Sym y;
+    auto layer = std::make_shared<layers::Embedding>(table.size(0), table.size(1));
+    y.tensor = call(layer, ids.tensor, {table.to(DType::Float32)});
+    set(node, y);
+  }
+
+  // --- recurrent layers -----------------------------------------------------------------------
+
+  void shape_of(const onnx::NodeProto& node) {
+    if (attr(node, "start") || attr(node, "end")) throw Error(describe(node) + ": start and end are not supported");
+    const Sym& x = sym(node.input(0), describe(node));
+    Shape s = x.tensor.shape();  // Kiln's per-sample order
+    if (x.channels_first) s = {s[2], s[0], s[1]};
+    std::vector<std::int64_t> dims{kBatch};
+    dims.insert(dims.end(), s.begin(), s.end());
+    if (x.time_major) std::swap(dims[0], dims[1]);
+    shapes_[node.output(0)] = dims;
+  }
+
+  // Zeros of a shape computed from the input's (PyTorch's initial states): nothing in Kiln.
+  void constant_of_shape(const onnx::NodeProto& node) {
+    const auto* value = attr(node, "value");
+    if (value && value->has_t()) {
+      const Tensor v = read_tensor(value->t(), "ConstantOfShape value");
+      for (double x : v.to(DType::Float64).to_vector<double>()) {
+        if (x != 0) throw Error(describe(node) + ": only zeros are supported");
+      }
+    }
+    zeros_.insert(node.output(0));
+  }
+
+  // ONNX's W [1, G * H, rows] (its gate order) -> Keras's [rows, G * H] (Keras's gate order).
+  static Tensor keras_kernel(const Tensor& w, std::int64_t units, const std::vector<int>& order) {
+    const std::int64_t G = static_cast<std::int64_t>(order.size()), rows = w.size(2);
+    const auto src = w.to(DType::Float64).to_vector<double>();
+    std::vector<double> dst(src.size());
+    for (std::int64_t g = 0; g < G; ++g)
+      for (std::int64_t u = 0; u < units; ++u)
+        for (std::int64_t r = 0; r < rows; ++r)
+          dst[r * G * units + order[g] * units + u] = src[(g * units + u) * rows + r];
+    return Tensor::from_vector(dst, {rows, G * units}).to(DType::Float32);
+  }
+
+  void recurrent(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const std::string& op = node.op_type();
+    Sym x = sym(node.input(0), who);
+    if (!x.time_major) throw Error(who + ": X must be time-major: a Transpose [1, 0, 2] of [batch, time, features]");
+    if (int_attr(node, "layout", 0) != 0) throw Error(who + ": layout = 1 is not supported");
+    const std::string direction = string_attr(node, "direction", "forward");
+    if (direction != "forward" && direction != "reverse")
+      throw Error(who + ": direction " + direction + " is not supported");
+    if (attr(node, "clip") || int_attr(node, "input_forget", 0) != 0)
+      throw Error(who + ": clip and input_forget are not supported");
+    for (int i = 4; i < node.input_size(); ++i) {
+      if (node.input(i).empty()) continue;
+      if (i == 4 || i == 7 || !zeros_.count(node.input(i))) {
+        throw Error(who + ": input " + std::to_string(i) + " ('" + node.input(i) +
+                    "') is not supported: sequence lengths, peepholes and initial states other than zeros");
+      }
+    }
+    PendingRnn r;
+    r.type = op == "RNN" ? "SimpleRNN" : op;
+    r.input = x.tensor;
+    r.go_backwards = direction == "reverse";
+    const int G = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
+    const std::vector<int> order = op == "LSTM"  ? std::vector<int>{0, 3, 1, 2}
+                                   : op == "GRU" ? std::vector<int>{0, 1, 2}
+                                                 : std::vector<int>{0};
+    const auto* acts = attr(node, "activations");
+    if (op == "RNN" && acts && acts->strings_size() == 1 && acts->strings(0) == "Relu")
+      r.activation = "relu";
+    else if (acts && !(op == "RNN" && acts->strings_size() == 1 && acts->strings(0) == "Tanh") &&
+             !(op == "GRU" && acts->strings_size() == 2 && acts->strings(0) == "Sigmoid" &&
+               acts->strings(1) == "Tanh") &&
+             !(op == "LSTM" && acts->strings_size() == 3 && acts->strings(0) == "Sigmoid" &&
+               acts->strings(1) == "Tanh" && acts->strings(2) == "Tanh")) {
+      throw Error(who + ": only the default activations are supported (SimpleRNN: Tanh or Relu)");
+    }
+    if (op == "GRU" && int_attr(node, "linear_before_reset", 0) != 1) {
+      throw Error(who + ": linear_before_reset = 0 is not supported (Kiln's GRU is Keras's reset_after = true)");
+    }
+    const Tensor& w = constant(node, 1);
+    const Tensor& rk = constant(node, 2);
+    const std::int64_t features = x.tensor.shape().at(1);
+    const std::int64_t units = int_attr(node, "hidden_size", w.ndim() == 3 ? w.size(1) / G : 0);
+    if (w.shape() != Shape{1, G * units, features} || rk.shape() != Shape{1, G * units, units}) {
+      throw Error(who + ": W " + shape_str(w.shape()) + " and R " + shape_str(rk.shape()) + " must be [1, " +
+                  std::to_string(G * units) + ", " + std::to_string(features) + "] and [1, " +
+                  std::to_string(G * units) + ", " + std::to_string(units) + "]");
+    }
+    r.units = units;
+    r.weights = {keras_kernel(w, units, order), keras_kernel(rk, units, order)};
+    std::vector<double> b(2 * G * units, 0.0);
+    if (node.input_size() > 3 && !node.input(3).empty()) {
+      const Tensor& bt = constant(node, 3);
+      if (bt.numel() != 2 * G * units) throw Error(who + ": B must hold " + std::to_string(2 * G * units) + " values");
+      b = bt.to(DType::Float64).to_vector<double>();
+    }
+    auto reorder = [&](std::size_t from) {
+      std::vector<double> out(G * units);
+      for (int g = 0; g < G; ++g)
+        for (std::int64_t u = 0; u < units; ++u) out[order[g] * units + u] = b[from + g * units + u];
+      return out;
+    };
+    const auto wb = reorder(0), rb = reorder(G * units);
+    if (op == "GRU") {
+      std::vector<double> both = wb;
+      both.insert(both.end(), rb.begin(), rb.end());
+      r.weights.push_back(Tensor::from_vector(both, {2, G * units}).to(DType::Float32));
+    } else {
+      std::vector<double> sum(wb.size());
+      for (std::size_t i = 0; i < sum.size(); ++i) sum[i] = wb[i] + rb[i];  // one bias in Keras
+      r.weights.push_back(Tensor::from_vector(sum, {G * units}).to(DType::Float32));
+    }
+    for (int o = 0; o < node.output_size(); ++o) {
+      if (node.output(o).empty()) continue;
+      Sym out;
+      out.rnn = r;
+      out.rnn->output = o;
+      syms_[node.output(o)] = out;
+    }
+  }
+
+  Sym materialize(const Sym& s, const std::string& who) {
+    const PendingRnn& r = *s.rnn;
+    if (r.output == 2) throw Error(who + ": LSTM's cell state Y_c cannot be a Kiln model's value");
+    const layers::RNNOptions options{
+        .activation = r.activation, .return_sequences = r.output == 0, .go_backwards = r.go_backwards};
+    std::shared_ptr<layers::Layer> layer;
+    if (r.type == "LSTM")
+      layer = std::make_shared<layers::LSTM>(r.units, options);
+    else if (r.type == "GRU")
+      layer = std::make_shared<layers::GRU>(r.units, options);
+    else
+      layer = std::make_shared<layers::SimpleRNN>(r.units, options);
+    Sym y;
+    y.tensor = call(layer, r.input, r.weights);
+    // Y's steps come out of a go_backwards layer last input first; ONNX lists them by input position.
+    if (r.output == 0) y.time_major = true, y.steps_reversed = r.go_backwards;
+    return y;
+  }
+
+  void squeeze(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    std::vector<std::int64_t> axes = ints(node, "axes");
+    if (node.input_size() > 1 && !node.input(1).empty())
+      axes = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    auto it = syms_.find(node.input(0));
+    if (it == syms_.end() || !it->second.rnn) throw Error(who + ": Squeeze is supported on recurrent outputs only");
+    const int o = it->second.rnn->output;
+    if ((o == 0 && axes != std::vector<std::int64_t>{1}) || (o != 0 && axes != std::vector<std::int64_t>{0})) {
+      throw Error(who + ": expected the direction axis (" + std::string(o == 0 ? "1" : "0") +
+                  ") of a one-direction output");
+    }
+    set(node, materialize(it->second, who));
+  }
+
+  // A Slice that reverses the time axis (Kiln's export of go_backwards sequences) undoes the reversal.
+  void slice(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    auto it = syms_.find(node.input(0));
+    if (node.input_size() < 5 || it == syms_.end() || !it->second.time_major) {
+      throw Error(who + ": only the reversal of a time-major sequence is supported");
+    }
+    const auto starts = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    const auto ends = constant(node, 2).to(DType::Int64).to_vector<std::int64_t>();
+    const auto axes = constant(node, 3).to(DType::Int64).to_vector<std::int64_t>();
+    const auto steps = constant(node, 4).to(DType::Int64).to_vector<std::int64_t>();
+    const std::int64_t T = it->second.tensor.shape()[0];
+    if (axes != std::vector<std::int64_t>{0} || steps != std::vector<std::int64_t>{-1} || starts.size() != 1 ||
+        (starts[0] != -1 && starts[0] < T - 1) || ends.size() != 1 || ends[0] > -T - 1) {
+      throw Error(who + ": only the reversal of a time-major sequence is supported");
+    }
+    Sym y = it->second;
+    y.steps_reversed = !y.steps_reversed;
+    set(node, y);
+  }
+
+  void resize(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = sym(node.input(0), who);
+    if (x.tensor.shape().size() != 3 || string_attr(node, "mode", "nearest") != "nearest") {
+      throw Error(who + ": only nearest-neighbour resizing of images is supported");
+    }
+    if (node.input_size() < 3 || node.input(2).empty())
+      throw Error(who + ": only resizing by constant scales is supported");
+    const auto s = constant(node, 2).to(DType::Float64).to_vector<double>();
+    if (s.size() != 4) throw Error(who + ": expected 4 scales");
+    const std::vector<double> hw = x.channels_first ? std::vector<double>{s[2], s[3]} : std::vector<double>{s[1], s[2]};
+    const double batch = s[0], channels = x.channels_first ? s[1] : s[3];
+    auto whole = [](double v) { return v >= 1 && v <= 64 && v == std::floor(v); };
+    if (batch != 1 || channels != 1 || !whole(hw[0]) || !whole(hw[1]))
+      throw Error(who + ": scales must be whole numbers on H and W only");
+    x.tensor = call(std::make_shared<layers::UpSampling2D>(layers::Size2(std::int64_t(hw[0]), std::int64_t(hw[1]))),
+                    x.tensor, {});
+    set(node, x);
+  }
+
+  fs::path base_dir_;
+  std::string source_;
+  std::int64_t opset_ = 0;
+  std::map<std::string, Tensor> consts_;
+  std::map<std::string, Sym> syms_;
+  std::map<std::string, std::vector<std::int64_t>> shapes_;  // values computed from Shape (kBatch: the batch)
+  std::set<std::string> zeros_;                              // ConstantOfShape zeros
+};
+
+}  // namespace
+
+std::shared_ptr<Model> load_onnx_from_bytes(std::string_view bytes, const fs::path& base_dir,
+                                            const std::string& source) {
+  return Importer(base_dir, source).run(bytes);
+}
+
+std::shared_ptr<Model> load_onnx(const fs::path& path) {
+  const std::string bytes = io::read_file(path);
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  return load_onnx_from_bytes(bytes, dir, path.string());
+}
+
+}  // namespace kiln

@@ -1,0 +1,202 @@
+// ONNX import: PyTorch-exported models (tests/fixtures/generate_onnx_fixtures.py) give
+// PyTorch's outputs; Kiln's own exports come back as models with identical predictions that
+// train, save and export again; hostile files give Errors naming what is wrong.
+#include <gtest/gtest.h>
+
+#include "kiln/kiln.hpp"
+#include "onnx/onnx_support.hpp"
+#include "support/errors.hpp"
+
+namespace kiln {
+namespace {
+
+using namespace kiln::layers;
+using testing::TempDir;
+
+const std::filesystem::path kFixtures = std::filesystem::path(KILN_TEST_FIXTURES) / "onnx";
+
+Tensor nchw_to_nhwc(const Tensor& x) { return x.transpose(1, 2).transpose(2, 3).contiguous(); }
+
+TEST(OnnxImport, PyTorchCnnGivesPyTorchsOutputs) {
+  auto model = load_onnx(kFixtures / "torch_cnn.onnx");
+  ASSERT_EQ(model->inputs().size(), 1u);
+  EXPECT_EQ(model->inputs()[0].shape(), (Shape{18, 18, 3}));  // NCHW in the file, NHWC in Kiln
+  const Tensor x = nchw_to_nhwc(io::read_npy(kFixtures / "torch_cnn_input.npy"));
+  const Tensor expected = io::read_npy(kFixtures / "torch_cnn_output.npy");
+  EXPECT_LE(testing::max_relative_difference(model->predict(x), expected), 1e-5);
+  // Conv 3x3 with padding 1 is Keras's "same"; the Pad of nothing before AveragePool is dropped.
+  int convs = 0, same = 0;
+  for (const auto& layer : model->layers()) {
+    if (layer->type() != "Conv2D") continue;
+    ++convs;
+    same += layer->get_config().at("padding") == "same";
+  }
+  EXPECT_EQ(convs, 3);
+  EXPECT_EQ(same, 1);
+}
+
+TEST(OnnxImport, PyTorchMlpGivesPyTorchsOutputs) {
+  auto model = load_onnx(kFixtures / "torch_mlp.onnx");
+  const Tensor x = io::read_npy(kFixtures / "torch_mlp_input.npy");
+  EXPECT_LE(testing::max_relative_difference(model->predict(x), io::read_npy(kFixtures / "torch_mlp_output.npy")),
+            1e-5);
+}
+
+TEST(OnnxImport, PyTorchLstmAndGruGivePyTorchsOutputs) {
+  // PyTorch's gate orders and split biases, zero initial states computed from the input's
+  // shape, and the GRU reading the LSTM's time-major sequence directly.
+  auto model = load_onnx(kFixtures / "torch_rnn.onnx");
+  const Tensor x = io::read_npy(kFixtures / "torch_rnn_input.npy");
+  EXPECT_LE(testing::max_relative_difference(model->predict(x), io::read_npy(kFixtures / "torch_rnn_output.npy")),
+            1e-5);
+  std::vector<std::string> types;
+  for (const auto& layer : model->layers()) types.push_back(layer->type());
+  EXPECT_EQ(types, (std::vector<std::string>{"LSTM", "GRU", "Dense"}));
+}
+
+TEST(OnnxImport, RecurrentRoundTrip) {
+  Sequential model;
+  model.add(SimpleRNN(4, {.return_sequences = true, .input_shape = {5, 3}}));
+  model.add(LSTM(4, {.return_sequences = true, .go_backwards = true}));
+  model.add(LSTM(3, {.return_sequences = true}));
+  model.add(GRU(3, {.go_backwards = true}));
+  model.add(Dense(2));
+  std::uint64_t seed = 60;
+  for (const auto& layer : model.layers()) {
+    for (const auto& w : layer->weights()) {
+      if (w.name == "bias") w.value.detach().copy_(random::uniform(w.value.shape(), -1, 1, seed++));
+    }
+  }
+  TempDir dir;
+  export_onnx(model, dir.path() / "rnn.onnx");
+  const Tensor x = random::uniform({3, 5, 3}, -1, 1, 11);
+  auto imported = load_onnx(dir.path() / "rnn.onnx");
+  EXPECT_LE(testing::max_relative_difference(imported->predict(x), model.predict(x)), 1e-6);
+}
+
+TEST(OnnxImport, AttentionAndTransformerRoundTrip) {
+  // The exported MatMul/Reshape/Transpose/Softmax subgraph becomes one MultiHeadAttention again;
+  // a TransformerEncoder comes back as its parts (attention, residual Adds, LayerNormalizations,
+  // Dense layers), and position vectors added to token vectors as PositionEmbedding + Add.
+  Sequential model;
+  model.add(TokenAndPositionEmbedding(11, 6, 8, {.input_shape = {6}}));
+  model.add(TransformerEncoder(16, 2));
+  model.add(MultiHeadAttention(2, 3, {.value_dim = 5, .output_shape = 7}));
+  model.add(Flatten());
+  model.add(Dense(3));
+  TempDir dir;
+  export_onnx(model, dir.path() / "transformer.onnx");
+  auto imported = load_onnx(dir.path() / "transformer.onnx");
+  const Tensor ids = random::randint({4, 6}, 0, 11, 24, DType::Int64);
+  EXPECT_LE(testing::max_relative_difference(imported->predict(ids), model.predict(ids)), 1e-5);
+  EXPECT_EQ(imported->count_params(), model.count_params());
+  int attentions = 0;
+  for (const auto& layer : imported->layers()) attentions += layer->type() == "MultiHeadAttention";
+  EXPECT_EQ(attentions, 2);
+
+  // A causal mask has no Kiln layer to carry it: an Error naming the node.
+  Sequential causal;
+  causal.add(TransformerEncoder(16, 2, {.use_causal_mask = true, .input_shape = {6, 8}}));
+  export_onnx(causal, dir.path() / "causal.onnx");
+  const std::string e = testing::error_of([&] { load_onnx(dir.path() / "causal.onnx"); });
+  EXPECT_NE(e.find("masked_scores': masked attention (a causal mask) is not imported"), std::string::npos) << e;
+}
+
+Sequential small_cnn() {
+  Sequential model;
+  model.add(
+      Conv2D(4, 3, Conv2DOptions{.strides = 2, .padding = "same", .activation = "relu", .input_shape = {9, 8, 2}}));
+  model.add(BatchNormalization());
+  model.add(MaxPooling2D(2, {.padding = "same"}));
+  model.add(Conv2DTranspose(3, 2, Conv2DOptions{.strides = 2}));
+  model.add(AveragePooling2D(2));
+  model.add(Flatten());
+  model.add(Dense(6, "tanh"));
+  model.add(Dense(3, "softmax"));
+  return model;
+}
+
+TEST(OnnxImport, RoundTripGivesIdenticalPredictionsAndATrainableSavableModel) {
+  auto original = small_cnn();
+  const Tensor x = random::uniform({5, 9, 8, 2}, -1, 1, 7);
+  TempDir dir;
+  export_onnx(original, dir.path() / "model.onnx");
+  auto imported = load_onnx(dir.path() / "model.onnx");
+  const Tensor expected = original.predict(x);
+  EXPECT_LE(testing::max_relative_difference(imported->predict(x), expected), 1e-6);
+  EXPECT_EQ(imported->count_params(), original.count_params());
+
+  // Exported again, the same graph computes the same outputs.
+  export_onnx(*imported, dir.path() / "again.onnx");
+  EXPECT_LE(testing::max_relative_difference(load_onnx(dir.path() / "again.onnx")->predict(x), expected), 1e-6);
+
+  // Saved and loaded as a Kiln model file.
+  imported->save(dir.path() / "model.safetensors");
+  EXPECT_LE(testing::max_relative_difference(load_model(dir.path() / "model.safetensors")->predict(x), expected), 1e-6);
+
+  // And it trains: a few steps of Adam lower the loss on a fixed batch.
+  imported->compile(optim::Adam(1e-2), "sparse_categorical_crossentropy");
+  const Tensor y = Tensor::from_vector(std::vector<std::int32_t>{0, 1, 2, 1, 0}, {5});
+  const double before = imported->evaluate(x, y, {.verbose = 0})["loss"];
+  imported->fit(x, y, {.epochs = 10, .batch_size = 5, .verbose = 0, .shuffle = false});
+  EXPECT_LT(imported->evaluate(x, y, {.verbose = 0})["loss"], before);
+}
+
+TEST(OnnxImport, FunctionalTwoInputRoundTrip) {
+  auto image = Input({4, 4, 2}, "image");
+  auto features = Input({3}, "features");
+  auto a = Conv2D(3, 3, Conv2DOptions{.padding = "same"})(image);
+  auto b = Conv2D(3, 1, Conv2DOptions{.activation = "sigmoid"})(image);
+  auto joined = Flatten()(Add()({a, b}));
+  auto out = Dense(2)(Concatenate()({joined, Dense(4, "relu")(features)}));
+  Model model({image, features}, {out});
+  const std::vector<Tensor> inputs{random::uniform({3, 4, 4, 2}, -1, 1, 8), random::uniform({3, 3}, -1, 1, 9)};
+  TempDir dir;
+  export_onnx(model, dir.path() / "m.onnx");
+  auto imported = load_onnx(dir.path() / "m.onnx");
+  ASSERT_EQ(imported->inputs().size(), 2u);
+  EXPECT_LE(testing::max_relative_difference((*imported)(inputs)[0], model(inputs)[0]), 1e-6);
+}
+
+std::string import_error(const std::string& file) {
+  return testing::error_of([&] { load_onnx(kFixtures / file); });
+}
+
+TEST(OnnxImport, HostileFilesGiveErrorsNamingWhatIsWrong) {
+  std::string e = import_error("hostile_unsupported_operator.onnx");
+  EXPECT_NE(e.find("operator 'Cos'"), std::string::npos) << e;
+  EXPECT_NE(e.find("'cosine'"), std::string::npos) << e;
+  e = import_error("hostile_cycle.onnx");
+  EXPECT_NE(e.find("Relu node 'first'"), std::string::npos) << e;
+  EXPECT_NE(e.find("no earlier node"), std::string::npos) << e;
+  e = import_error("hostile_missing_initializer.onnx");
+  EXPECT_NE(e.find("Gemm node 'gemm'"), std::string::npos) << e;
+  EXPECT_NE(e.find("'absent'"), std::string::npos) << e;
+  e = import_error("hostile_external_escape.onnx");
+  EXPECT_NE(e.find("'../../etc/passwd' must be a relative path inside"), std::string::npos) << e;
+  e = import_error("hostile_huge_dims.onnx");
+  EXPECT_NE(e.find("is too large"), std::string::npos) << e;
+  e = import_error("hostile_negative_dims.onnx");
+  EXPECT_NE(e.find("negative dimension -4"), std::string::npos) << e;
+  e = import_error("hostile_short_data.onnx");
+  EXPECT_NE(e.find("raw_data is 60 bytes; shape [4, 4] of float32 needs 64"), std::string::npos) << e;
+  e = import_error("hostile_uneven_pads.onnx");
+  EXPECT_NE(e.find("pads [1, 1, 1, 1] are neither"), std::string::npos) << e;
+  e = testing::error_of([] { load_onnx_from_bytes("not a protobuf at all \xff\xff\xff", {}, "junk.onnx"); });
+  EXPECT_NE(e.find("junk.onnx: not an ONNX model"), std::string::npos) << e;
+}
+
+TEST(OnnxImport, ExternalDataIsReadFromTheModelsFolder) {
+  // external_data.onnx keeps its 4x4 Gemm weight, 0.0, 0.1, ..., 1.5 row by row, in external_data.bin.
+  auto model = load_onnx(kFixtures / "external_data.onnx");
+  const Tensor y = model->predict(Tensor::ones({1, 4}));
+  // x @ W with x all ones: the column sums 0.1 * (0 + 4 + 8 + 12 + 4c).
+  for (std::int64_t c = 0; c < 4; ++c) EXPECT_NEAR(y.at<float>({0, c}), 0.1 * (24 + 4 * c), 1e-5);
+  // In memory there is no folder to read it from.
+  const std::string e =
+      testing::error_of([] { load_onnx_from_bytes(io::read_file(kFixtures / "external_data.onnx")); });
+  EXPECT_NE(e.find("external data"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace kiln
