@@ -109,8 +109,9 @@ def targets(root):
         return sorted(set(out))
     report = set(files("src/report/*.cpp", "src/io/png.cpp", "src/io/plot.cpp", "src/io/image_grid.cpp"))
     data = set(files("src/data/*.cpp")) - set(files("src/data/dataset.cpp"))
-    core = set(files("src/**/*.cpp")) - report - data
-    groups = {"kiln": core, "kiln_data": data, "kiln_report": report, "kiln_cli": set(files("tools/kiln/*.cpp")),
+    onnx = set(files("src/onnx/*.cpp"))
+    core = set(files("src/**/*.cpp")) - report - data - onnx
+    groups = {"kiln": core, "kiln_data": data, "kiln_report": report, "kiln_onnx": onnx, "kiln_cli": set(files("tools/kiln/*.cpp")),
               "kiln_tests": set(files("tests/**/*_test.cpp", "tests/support/*.cpp"))}
     return groups
 

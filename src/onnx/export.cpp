@@ -20,6 +20,7 @@
 #include "kiln/sequential.hpp"
 #include "kiln/version.hpp"
 #include "onnx/proto.hpp"
+#include "onnx/same_padding.hpp"
 
 namespace kiln {
 namespace {
@@ -32,15 +33,6 @@ struct Value {
   DType dtype = DType::Float32;
   std::string plain, channels_first;  // ONNX value names; empty when not made (yet)
 };
-
-// Keras's "same": the output is ceil(size / stride) and the odd pixel of padding goes after.
-std::pair<std::int64_t, std::int64_t> same_pads(std::int64_t size, std::int64_t kernel, std::int64_t stride,
-                                                std::int64_t dilation) {
-  const std::int64_t effective = (kernel - 1) * dilation + 1;
-  const std::int64_t out = (size + stride - 1) / stride;
-  const std::int64_t total = std::max<std::int64_t>((out - 1) * stride + effective - size, 0);
-  return {total / 2, total - total / 2};
-}
 
 std::vector<std::int64_t> pair_of(const json& j) { return {j.at(0).get<std::int64_t>(), j.at(1).get<std::int64_t>()}; }
 

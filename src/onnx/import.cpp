@@ -41,6 +41,7 @@
 #include "kiln/layers/upsampling2d.hpp"
 #include "kiln/onnx.hpp"
 #include "onnx/proto.hpp"
+#include "onnx/same_padding.hpp"
 
 namespace kiln {
 namespace {
@@ -118,14 +119,6 @@ std::int64_t checked_count(const Shape& dims, const std::string& where) {
     n *= d;
   }
   return n;
-}
-
-std::pair<std::int64_t, std::int64_t> same_pads(std::int64_t size, std::int64_t kernel, std::int64_t stride,
-                                                std::int64_t dilation) {
-  const std::int64_t effective = (kernel - 1) * dilation + 1;
-  const std::int64_t out = (size + stride - 1) / stride;
-  const std::int64_t total = std::max<std::int64_t>((out - 1) * stride + effective - size, 0);
-  return {total / 2, total - total / 2};
 }
 
 class Importer {

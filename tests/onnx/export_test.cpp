@@ -13,7 +13,7 @@ using namespace kiln::layers;
 using testing::TempDir;
 
 // Random values in [-1, 1) (uniform in [0, 1) for positive ones, moving variances).
-Tensor random_tensor(const Shape& shape, std::uint64_t seed, double low = -1, double high = 1) {
+Tensor random_uniform_tensor(const Shape& shape, std::uint64_t seed, double low = -1, double high = 1) {
   return random::uniform(shape, low, high, seed);
 }
 
@@ -24,8 +24,8 @@ void randomize_batch_norms(Model& model) {
   for (const auto& layer : model.layers()) {
     if (layer->type() != "BatchNormalization") continue;
     const std::int64_t c = layer->weights()[0].value.numel();
-    layer->set_weights({random_tensor({c}, seed++, 0.5, 1.5), random_tensor({c}, seed++), random_tensor({c}, seed++),
-                        random_tensor({c}, seed++, 0.5, 1.5)});
+    layer->set_weights({random_uniform_tensor({c}, seed++, 0.5, 1.5), random_uniform_tensor({c}, seed++), random_uniform_tensor({c}, seed++),
+                        random_uniform_tensor({c}, seed++, 0.5, 1.5)});
   }
 }
 
@@ -58,7 +58,7 @@ Exported expect_ort_matches(Model& model, const std::vector<Tensor>& inputs, con
 
 TEST(OnnxExport, ArticleCnnMatchesOnnxRuntimeWithTwoTransposes) {
   auto model = zoo::article_cnn({32, 32, 3});
-  const Exported e = expect_ort_matches(model, {random_tensor({3, 32, 32, 3}, 1, 0, 1)});
+  const Exported e = expect_ort_matches(model, {random_uniform_tensor({3, 32, 32, 3}, 1, 0, 1)});
   if (!e.ops.empty()) {
     // One into NCHW after the input, one back before Flatten.
     EXPECT_EQ(e.ops.at("Transpose"), 2);
@@ -91,7 +91,7 @@ Sequential strided_cnn() {
 TEST(OnnxExport, SameAndStridedCnnWithBatchNormMatchesOnnxRuntime) {
   auto model = strided_cnn();
   ASSERT_EQ(model.output_shape(), (Shape{7}));
-  SKIP_WITHOUT_ORT(expect_ort_matches(model, {random_tensor({5, 9, 10, 3}, 2)}));
+  SKIP_WITHOUT_ORT(expect_ort_matches(model, {random_uniform_tensor({5, 9, 10, 3}, 2)}));
 }
 
 std::shared_ptr<Model> two_input_model() {
@@ -114,7 +114,7 @@ std::shared_ptr<Model> two_input_model() {
 
 TEST(OnnxExport, TwoInputFunctionalModelMatchesOnnxRuntimeAtOpsets13And17) {
   auto model = two_input_model();
-  const std::vector<Tensor> inputs{random_tensor({4, 6, 6, 2}, 3), random_tensor({4, 5}, 4)};
+  const std::vector<Tensor> inputs{random_uniform_tensor({4, 6, 6, 2}, 3), random_uniform_tensor({4, 5}, 4)};
   const Exported at17 = expect_ort_matches(*model, inputs, {.opset = 17});  // LayerNormalization as one node
   const Exported at13 = expect_ort_matches(*model, inputs, {.opset = 13});  // ... spelled out: ReduceMean, Sqrt, Div
   if (!at17.ops.empty()) {
@@ -140,7 +140,7 @@ TEST(OnnxExport, BatchAxisIsDynamic) {
   export_onnx(model, dir.path() / "m.onnx");
   if (const std::string why = testing::ort_unavailable(); !why.empty()) GTEST_SKIP() << why;
   for (std::int64_t batch : {1, 7}) {
-    const Tensor x = random_tensor({batch, 9, 10, 3}, 10 + batch);
+    const Tensor x = random_uniform_tensor({batch, 9, 10, 3}, 10 + batch);
     const auto ort = testing::run_in_ort(dir.path() / "m.onnx", {x}, dir.path());
     ASSERT_EQ(ort.size(), 1u);
     EXPECT_EQ(ort[0].shape(), (Shape{batch, 7}));
@@ -163,12 +163,12 @@ TEST(OnnxExport, LstmGruAndSimpleRnnMatchOnnxRuntime) {
     std::uint64_t seed = 50;
     for (const auto& layer : m->layers()) {
       for (const auto& w : layer->weights()) {
-        if (w.name == "bias") w.value.detach().copy_(random_tensor(w.value.shape(), seed++));
+        if (w.name == "bias") w.value.detach().copy_(random_uniform_tensor(w.value.shape(), seed++));
       }
     }
   }
-  expect_ort_matches(lstm, {random_tensor({3, 6, 3}, 20)});
-  SKIP_WITHOUT_ORT(expect_ort_matches(backwards, {random_tensor({2, 5, 2}, 21)}));
+  expect_ort_matches(lstm, {random_uniform_tensor({3, 6, 3}, 20)});
+  SKIP_WITHOUT_ORT(expect_ort_matches(backwards, {random_uniform_tensor({2, 5, 2}, 21)}));
 }
 
 TEST(OnnxExport, TransformerBlockMatchesOnnxRuntime) {

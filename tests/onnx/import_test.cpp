@@ -13,16 +13,16 @@ namespace {
 using namespace kiln::layers;
 using testing::TempDir;
 
-const std::filesystem::path kFixtures = std::filesystem::path(KILN_TEST_FIXTURES) / "onnx";
+const std::filesystem::path kOnnxFixtures = std::filesystem::path(KILN_TEST_FIXTURES) / "onnx";
 
 Tensor nchw_to_nhwc(const Tensor& x) { return x.transpose(1, 2).transpose(2, 3).contiguous(); }
 
 TEST(OnnxImport, PyTorchCnnGivesPyTorchsOutputs) {
-  auto model = load_onnx(kFixtures / "torch_cnn.onnx");
+  auto model = load_onnx(kOnnxFixtures / "torch_cnn.onnx");
   ASSERT_EQ(model->inputs().size(), 1u);
   EXPECT_EQ(model->inputs()[0].shape(), (Shape{18, 18, 3}));  // NCHW in the file, NHWC in Kiln
-  const Tensor x = nchw_to_nhwc(io::read_npy(kFixtures / "torch_cnn_input.npy"));
-  const Tensor expected = io::read_npy(kFixtures / "torch_cnn_output.npy");
+  const Tensor x = nchw_to_nhwc(io::read_npy(kOnnxFixtures / "torch_cnn_input.npy"));
+  const Tensor expected = io::read_npy(kOnnxFixtures / "torch_cnn_output.npy");
   EXPECT_LE(testing::max_relative_difference(model->predict(x), expected), 1e-5);
   // Conv 3x3 with padding 1 is Keras's "same"; the Pad of nothing before AveragePool is dropped.
   int convs = 0, same = 0;
@@ -36,18 +36,18 @@ TEST(OnnxImport, PyTorchCnnGivesPyTorchsOutputs) {
 }
 
 TEST(OnnxImport, PyTorchMlpGivesPyTorchsOutputs) {
-  auto model = load_onnx(kFixtures / "torch_mlp.onnx");
-  const Tensor x = io::read_npy(kFixtures / "torch_mlp_input.npy");
-  EXPECT_LE(testing::max_relative_difference(model->predict(x), io::read_npy(kFixtures / "torch_mlp_output.npy")),
+  auto model = load_onnx(kOnnxFixtures / "torch_mlp.onnx");
+  const Tensor x = io::read_npy(kOnnxFixtures / "torch_mlp_input.npy");
+  EXPECT_LE(testing::max_relative_difference(model->predict(x), io::read_npy(kOnnxFixtures / "torch_mlp_output.npy")),
             1e-5);
 }
 
 TEST(OnnxImport, PyTorchLstmAndGruGivePyTorchsOutputs) {
   // PyTorch's gate orders and split biases, zero initial states computed from the input's
   // shape, and the GRU reading the LSTM's time-major sequence directly.
-  auto model = load_onnx(kFixtures / "torch_rnn.onnx");
-  const Tensor x = io::read_npy(kFixtures / "torch_rnn_input.npy");
-  EXPECT_LE(testing::max_relative_difference(model->predict(x), io::read_npy(kFixtures / "torch_rnn_output.npy")),
+  auto model = load_onnx(kOnnxFixtures / "torch_rnn.onnx");
+  const Tensor x = io::read_npy(kOnnxFixtures / "torch_rnn_input.npy");
+  EXPECT_LE(testing::max_relative_difference(model->predict(x), io::read_npy(kOnnxFixtures / "torch_rnn_output.npy")),
             1e-5);
   std::vector<std::string> types;
   for (const auto& layer : model->layers()) types.push_back(layer->type());
@@ -102,7 +102,7 @@ TEST(OnnxImport, AttentionAndTransformerRoundTrip) {
   EXPECT_NE(e.find("masked_scores': masked attention (a causal mask) is not imported"), std::string::npos) << e;
 }
 
-Sequential small_cnn() {
+Sequential small_onnx_cnn() {
   Sequential model;
   model.add(
       Conv2D(4, 3, Conv2DOptions{.strides = 2, .padding = "same", .activation = "relu", .input_shape = {9, 8, 2}}));
@@ -117,7 +117,7 @@ Sequential small_cnn() {
 }
 
 TEST(OnnxImport, RoundTripGivesIdenticalPredictionsAndATrainableSavableModel) {
-  auto original = small_cnn();
+  auto original = small_onnx_cnn();
   const Tensor x = random::uniform({5, 9, 8, 2}, -1, 1, 7);
   TempDir dir;
   export_onnx(original, dir.path() / "model.onnx");
@@ -159,7 +159,7 @@ TEST(OnnxImport, FunctionalTwoInputRoundTrip) {
 }
 
 std::string import_error(const std::string& file) {
-  return testing::error_of([&] { load_onnx(kFixtures / file); });
+  return testing::error_of([&] { load_onnx(kOnnxFixtures / file); });
 }
 
 TEST(OnnxImport, HostileFilesGiveErrorsNamingWhatIsWrong) {
@@ -188,13 +188,13 @@ TEST(OnnxImport, HostileFilesGiveErrorsNamingWhatIsWrong) {
 
 TEST(OnnxImport, ExternalDataIsReadFromTheModelsFolder) {
   // external_data.onnx keeps its 4x4 Gemm weight, 0.0, 0.1, ..., 1.5 row by row, in external_data.bin.
-  auto model = load_onnx(kFixtures / "external_data.onnx");
+  auto model = load_onnx(kOnnxFixtures / "external_data.onnx");
   const Tensor y = model->predict(Tensor::ones({1, 4}));
   // x @ W with x all ones: the column sums 0.1 * (0 + 4 + 8 + 12 + 4c).
   for (std::int64_t c = 0; c < 4; ++c) EXPECT_NEAR(y.at<float>({0, c}), 0.1 * (24 + 4 * c), 1e-5);
   // In memory there is no folder to read it from.
   const std::string e =
-      testing::error_of([] { load_onnx_from_bytes(io::read_file(kFixtures / "external_data.onnx")); });
+      testing::error_of([] { load_onnx_from_bytes(io::read_file(kOnnxFixtures / "external_data.onnx")); });
   EXPECT_NE(e.find("external data"), std::string::npos) << e;
 }
 

@@ -10,22 +10,22 @@
 namespace kiln {
 namespace {
 
-const std::filesystem::path kFixtures = std::filesystem::path(KILN_TEST_FIXTURES) / "onnx";
+const std::filesystem::path kNpyFixtures = std::filesystem::path(KILN_TEST_FIXTURES) / "onnx";
 
 TEST(Npy, ReadsWhatNumPyWroteAndWritesTheSameBytes) {
-  const Tensor ids = io::read_npy(kFixtures / "npy_int64.npy");
+  const Tensor ids = io::read_npy(kNpyFixtures / "npy_int64.npy");
   EXPECT_EQ(ids.dtype(), DType::Int64);
   EXPECT_EQ(ids.to_vector<std::int64_t>(), (std::vector<std::int64_t>{3, -1, 7}));
-  EXPECT_EQ(io::npy_to_bytes(ids), io::read_file(kFixtures / "npy_int64.npy"));
+  EXPECT_EQ(io::npy_to_bytes(ids), io::read_file(kNpyFixtures / "npy_int64.npy"));
 
-  const Tensor x = io::read_npy(kFixtures / "npy_float64.npy");
+  const Tensor x = io::read_npy(kNpyFixtures / "npy_float64.npy");
   EXPECT_EQ(x.shape(), (Shape{2, 2}));
   EXPECT_EQ(x.to_vector<double>(), (std::vector<double>{0.5, -2.0, 1e-3, 4.25}));
-  EXPECT_EQ(io::npy_to_bytes(x), io::read_file(kFixtures / "npy_float64.npy"));
+  EXPECT_EQ(io::npy_to_bytes(x), io::read_file(kNpyFixtures / "npy_float64.npy"));
 
-  const Tensor images = io::read_npy(kFixtures / "torch_cnn_input.npy");
+  const Tensor images = io::read_npy(kNpyFixtures / "torch_cnn_input.npy");
   EXPECT_EQ(images.shape(), (Shape{4, 3, 18, 18}));
-  EXPECT_EQ(io::npy_to_bytes(images), io::read_file(kFixtures / "torch_cnn_input.npy"));
+  EXPECT_EQ(io::npy_to_bytes(images), io::read_file(kNpyFixtures / "torch_cnn_input.npy"));
 }
 
 TEST(Npy, WrittenFilesRoundTripAndViewsAreWrittenInOrder) {
@@ -38,7 +38,7 @@ TEST(Npy, WrittenFilesRoundTripAndViewsAreWrittenInOrder) {
 }
 
 TEST(Npy, BadFilesAreErrorsNamingTheProblem) {
-  const std::string good = io::read_file(kFixtures / "npy_int64.npy");
+  const std::string good = io::read_file(kNpyFixtures / "npy_int64.npy");
   auto error = [](const std::string& bytes) { return testing::error_of([&] { io::npy_from_bytes(bytes, "x.npy"); }); };
   EXPECT_NE(error("PK\x03\x04 not npy").find("x.npy: not a .npy file"), std::string::npos);
   EXPECT_NE(error(good.substr(0, good.size() - 1)).find("x.npy: .npy data is 23 bytes; shape [3] of int64 needs 24"),

@@ -3,13 +3,14 @@
 
 #include "kiln/kiln.hpp"
 #include "support/process.hpp"
+#include "support/common.hpp"
 
 namespace kiln {
 namespace {
 
-using testing::run_command;
-const std::string kCli = KILN_CLI_PATH;
+using testing::kCli;
 
+using testing::run_command;
 double max_abs_difference(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.shape(), b.shape());
   const auto x = a.to_vector<float>(), y = b.to_vector<float>();
