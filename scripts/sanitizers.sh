@@ -58,7 +58,7 @@ case $step in
     echo "sanitizers: suite ran in $((SECONDS - start)) s"
     ;;
   fuzz)
-    name=${3:?fuzzer: model_file, idx, cifar10 or onnx}
+    name=${3:?fuzzer: model_file, idx, cifar10, onnx, image or csv}
     seconds=${4:-40}
     fuzzer=$dir/fuzz/kiln_fuzz_$name
     if [[ ! -x $fuzzer ]]; then

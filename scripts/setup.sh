@@ -18,7 +18,8 @@ packages=(
   libarchive-dev         # reading cifar-10-binary.tar.gz
   nlohmann-json3-dev     # JSON: model configs, model-file headers, run folders, test fixtures
   libcli11-dev           # the kiln command line
-  libstb-dev             # writing PNG files (stb_image_write) and chart text (stb_easy_font)
+  libstb-dev             # PNG files (stb_image_write), chart text; reading PNG/BMP/GIF images (stb_image)
+  libturbojpeg0-dev      # reading JPEG images (image_dataset_from_directory)
   libgtest-dev           # tests
   dataset-fashion-mnist  # the real dataset the tests and the fallback run use
   wamerican              # /usr/share/dict/words: the word list `kiln lm` learns

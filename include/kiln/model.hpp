@@ -11,6 +11,7 @@
 // value train_step returns.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "kiln/callbacks.hpp"
 #include "kiln/compile_arguments.hpp"
 #include "kiln/data/dataset.hpp"
+#include "kiln/data/pipeline.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/losses.hpp"
 #include "kiln/metrics.hpp"
@@ -43,7 +45,9 @@ struct FitOptions {
   int verbose = -1;
   // Hold out this fraction of the training data (the last samples, before shuffling) for validation.
   double validation_split = 0.0;
-  std::optional<data::Dataset> validation_data;
+  // Data to score after each epoch: an in-memory Dataset or any Pipeline (batched by batch_size
+  // unless it is batched already).
+  std::optional<data::Pipeline> validation_data;
   bool shuffle = true;
   // Seeds the shuffling; by default drawn from kiln's default generator.
   std::optional<std::uint64_t> seed;
@@ -152,9 +156,16 @@ class Model : public std::enable_shared_from_this<Model> {
   // --- training and inference ---------------------------------------------------
   History fit(const data::Dataset& train, const FitOptions& options = {});
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // A streaming pipeline (kiln/data/pipeline.hpp): epoch e trains on its iteration e, while
+  // its workers prepare the next batches. A pipeline of single examples is batched by
+  // batch_size; a batched one as it is (batch_size then only sizes validation batches).
+  // shuffle and seed do not apply: the pipeline shuffles itself.
+  History fit(const data::Pipeline& train, const FitOptions& options = {});
   Logs evaluate(const data::Dataset& data, const EvaluateOptions& options = {});
+  Logs evaluate(const data::Pipeline& data, const EvaluateOptions& options = {});
   Logs evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options = {});
   Tensor predict(const data::Dataset& data, const PredictOptions& options = {});
+  Tensor predict(const data::Pipeline& data, const PredictOptions& options = {});
   Tensor predict(const Tensor& x, const PredictOptions& options = {});
 
   // One optimisation step on a batch; returns the batch's loss (the metrics
@@ -195,7 +206,7 @@ class Model : public std::enable_shared_from_this<Model> {
  protected:
   std::vector<std::shared_ptr<metrics::Metric>>& compiled_metrics() { return metrics_; }
   // Loss first, then the metrics in compile() order (as progress lines show them).
-  std::vector<std::pair<std::string, double>> evaluate_in_order(const data::Dataset& data,
+  std::vector<std::pair<std::string, double>> evaluate_in_order(const data::Pipeline& data,
                                                                 const EvaluateOptions& options);
   void require_compiled(const char* what) const;
   // The model's output for a batch: call(x), or call_multi(inputs) for a dataset of several
@@ -203,6 +214,12 @@ class Model : public std::enable_shared_from_this<Model> {
   Tensor call_on(const data::Batch& batch, bool training);
 
  private:
+  // The epoch loop of both fits: epoch_batches(e) gives epoch e's batches; shuffle_gen (the
+  // in-memory fit's) is saved in and restored from the training state.
+  History fit_loop(const std::function<std::function<std::optional<data::Batch>()>(int)>& epoch_batches,
+                   std::int64_t steps, const std::optional<data::Pipeline>& validation, const FitOptions& options,
+                   Generator* shuffle_gen);
+
   std::string name_;
   bool trainable_ = true;
   bool layer_fusion_ = true;

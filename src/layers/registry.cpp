@@ -21,6 +21,8 @@
 #include "kiln/layers/merging.hpp"
 #include "kiln/layers/normalization.hpp"
 #include "kiln/layers/pooling.hpp"
+#include "kiln/layers/preprocessing/normalization.hpp"
+#include "kiln/layers/preprocessing/random_flip.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
@@ -269,6 +271,24 @@ const std::map<std::string, Factory>& factories() {
          return std::make_shared<Concatenate>(c.at("axis").get<int>(), c.at("name").get<std::string>());
        }},
       {"Add", [](const json& c) { return std::make_shared<Add>(c.at("name").get<std::string>()); }},
+      // --- preprocessing layers (kiln::data's issue 12) ---
+      {"Normalization",
+       [](const json& c) {
+         NormalizationOptions o{.invert = c.at("invert").get<bool>(),
+                                .input_shape = shape_or_empty(c, "input_shape"),
+                                .name = c.at("name").get<std::string>()};
+         o.axis = c.at("axis").is_null() ? std::nullopt : std::optional<int>(c.at("axis").get<int>());
+         if (!c.at("mean").is_null()) o.mean = c.at("mean").get<std::vector<double>>();
+         if (!c.at("variance").is_null()) o.variance = c.at("variance").get<std::vector<double>>();
+         return std::make_shared<Normalization>(std::move(o));
+       }},
+      {"RandomFlip",
+       [](const json& c) {
+         const auto seed =
+             c.at("seed").is_null() ? std::nullopt : std::optional<std::uint64_t>(c.at("seed").get<std::uint64_t>());
+         return std::make_shared<RandomFlip>(c.at("mode").get<std::string>(), seed, shape_or_empty(c, "input_shape"),
+                                             c.at("name").get<std::string>());
+       }},
   };
   return table;
 }

@@ -128,9 +128,9 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) 
   return fit(data::Dataset(x, y), options);
 }
 
-History Model::fit(const data::Dataset& all, const FitOptions& options) {
-  // compile() and targets are checked by the default train_step: a custom one may need neither.
-  check_batch_size(options.batch_size, "fit");
+namespace {
+
+void check_fit_options(const FitOptions& options) {
   if (options.epochs < 0) throw Error("fit: epochs must be non-negative, got " + std::to_string(options.epochs));
   if (!(options.validation_split >= 0.0 && options.validation_split < 1.0)) {
     throw Error("fit: validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
@@ -138,9 +138,23 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
   if (options.validation_split > 0 && options.validation_data) {
     throw Error("fit: give validation_split or validation_data, not both");
   }
+}
+
+// A pipeline of single examples is batched by batch_size (an in-memory dataset becomes one);
+// a batched pipeline is taken as it is, as Keras takes a batched tf.data.Dataset.
+data::Pipeline batched(const data::Pipeline& p, std::int64_t batch_size) {
+  return p.batched() ? p : p.batch(batch_size);
+}
+
+}  // namespace
+
+History Model::fit(const data::Dataset& all, const FitOptions& options) {
+  // compile() and targets are checked by the default train_step: a custom one may need neither.
+  check_batch_size(options.batch_size, "fit");
+  check_fit_options(options);
   // Keras holds out the last samples, before any shuffling.
   data::Dataset train = all;
-  std::optional<data::Dataset> validation = options.validation_data;
+  std::optional<data::Pipeline> validation = options.validation_data;
   if (options.validation_split > 0) {
     const auto split_at = static_cast<std::int64_t>(double(all.size()) * (1.0 - options.validation_split));
     if (split_at == 0 || split_at == all.size()) {
@@ -148,16 +162,57 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
                   std::to_string(all.size()) + " samples leaves an empty training or validation set");
     }
     train = all.subset(0, split_at);
-    validation = all.subset(split_at, all.size());
+    validation = data::Pipeline(all.subset(split_at, all.size()));
   }
   const std::int64_t n = train.size();
   if (n == 0) throw Error("fit: the training data is empty");
-  const int verbose = train_detail::resolve_verbosity(options.verbose);
-  const std::int64_t steps = steps_for(n, options.batch_size);
   // A resumed run takes the shuffling generator as it was, rather than drawing a seed.
   Generator shuffle_gen(options.seed ? *options.seed : options.resume ? 0 : default_generator().next_u64());
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  auto epoch_batches = [&](int) -> std::function<std::optional<data::Batch>()> {
+    std::iota(order.begin(), order.end(), 0);
+    if (options.shuffle) {
+      for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_gen.below(std::uint64_t(i + 1))]);
+    }
+    return [&, begin = std::int64_t(0)]() mutable -> std::optional<data::Batch> {
+      if (begin >= n) return std::nullopt;
+      const std::int64_t end = std::min(n, begin + options.batch_size);
+      data::Batch batch = train.gather(std::span(order).subspan(begin, end - begin));
+      begin = end;
+      return batch;
+    };
+  };
+  return fit_loop(epoch_batches, steps_for(n, options.batch_size), validation, options, &shuffle_gen);
+}
 
+History Model::fit(const data::Pipeline& pipeline, const FitOptions& options) {
+  check_batch_size(options.batch_size, "fit");
+  check_fit_options(options);
+  if (options.validation_split > 0) {
+    throw Error(
+        "fit: validation_split needs data held in memory; split a pipeline with take()/skip() or "
+        "image_dataset_from_directory's validation_split, and pass validation_data");
+  }
+  if (pipeline.cardinality() == data::INFINITE_CARDINALITY) {
+    throw Error("fit: the pipeline repeats forever, so an epoch would never end; use repeat(count) or take(n)");
+  }
+  const data::Pipeline train = batched(pipeline, options.batch_size);
+  if (train.cardinality() == 0) throw Error("fit: the training data is empty");
+  // Epoch e is the pipeline's iteration e: its shuffle orders and random draws depend on
+  // nothing else, so a run resumed at epoch e continues exactly.
+  std::optional<data::Pipeline::Iterator> it;
+  auto epoch_batches = [&](int epoch) -> std::function<std::optional<data::Batch>()> {
+    it.reset();  // ends the previous epoch's workers before starting this one's
+    it.emplace(train.iterate(static_cast<std::uint64_t>(epoch)));
+    return [&] { return it->next(); };
+  };
+  return fit_loop(epoch_batches, train.cardinality(), options.validation_data, options, nullptr);
+}
+
+History Model::fit_loop(const std::function<std::function<std::optional<data::Batch>()>(int)>& epoch_batches,
+                        std::int64_t steps, const std::optional<data::Pipeline>& validation, const FitOptions& options,
+                        Generator* shuffle_gen) {
+  const int verbose = train_detail::resolve_verbosity(options.verbose);
   History history;
   int first_epoch = options.initial_epoch;
   stop_training = false;
@@ -172,7 +227,7 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
     *training_state_ = r;
     history = r.history;
     first_epoch = r.epochs_done;
-    shuffle_gen.set_state(r.shuffle);
+    if (shuffle_gen) shuffle_gen->set_state(r.shuffle);
     stop_training = r.stopped;
   }
   for (auto& cb : options.callbacks) cb->on_train_begin(*this);
@@ -189,20 +244,18 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     for (auto& cb : options.callbacks) cb->on_epoch_begin(*this, epoch);
     if (verbose) std::cout << "Epoch " << epoch + 1 << "/" << options.epochs << "\n" << std::flush;
-    std::iota(order.begin(), order.end(), 0);
-    if (options.shuffle) {
-      for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_gen.below(std::uint64_t(i + 1))]);
-    }
+    const auto next_batch = epoch_batches(epoch);
     for (auto& m : metrics_) m->reset();
     // Every value train_step returns, averaged over the epoch: "loss" first, then the rest by name.
     std::vector<std::string> keys;
     std::map<std::string, WeightedMean> means;
     ProgressBar bar(std::cout, steps, verbose);
     std::vector<std::pair<std::string, double>> shown;
-    for (std::int64_t step = 0; step < steps; ++step) {
-      const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
-      const data::Batch batch = train.gather(std::span(order).subspan(begin, end - begin));
-      const Logs logs = train_step(batch);
+    for (std::int64_t step = 0;; ++step) {
+      const std::optional<data::Batch> batch = next_batch();
+      if (!batch) break;
+      const Logs logs = train_step(*batch);
+      const double batch_size = double(batch->x.ndim() ? batch->x.size(0) : 1);
       for (const auto& [key, value] : logs) {
         if (!std::isfinite(value)) {
           if (verbose == 1) std::cout << "\n";
@@ -214,13 +267,13 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
         if (!means.count(key)) {
           keys.insert(key == "loss" ? keys.begin() : keys.end(), key);
         }
-        means[key].add(value, double(end - begin));
+        means[key].add(value, batch_size);
       }
       shown.clear();
       for (const auto& key : keys) shown.emplace_back(key, means[key].value());
       for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
       for (auto& cb : options.callbacks) cb->on_train_batch_end(*this, step, Logs(shown.begin(), shown.end()));
-      bar.update(step + 1, shown);
+      bar.update(std::min(step + 1, steps), shown);
     }
     Logs epoch_logs(shown.begin(), shown.end());
     if (validation) {
@@ -242,7 +295,7 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
     TrainingState& state = *training_state_;
     state.epochs_done = epoch + 1;
     state.stopped = stop_training;
-    state.shuffle = shuffle_gen.state();
+    if (shuffle_gen) state.shuffle = shuffle_gen->state();
     state.history = history;
     state.callbacks.clear();
     for (auto& cb : options.callbacks) {
@@ -262,31 +315,37 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& op
 }
 
 Logs Model::evaluate(const data::Dataset& data, const EvaluateOptions& options) {
+  return evaluate(data::Pipeline(data), options);
+}
+
+Logs Model::evaluate(const data::Pipeline& data, const EvaluateOptions& options) {
   const auto values = evaluate_in_order(data, options);
   return Logs(values.begin(), values.end());
 }
 
-std::vector<std::pair<std::string, double>> Model::evaluate_in_order(const data::Dataset& data,
-                                                                      const EvaluateOptions& options) {
+std::vector<std::pair<std::string, double>> Model::evaluate_in_order(const data::Pipeline& data,
+                                                                     const EvaluateOptions& options) {
   require_compiled("evaluate");
   check_batch_size(options.batch_size, "evaluate");
-  if (!data.has_targets()) throw Error("evaluate: the data has no targets");
-  const std::int64_t n = data.size();
-  if (n == 0) throw Error("evaluate: the data is empty");
+  if (data.cardinality() == data::INFINITE_CARDINALITY) throw Error("evaluate: the pipeline repeats forever");
+  const data::Pipeline batches = batched(data, options.batch_size);
   const int verbose = train_detail::resolve_verbosity(options.verbose);
-  const std::int64_t steps = steps_for(n, options.batch_size);
+  const std::int64_t steps = batches.cardinality();
   for (auto& m : metrics_) m->reset();
   WeightedMean loss_mean;
   ProgressBar bar(std::cout, steps, verbose);
   std::vector<std::pair<std::string, double>> shown;
-  for (std::int64_t step = 0; step < steps; ++step) {
-    const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
-    const Logs logs = test_step(data.batch(begin, end));
-    if (auto it = logs.find("loss"); it != logs.end()) loss_mean.add(it->second, double(end - begin));
+  auto it = batches.iterate();
+  std::int64_t step = 0;
+  while (const auto batch = it.next()) {
+    if (!batch->y.defined()) throw Error("evaluate: the data has no targets");
+    const Logs logs = test_step(*batch);
+    if (auto found = logs.find("loss"); found != logs.end()) loss_mean.add(found->second, double(batch->x.size(0)));
     shown.assign({{"loss", loss_mean.value()}});
     for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
-    bar.update(step + 1, shown);
+    bar.update(std::min(++step, steps), shown);
   }
+  if (step == 0) throw Error("evaluate: the data is empty");
   bar.finish(shown);
   return shown;
 }
@@ -304,6 +363,23 @@ Tensor Model::predict(const data::Dataset& data, const PredictOptions& options) 
     const std::int64_t begin = step * options.batch_size, end = std::min(n, begin + options.batch_size);
     parts.push_back(call_on(data.batch(begin, end), false));
     bar.update(step + 1, {});
+  }
+  bar.finish({});
+  if (parts.empty()) throw Error("predict: the data is empty");
+  return parts.size() == 1 ? parts[0] : concat(parts, 0);
+}
+
+Tensor Model::predict(const data::Pipeline& data, const PredictOptions& options) {
+  check_batch_size(options.batch_size, "predict");
+  if (data.cardinality() == data::INFINITE_CARDINALITY) throw Error("predict: the pipeline repeats forever");
+  NoGradGuard no_grad;
+  const data::Pipeline batches = batched(data, options.batch_size);
+  ProgressBar bar(std::cout, batches.cardinality(), train_detail::resolve_verbosity(options.verbose));
+  std::vector<Tensor> parts;
+  auto it = batches.iterate();
+  while (const auto batch = it.next()) {
+    parts.push_back(call_on(*batch, false));
+    bar.update(std::min<std::int64_t>(static_cast<std::int64_t>(parts.size()), batches.cardinality()), {});
   }
   bar.finish({});
   if (parts.empty()) throw Error("predict: the data is empty");

@@ -40,7 +40,7 @@ TEST(KilnCliUsage, EveryOptionWithAnInvalidValueIsOneLineNamingOptionValueAndWha
   std::ofstream(file) << "x";
   const std::string missing = (dir.path() / "does-not-exist").string();
   const std::vector<BadValue> cases = {
-      {"train", "--dataset", "imagenet", "expected auto, cifar10, fashion-mnist or mnist"},
+      {"train", "--dataset", "imagenet", "expected auto, cifar10, fashion-mnist, mnist or folder"},
       {"train", "--data", missing, "expected a folder that exists"},
       {"train", "--epochs", "0", "expected a whole number >= 1"},
       {"train", "--epochs", "ten", "expected a whole number >= 1"},

@@ -1,5 +1,6 @@
 // Which dataset a command uses, shared by `kiln train` and `kiln evaluate`.
 #pragma once
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,9 @@ LoadedDataset load_dataset(const DatasetChoice& choice);
 const std::vector<std::string>& class_names_of(const std::string& key);
 // The first n samples of a split (n <= 0: all).
 kiln::datasets::Split head(const kiln::datasets::Split& split, std::int64_t n);
+// A file named as an image (.bmp, .gif, .jpeg, .jpg, .png, any case).
+bool is_image_file(const std::filesystem::path& file);
+// A folder with at least one sub-folder holding images: what image_dataset_from_directory reads.
+bool is_image_folder(const std::filesystem::path& dir);
 
 }  // namespace kiln::cli

@@ -9,16 +9,29 @@
 //   predictions.csv, metrics.json, history.json, *.png, plots.gp, report.html
 //                           the test-set predictions, their metrics and the pictures
 //
+// `kiln train --data DIR` on a folder of class sub-folders of images trains on it instead
+// (streamed: decoded and resized on worker threads while the model trains), holding out
+// --validation-split of it as the test set.
+//
+// `kiln train --csv FILE --label COLUMN` trains an MLP classifier or regressor on a CSV file
+// (Normalization adapted to the training rows, two Dense(64, relu) layers), holding out
+// --validation-split of the rows as the test set.
+//
 // `kiln train --resume DIR` continues a run that was stopped (even by SIGKILL) from its
 // checkpoint with the same settings, and ends with the weights it would have had.
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <set>
 
 #include "command.hpp"
 #include "dataset_choice.hpp"
@@ -46,6 +59,15 @@ struct TrainSettings {
   int early_stopping = 0;
   std::string out;
   std::string resume;
+  // Image folders (--data DIR with class sub-folders).
+  std::string image_size;  // "H", "HxW"; empty: the first image's size
+  std::string color_mode;  // grayscale, rgb, rgba; empty: the first image's
+  double validation_split = 0.2;
+  bool skip_invalid = false;
+  // CSV files.
+  std::string csv, label;
+  std::string task = "auto";         // auto, classification, regression
+  std::string categorical = "auto";  // comma-separated feature columns; "auto": those holding text
 };
 
 const std::vector<std::string>& schedule_names() {
@@ -54,17 +76,32 @@ const std::vector<std::string>& schedule_names() {
 }
 
 // What a resumed run must share with the run it continues (the data location may change).
-json settings_json(const TrainSettings& s, const LoadedDataset& d) {
-  return {{"dataset", d.key},
-          {"epochs", s.epochs},
-          {"batch_size", s.batch_size},
-          {"lr", s.lr},
-          {"lr_schedule", s.lr_schedule},
-          {"early_stopping", s.early_stopping},
-          {"seed", s.seed},
-          {"threads", s.threads},
-          {"train_samples", s.train_samples},
-          {"test_samples", s.test_samples}};
+json settings_json(const TrainSettings& s, const std::string& key) {
+  json j = {{"dataset", key},
+            {"epochs", s.epochs},
+            {"batch_size", s.batch_size},
+            {"lr", s.lr},
+            {"lr_schedule", s.lr_schedule},
+            {"early_stopping", s.early_stopping},
+            {"seed", s.seed},
+            {"threads", s.threads},
+            {"train_samples", s.train_samples},
+            {"test_samples", s.test_samples}};
+  if (key == "folder") {
+    j["data"] = fs::absolute(s.data.data_dir).string();
+    j["image_size"] = s.image_size;
+    j["color_mode"] = s.color_mode;
+    j["validation_split"] = s.validation_split;
+    j["skip_invalid_images"] = s.skip_invalid;
+  }
+  if (key == "csv") {
+    j["csv"] = fs::absolute(s.csv).string();
+    j["label"] = s.label;
+    j["task"] = s.task;
+    j["categorical"] = s.categorical;
+    j["validation_split"] = s.validation_split;
+  }
+  return j;
 }
 
 void settings_from_json(const json& j, TrainSettings& s, const std::string& source) {
@@ -79,6 +116,21 @@ void settings_from_json(const json& j, TrainSettings& s, const std::string& sour
     s.threads = j.at("threads").get<int>();
     s.train_samples = j.at("train_samples").get<std::int64_t>();
     s.test_samples = j.at("test_samples").get<std::int64_t>();
+    if (s.data.dataset == "folder") {
+      // --data given with --resume: the folder has moved.
+      if (s.data.data_dir.empty()) s.data.data_dir = j.at("data").get<std::string>();
+      s.image_size = j.at("image_size").get<std::string>();
+      s.color_mode = j.at("color_mode").get<std::string>();
+      s.validation_split = j.at("validation_split").get<double>();
+      s.skip_invalid = j.at("skip_invalid_images").get<bool>();
+    }
+    if (s.data.dataset == "csv") {
+      s.csv = j.at("csv").get<std::string>();
+      s.label = j.at("label").get<std::string>();
+      s.task = j.at("task").get<std::string>();
+      s.categorical = j.at("categorical").get<std::string>();
+      s.validation_split = j.at("validation_split").get<double>();
+    }
   } catch (const json::exception& e) {
     throw Error(source + ": not the configuration of a kiln train run (" + e.what() + ")");
   }
@@ -98,7 +150,8 @@ fs::path new_run_dir(const std::string& dataset) {
   return dir;
 }
 
-std::vector<std::shared_ptr<Callback>> make_callbacks(const TrainSettings& s, const fs::path& dir) {
+std::vector<std::shared_ptr<Callback>> make_callbacks(const TrainSettings& s, const fs::path& dir,
+                                                      const std::string& best_monitor) {
   using namespace kiln::callbacks;
   std::vector<std::shared_ptr<Callback>> cbs;
   if (s.lr_schedule == "step") {
@@ -116,7 +169,7 @@ std::vector<std::shared_ptr<Callback>> make_callbacks(const TrainSettings& s, co
   cbs.push_back(std::make_shared<CSVLogger>(dir / "history.csv"));
   cbs.push_back(std::make_shared<ModelCheckpoint>(dir / "checkpoint.safetensors"));
   cbs.push_back(std::make_shared<ModelCheckpoint>(
-      dir / "best.safetensors", ModelCheckpointOptions{.monitor = "val_accuracy", .save_best_only = true}));
+      dir / "best.safetensors", ModelCheckpointOptions{.monitor = best_monitor, .save_best_only = true}));
   return cbs;
 }
 
@@ -127,6 +180,228 @@ void remove_interrupted_writes(const fs::path& dir) {
     const std::string name = entry.path().filename().string();
     if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
   }
+}
+
+// The data of a run: in memory (the built-in datasets) or streamed (an image folder).
+struct TrainData {
+  std::string key, name;
+  std::optional<kiln::data::Dataset> train_memory;  // trained with fit(Dataset): its shuffling
+  kiln::data::Pipeline train, test;
+  kiln::Shape image_shape;
+  std::vector<std::string> class_names;  // empty for a regression
+  std::int64_t train_count = 0, test_count = 0;
+  std::string model_description = "the article's CNN (kiln::zoo::article_cnn)";
+  std::string samples = "images";
+  std::function<std::shared_ptr<Sequential>(const TrainSettings&)> make_model;
+};
+
+std::shared_ptr<Sequential> article_cnn_for(const TrainData& d, const TrainSettings& s) {
+  auto model = std::make_shared<Sequential>(
+      kiln::zoo::article_cnn(d.image_shape, static_cast<std::int64_t>(d.class_names.size())));
+  model->compile(kiln::optim::Adam(s.lr), kiln::losses::SparseCategoricalCrossentropy(), {"accuracy"});
+  return model;
+}
+
+TrainData load_builtin(TrainSettings& s) {
+  const LoadedDataset loaded = load_dataset(s.data);
+  const auto train = head(loaded.data.train, s.train_samples);
+  const auto test = head(loaded.data.test, s.test_samples);
+  TrainData d;
+  d.key = loaded.key;
+  d.name = loaded.name;
+  // As the article: pixels / 255, done per batch so the images stay uint8.
+  d.train_memory = kiln::data::Dataset(train.images, train.labels).rescale(1.0 / 255);
+  d.train = *d.train_memory;
+  d.test = kiln::data::Dataset(test.images, test.labels).rescale(1.0 / 255);
+  d.image_shape = kiln::Shape(train.images.shape().begin() + 1, train.images.shape().end());
+  d.class_names = class_names_of(loaded.key);
+  d.train_count = train.images.size(0);
+  d.test_count = test.images.size(0);
+  return d;
+}
+
+// "64" or "64x48" (height x width).
+std::array<std::int64_t, 2> parse_image_size(const std::string& text) {
+  const auto x = text.find('x');
+  try {
+    std::size_t used = 0;
+    const std::int64_t h = std::stoll(text.substr(0, x), &used);
+    if (used != text.substr(0, x).size()) throw std::invalid_argument(text);
+    std::int64_t w = h;
+    if (x != std::string::npos) {
+      w = std::stoll(text.substr(x + 1), &used);
+      if (used != text.size() - x - 1) throw std::invalid_argument(text);
+    }
+    if (h >= 1 && w >= 1 && h <= 4096 && w <= 4096) return {h, w};
+  } catch (const std::exception&) {
+  }
+  throw Error("--image-size: got '" + text + "', expected N or HxW with sides from 1 to 4096");
+}
+
+// Sorted, as image_dataset_from_directory sorts them: the image whose size and colours
+// the run takes when --image-size and --color-mode are not given.
+fs::path first_image(const fs::path& dir) {
+  std::vector<fs::path> classes;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.is_directory()) classes.push_back(e.path());
+  }
+  std::sort(classes.begin(), classes.end());
+  for (const auto& c : classes) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::recursive_directory_iterator(c)) {
+      if (e.is_regular_file() && is_image_file(e.path())) files.push_back(e.path());
+    }
+    if (!files.empty()) return *std::min_element(files.begin(), files.end());
+  }
+  throw Error(dir.string() + ": no images in its sub-folders");
+}
+
+TrainData load_folder(TrainSettings& s, bool talk) {
+  const fs::path dir = s.data.data_dir;
+  if (s.train_samples > 0 || s.test_samples > 0) {
+    throw Error("--train-samples and --test-samples apply to the built-in datasets, not to an image folder");
+  }
+  if (s.image_size.empty() || s.color_mode.empty()) {
+    const Tensor image = kiln::data::read_image(first_image(dir));
+    if (s.image_size.empty()) s.image_size = std::to_string(image.size(0)) + "x" + std::to_string(image.size(1));
+    if (s.color_mode.empty()) s.color_mode = image.size(2) <= 2 ? "grayscale" : "rgb";
+  }
+  auto [train, test] = kiln::data::image_datasets_from_directory(dir, {.color_mode = s.color_mode,
+                                                                       .batch_size = s.batch_size,
+                                                                       .image_size = parse_image_size(s.image_size),
+                                                                       .seed = s.seed,
+                                                                       .validation_split = s.validation_split,
+                                                                       .skip_invalid_images = s.skip_invalid,
+                                                                       .verbose = talk});
+  // As the article: pixels / 255 (Keras's folders give [0, 255]), on the prefetching thread.
+  auto unit = [](kiln::data::Batch b) {
+    Tensor x = b.x.contiguous().clone();
+    float* p = x.data<float>();
+    for (std::int64_t i = 0; i < x.numel(); ++i) p[i] *= 1.0f / 255;
+    b.x = x;
+    return b;
+  };
+  TrainData d;
+  d.key = "folder";
+  d.name = "image folder " + fs::absolute(dir).lexically_normal().filename().string();
+  d.train = train.map(unit, 1).prefetch();
+  d.test = test.map(unit, 1).prefetch();
+  const auto hw = parse_image_size(s.image_size);
+  d.image_shape = {hw[0], hw[1], s.color_mode == "grayscale" ? 1 : s.color_mode == "rgb" ? 3 : 4};
+  d.class_names = train.class_names;
+  d.train_count = static_cast<std::int64_t>(train.file_paths.size());
+  d.test_count = static_cast<std::int64_t>(test.file_paths.size());
+  return d;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c != ',') {
+      item += c;
+    } else if (!item.empty()) {
+      out.push_back(item);
+      item.clear();
+    }
+  }
+  return out;
+}
+
+// Settles "auto": columns of text alone are categorical (a column of numbers with some text
+// stays numeric, so that the stray text is reported by line and column); a label holding
+// text, or at most 20 distinct whole numbers, is a classification target.
+void resolve_csv_kinds(TrainSettings& s, const kiln::data::CsvTable& t) {
+  const auto label_at = std::find(t.header.begin(), t.header.end(), s.label);
+  if (label_at == t.header.end()) {
+    std::string list;
+    for (const auto& h : t.header) list += (list.empty() ? "" : ", ") + h;
+    throw Error("--label: " + s.csv + " has no column '" + s.label + "'; its columns: " + list);
+  }
+  const auto label = static_cast<std::size_t>(label_at - t.header.begin());
+  auto count_text = [&](std::size_t c) {
+    std::size_t text = 0, numbers = 0;
+    for (const auto& row : t.rows) {
+      if (kiln::data::is_missing_value(row[c])) continue;
+      ++(kiln::data::parse_number(row[c]) ? numbers : text);
+    }
+    return std::make_pair(text, numbers);
+  };
+  if (s.categorical == "auto") {
+    s.categorical.clear();
+    for (std::size_t c = 0; c < t.header.size(); ++c) {
+      if (c != label && count_text(c).first > 0 && count_text(c).second == 0)
+        s.categorical += (s.categorical.empty() ? "" : ",") + t.header[c];
+    }
+  }
+  if (s.task == "auto") {
+    std::set<double> distinct;
+    bool whole = true;
+    for (const auto& row : t.rows) {
+      const auto v = kiln::data::parse_number(row[label]);
+      if (v) whole = whole && *v == std::floor(*v), distinct.insert(*v);
+    }
+    s.task = count_text(label).first > 0 || (whole && distinct.size() <= 20) ? "classification" : "regression";
+  }
+}
+
+TrainData load_csv(TrainSettings& s) {
+  if (s.train_samples > 0 || s.test_samples > 0) {
+    throw Error("--train-samples and --test-samples apply to the built-in datasets, not to a CSV file");
+  }
+  resolve_csv_kinds(s, kiln::data::read_csv(s.csv));
+  const bool classify = s.task == "classification";
+  std::vector<std::string> categorical = split_list(s.categorical);
+  if (classify) categorical.push_back(s.label);
+  const auto all = kiln::data::csv_dataset(
+      s.csv, {.label = s.label, .categorical_columns = categorical, .batch_size = 0, .shuffle = false});
+  // The rows in an order fixed by the seed; the last --validation-split of them are the test set.
+  const std::int64_t n = all.data.size();
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Generator g(s.seed);
+  for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[g.below(std::uint64_t(i + 1))]);
+  const kiln::data::Batch rows = all.data.gather(order);
+  const kiln::data::Dataset shuffled(rows.x, rows.y);
+  const auto split = static_cast<std::int64_t>(double(n) * (1.0 - s.validation_split));
+  if (split < 1 || split >= n) {
+    throw Error(s.csv + ": " + std::to_string(n) + " rows leave no training or no test rows with --validation-split " +
+                std::to_string(s.validation_split));
+  }
+  TrainData d;
+  d.key = "csv";
+  d.name = "CSV " + fs::path(s.csv).filename().string();
+  d.train_memory = shuffled.subset(0, split);
+  d.train = *d.train_memory;
+  d.test = shuffled.subset(split, n);
+  d.image_shape = {static_cast<std::int64_t>(all.feature_names.size())};
+  d.class_names = all.class_names;
+  d.train_count = split;
+  d.test_count = n - split;
+  d.samples = "rows";
+  d.model_description = std::string("an MLP ") + (classify ? "classifier" : "regressor") +
+                        ": Normalization, Dense(64, relu), Dense(64, relu), Dense(" +
+                        (classify ? std::to_string(d.class_names.size()) + ", softmax)" : std::string("1)"));
+  const kiln::data::Dataset train = *d.train_memory;
+  d.make_model = [train, classify, features = d.image_shape[0],
+                  classes = d.class_names.size()](const TrainSettings& s) {
+    using namespace kiln::layers;
+    auto norm = std::make_shared<Normalization>(NormalizationOptions{.input_shape = {features}});
+    norm->adapt(train);
+    auto model = std::make_shared<Sequential>();
+    model->add(norm);
+    model->add(Dense(64, "relu"));
+    model->add(Dense(64, "relu"));
+    if (classify) {
+      model->add(Dense(static_cast<std::int64_t>(classes), "softmax"));
+      model->compile(kiln::optim::Adam(s.lr), kiln::losses::SparseCategoricalCrossentropy(), {"accuracy"});
+    } else {
+      model->add(Dense(1));
+      model->compile(kiln::optim::Adam(s.lr), "mse", {"mae"});
+    }
+    return model;
+  };
+  return d;
 }
 
 int run_train(TrainSettings s) {
@@ -153,6 +428,12 @@ int run_train(TrainSettings s) {
       throw Error(s.out + " already holds a run; continue it with --resume " + s.out + " or choose another --out");
     }
   }
+  if (!resuming && s.data.dataset == "auto" && !s.data.data_dir.empty() && is_image_folder(s.data.data_dir)) {
+    s.data.dataset = "folder";
+  }
+  if (s.data.dataset == "folder" && s.data.data_dir.empty()) {
+    throw Error("--dataset folder needs --data DIR, a folder with one sub-folder of images per class");
+  }
   // A fixed thread count, recorded, so that a resumed run computes exactly as this one.
   kiln::set_num_threads(s.threads);
   s.threads = kiln::get_num_threads();
@@ -160,18 +441,20 @@ int run_train(TrainSettings s) {
   // --verbose 0: nothing on standard output but the final "Test accuracy" line (errors still go to stderr).
   const bool talk = s.verbose != 0;
   s.data.quiet = !talk;
-  const LoadedDataset loaded = load_dataset(s.data);
-  const auto train = head(loaded.data.train, s.train_samples);
-  const auto test = head(loaded.data.test, s.test_samples);
-  const kiln::Shape image_shape(train.images.shape().begin() + 1, train.images.shape().end());
+  if (!s.csv.empty() && !resuming) s.data.dataset = "csv";
+  TrainData data = s.data.dataset == "folder" ? load_folder(s, talk)
+                   : s.data.dataset == "csv"  ? load_csv(s)
+                                              : load_builtin(s);
+  if (!data.make_model) data.make_model = [&data](const TrainSettings& t) { return article_cnn_for(data, t); };
+  const bool regression = data.class_names.empty();
   if (talk) {
-    std::cout << "Dataset: " << loaded.name << ", " << train.images.size(0) << " training and " << test.images.size(0)
-              << " test images of shape " << kiln::shape_str(image_shape) << "\n";
+    std::cout << "Dataset: " << data.name << ", " << data.train_count << " training and " << data.test_count << " test "
+              << data.samples << " of shape " << kiln::shape_str(data.image_shape) << ", "
+              << (regression ? std::string("a regression target")
+                             : std::to_string(data.class_names.size()) + " classes")
+              << "\n";
   }
-
-  // As the article: pixels / 255, done per batch so the images stay uint8.
-  const auto train_ds = kiln::data::Dataset(train.images, train.labels).rescale(1.0 / 255);
-  const auto test_ds = kiln::data::Dataset(test.images, test.labels).rescale(1.0 / 255);
+  const kiln::Shape& image_shape = data.image_shape;
 
   std::shared_ptr<Model> model;
   std::shared_ptr<const TrainingState> resume_state;
@@ -184,46 +467,62 @@ int run_train(TrainSettings s) {
                 << "\n";
     }
   } else {
-    dir = s.out.empty() ? new_run_dir(loaded.key) : fs::path(s.out);
+    const std::string tag = data.key == "folder" ? "folder-" + fs::absolute(s.data.data_dir).filename().string()
+                            : data.key == "csv"  ? "csv-" + fs::path(s.csv).stem().string()
+                                                 : data.key;
+    dir = s.out.empty() ? new_run_dir(tag) : fs::path(s.out);
     fs::create_directories(dir);
-    model = std::make_shared<Sequential>(kiln::zoo::article_cnn(image_shape));
-    model->compile(kiln::optim::Adam(s.lr), kiln::losses::SparseCategoricalCrossentropy(), {"accuracy"});
-    const json config = {{"settings", settings_json(s, loaded)},
-                         {"dataset_name", loaded.name},
-                         {"model", "the article's CNN (kiln::zoo::article_cnn)"},
-                         {"input_shape", image_shape},
-                         {"parameters", model->count_params()},
-                         {"architecture", model_to_json(*model)}};
+    model = data.make_model(s);
+    const json config = {
+        {"settings", settings_json(s, data.key)}, {"dataset_name", data.name},  {"class_names", data.class_names},
+        {"model", data.model_description},        {"input_shape", image_shape}, {"parameters", model->count_params()},
+        {"architecture", model_to_json(*model)}};
     io::write_file_atomically(dir / "config.json", config.dump(2) + "\n");
   }
   if (talk) {
     model->summary();
     std::cout << "Run folder: " << dir.string() << "\n";
   }
-  const History history = model->fit(train_ds, {.epochs = s.epochs,
-                                                .batch_size = s.batch_size,
-                                                .verbose = s.verbose,
-                                                .validation_data = test_ds,
-                                                .seed = s.seed,
-                                                .callbacks = make_callbacks(s, dir),
-                                                .resume = resume_state});
-  const kiln::Logs result = model->evaluate(test_ds, {.batch_size = s.batch_size, .verbose = talk ? 2 : 0});
+  const FitOptions fit_options{.epochs = s.epochs,
+                               .batch_size = s.batch_size,
+                               .verbose = s.verbose,
+                               .validation_data = data.test,
+                               .seed = s.seed,
+                               .callbacks = make_callbacks(s, dir, regression ? "val_loss" : "val_accuracy"),
+                               .resume = resume_state};
+  const History history =
+      data.train_memory ? model->fit(*data.train_memory, fit_options) : model->fit(data.train, fit_options);
+  const kiln::Logs result = model->evaluate(data.test, {.batch_size = s.batch_size, .verbose = talk ? 2 : 0});
   model->save(dir / "model.safetensors");
+  if (regression) {
+    io::write_file_atomically(dir / "history.json", report::history_json(history).dump(2) + "\n");
+    if (talk) std::printf("Peak memory: %.0f MB\n", peak_rss_mb());
+    std::printf("Test mae: %.4f\n", result.at("mae"));
+    return 0;
+  }
 
   report::RunSummary summary;
-  summary.title = loaded.name + " - the article's CNN, " + std::to_string(history.epoch.size()) + " epochs";
-  summary.config = settings_json(s, loaded);
-  summary.config["dataset"] = loaded.name;
-  summary.config["training images"] = train.images.size(0);
-  summary.config["test images"] = test.images.size(0);
+  summary.title = data.name + " - " + (data.key == "csv" ? "an MLP classifier" : "the article's CNN") + ", " +
+                  std::to_string(history.epoch.size()) + " epochs";
+  summary.config = settings_json(s, data.key);
+  summary.config["dataset"] = data.name;
+  summary.config["training " + data.samples] = data.train_count;
+  summary.config["test " + data.samples] = data.test_count;
   summary.config["input shape"] = kiln::shape_str(image_shape);
   summary.config["parameters"] = model->count_params();
   summary.config["optimizer"] = "Adam";
   summary.config["run folder"] = fs::absolute(dir).string();
   summary.history = history;
-  summary.class_names = class_names_of(loaded.key);
-  summary.y_true = kiln::metrics::to_labels(test.labels);
-  summary.scores = model->predict(test_ds, {.batch_size = s.batch_size});
+  summary.class_names = data.class_names;
+  // One pass gives scores and labels together, so a shuffled test pipeline keeps them paired.
+  std::vector<Tensor> scores, labels;
+  auto it = (data.test.batched() ? data.test : data.test.batch(s.batch_size)).iterate();
+  while (auto batch = it.next()) {
+    scores.push_back(model->predict(kiln::data::Dataset(batch->x), {.batch_size = s.batch_size}));
+    labels.push_back(batch->y);
+  }
+  summary.scores = scores.size() == 1 ? scores[0] : kiln::concat(scores, 0);
+  summary.y_true = kiln::metrics::to_labels(labels.size() == 1 ? labels[0] : kiln::concat(labels, 0));
   const report::Written written = report::write_run_report(dir, summary);
   if (!written.png_problem.empty()) std::cerr << "Note: " << written.png_problem << "\n";
   if (talk) {
@@ -241,12 +540,18 @@ Command add_train_command(CLI::App& parent) {
   auto settings = std::make_shared<TrainSettings>();
   TrainSettings& s = *settings;
   auto* train = parent.add_subcommand("train", "Train the article's CNN into a run folder and report on it");
-  auto* dataset = train->add_option("--dataset", s.data.dataset,
-                                    "auto: CIFAR-10 if present or downloadable, else Fashion-MNIST; or cifar10, "
-                                    "fashion-mnist, mnist")
-                      ->check(one_of(dataset_names()))
+  std::vector<std::string> train_datasets = dataset_names();
+  train_datasets.push_back("folder");
+  auto* dataset = train
+                      ->add_option("--dataset", s.data.dataset,
+                                   "auto: an image folder given as --data, else CIFAR-10 if present or "
+                                   "downloadable, else Fashion-MNIST; or cifar10, fashion-mnist, mnist, folder")
+                      ->check(one_of(train_datasets))
                       ->capture_default_str();
-  train->add_option("--data", s.data.data_dir, "Folder holding the dataset files (searched first)")
+  train
+      ->add_option("--data", s.data.data_dir,
+                   "Folder holding the dataset files (searched first), or an image folder: one sub-folder of "
+                   "images (JPEG, PNG, BMP, GIF) per class, named after it")
       ->check(existing_folder());
   std::vector<CLI::Option*> run_settings = {dataset};
   run_settings.push_back(train->add_option("--epochs", s.epochs, "Passes over the training data")
@@ -286,6 +591,52 @@ Command add_train_command(CLI::App& parent) {
   run_settings.push_back(
       train->add_option("--out", s.out, "The run folder to write (default: a new folder under runs/)")
           ->check(folder_path()));
+  run_settings.push_back(
+      train
+          ->add_option("--image-size", s.image_size,
+                       "Image folders: resize images to N or HxW pixels (default: the first image's size; "
+                       "the CNN needs at least 18)")
+          ->check(CLI::Validator(
+              [](std::string& value) -> std::string {
+                try {
+                  parse_image_size(value);
+                  return "";
+                } catch (const Error&) {
+                  return "got " + value + ", expected N or HxW with sides from 1 to 4096";
+                }
+              },
+              "HxW")));
+  run_settings.push_back(train
+                             ->add_option("--color-mode", s.color_mode,
+                                          "Image folders: grayscale, rgb or rgba (default: the first image's)")
+                             ->check(one_of({"grayscale", "rgb", "rgba"})));
+  run_settings.push_back(
+      train
+          ->add_option("--validation-split", s.validation_split, "Image folders: the fraction held out as the test set")
+          ->check(number_in(0.01, 0.9))
+          ->capture_default_str());
+  run_settings.push_back(train->add_flag("--skip-invalid-images", s.skip_invalid,
+                                         "Image folders: skip unreadable images with a warning instead of stopping"));
+  auto* csv = train
+                  ->add_option("--csv", s.csv,
+                               "Train an MLP on a CSV file (a header row, one example per row) instead of images")
+                  ->check(existing_file());
+  auto* label = train->add_option("--label", s.label, "The CSV column to predict");
+  csv->needs(label);
+  label->needs(csv);
+  run_settings.push_back(csv);
+  run_settings.push_back(label);
+  run_settings.push_back(train
+                             ->add_option("--task", s.task,
+                                          "CSV: classification or regression (auto: classification when the label "
+                                          "holds text or at most 20 distinct whole numbers)")
+                             ->check(one_of({"auto", "classification", "regression"}))
+                             ->capture_default_str());
+  run_settings.push_back(train
+                             ->add_option("--categorical", s.categorical,
+                                          "CSV: the feature columns holding categories, comma-separated, one-hot "
+                                          "encoded (auto: those holding text alone)")
+                             ->capture_default_str());
   auto* resume = train->add_option("--resume", s.resume,
                                    "Continue the run in RUN_DIR from its last checkpoint, with its settings")
                      ->check(existing_folder());
