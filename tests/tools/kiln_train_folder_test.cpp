@@ -31,7 +31,8 @@ void write_two_classes(const fs::path& dir, int per_class) {
 }
 
 TEST(KilnTrainFolder, TrainsAndReportsWithTheFoldersClassNames) {
-  test::TempDir home, data;
+  testing::TempDir home;
+  test::TempDir data;
   write_two_classes(data.path(), 12);
   const std::string args = "train --data " + data.path().string() +
                            " --epochs 4 --batch-size 4 --lr 0.005 --threads 1 --seed 1 --out run --verbose 2";
@@ -59,7 +60,8 @@ TEST(KilnTrainFolder, TrainsAndReportsWithTheFoldersClassNames) {
 }
 
 TEST(KilnTrainFolder, ImageSizeAndColourModeOptions) {
-  test::TempDir home, data;
+  testing::TempDir home;
+  test::TempDir data;
   write_two_classes(data.path(), 5);
   const auto r = run_command(isolated(home, "train --data " + data.path().string() +
                                           " --epochs 1 --batch-size 4 --threads 1 --image-size 24x28 --color-mode rgb "
@@ -74,7 +76,8 @@ TEST(KilnTrainFolder, ImageSizeAndColourModeOptions) {
 }
 
 TEST(KilnTrainFolder, BadImagesAndFoldersEndWithExitCode1NamingTheFile) {
-  test::TempDir home, data;
+  testing::TempDir home;
+  test::TempDir data;
   write_two_classes(data.path(), 6);
   test::write_file(data.path() / "light" / "zz_text.png", {'j', 'u', 's', 't', ' ', 't', 'e', 'x', 't'});
   const std::string base = "train --data " + data.path().string() + " --epochs 1 --batch-size 4 --threads 1 ";
