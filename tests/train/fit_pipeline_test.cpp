@@ -15,7 +15,7 @@ using testing::TempDir;
 
 Sequential pipeline_model() {
   Sequential m;
-  m.add(Dense(8, "relu", {.input_shape = {6}}));
+  m.add(Dense(8, "relu", {6}));
   m.add(Dense(3, "softmax"));
   return m;
 }
