@@ -10,6 +10,9 @@ namespace kiln {
 namespace {
 
 TEST(TemporalOrderExample, LstmRemembersTheOrderWhereBagOfWordsCannot) {
+#ifdef KILN_NO_EXAMPLES
+  GTEST_SKIP() << "the examples are not built (KILN_BUILD_EXAMPLES=OFF)";
+#endif
   const std::string exe = std::string(KILN_EXAMPLES_DIR) + "/temporal_order";
   ASSERT_TRUE(std::filesystem::exists(exe)) << exe << " is not built";
   const auto r = testing::run_command(exe + " --length 40 --train 3000 --test 600 --epochs 6 --threads 1 --seed 1");
