@@ -11,16 +11,9 @@ namespace {
 
 using namespace kiln::layers;
 
-struct KerasLayerCase {
-  std::string name;
-  std::function<std::shared_ptr<Layer>()> make;
-  Shape input_shape;  // including the batch axis
-  bool training = true;
-};
+using testing::LayerGradCase;
 
-void PrintTo(const KerasLayerCase& c, std::ostream* os) { *os << c.name; }
-
-std::vector<KerasLayerCase> keras_layer_cases() {
+std::vector<LayerGradCase> keras_layer_cases() {
   return {
       {"global_average_pooling1d", [] { return std::make_shared<GlobalAveragePooling1D>(); }, {2, 4, 3}},
       {"global_average_pooling2d_keepdims",
@@ -124,33 +117,9 @@ std::vector<KerasLayerCase> keras_layer_cases() {
   };
 }
 
-class KerasLayerGradient : public ::testing::TestWithParam<KerasLayerCase> {};
+class KerasLayerGradient : public ::testing::TestWithParam<LayerGradCase> {};
 
-// The noise layers draw new noise on every call; the gradient check calls the
-// layer many times, so their generators are reset to one state before each call.
-TEST_P(KerasLayerGradient, MatchesFiniteDifferences) {
-  const KerasLayerCase& c = GetParam();
-  manual_seed(11);
-  auto layer = c.make();
-  layer->set_dtype(DType::Float64);
-  Generator gen(5);
-  Tensor x = Tensor::empty(c.input_shape, DType::Float64);
-  for (std::int64_t i = 0; i < x.numel(); ++i) x.data<double>()[i] = gen.uniform(-1, 1);
-  x.set_requires_grad();
-  Tensor probe = (*layer)(x, c.training);
-  std::vector<Generator::State> states;
-  for (Generator* g : layer->generators()) states.push_back(g->state());
-  Tensor weights = Tensor::empty(probe.shape(), DType::Float64);
-  for (std::int64_t i = 0; i < weights.numel(); ++i) weights.data<double>()[i] = gen.uniform(-1, 1);
-  std::vector<Tensor> wrt{x};
-  for (const auto& w : layer->trainable_weights()) wrt.push_back(w);
-  const auto call = [&] {
-    auto generators = layer->generators();
-    for (std::size_t i = 0; i < generators.size(); ++i) generators[i]->set_state(states[i]);
-    return sum((*layer)(x, c.training) * weights);
-  };
-  testing::expect_gradients_match(c.name, call, wrt);
-}
+TEST_P(KerasLayerGradient, MatchesFiniteDifferences) { testing::expect_layer_gradients_match(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Layers, KerasLayerGradient, ::testing::ValuesIn(keras_layer_cases()),
                          [](const auto& info) { return info.param.name; });

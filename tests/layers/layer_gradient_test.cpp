@@ -11,16 +11,9 @@ namespace {
 
 using namespace kiln::layers;
 
-struct LayerCase {
-  std::string name;
-  std::function<std::shared_ptr<Layer>()> make;
-  Shape input_shape;  // including the batch axis
-  bool training = true;
-};
+using testing::LayerGradCase;
 
-void PrintTo(const LayerCase& c, std::ostream* os) { *os << c.name; }
-
-std::vector<LayerCase> layer_cases() {
+std::vector<LayerGradCase> layer_cases() {
   return {
       {"dense_relu", [] { return std::make_shared<Dense>(4, "relu"); }, {3, 5}},
       {"dense_softmax", [] { return std::make_shared<Dense>(3, "softmax"); }, {2, 4}},
@@ -47,24 +40,9 @@ std::vector<LayerCase> layer_cases() {
   };
 }
 
-class LayerGradient : public ::testing::TestWithParam<LayerCase> {};
+class LayerGradient : public ::testing::TestWithParam<LayerGradCase> {};
 
-TEST_P(LayerGradient, MatchesFiniteDifferences) {
-  const LayerCase& c = GetParam();
-  manual_seed(11);
-  auto layer = c.make();
-  layer->set_dtype(DType::Float64);
-  Generator gen(5);
-  Tensor x = Tensor::empty(c.input_shape, DType::Float64);
-  for (std::int64_t i = 0; i < x.numel(); ++i) x.data<double>()[i] = gen.uniform(-1, 1);
-  x.set_requires_grad();
-  Tensor probe = (*layer)(x, c.training);
-  Tensor weights = Tensor::empty(probe.shape(), DType::Float64);
-  for (std::int64_t i = 0; i < weights.numel(); ++i) weights.data<double>()[i] = gen.uniform(-1, 1);
-  std::vector<Tensor> wrt{x};
-  for (const auto& w : layer->trainable_weights()) wrt.push_back(w);
-  testing::expect_gradients_match(c.name, [&] { return sum((*layer)(x, c.training) * weights); }, wrt);
-}
+TEST_P(LayerGradient, MatchesFiniteDifferences) { testing::expect_layer_gradients_match(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Layers, LayerGradient, ::testing::ValuesIn(layer_cases()),
                          [](const auto& info) { return info.param.name; });

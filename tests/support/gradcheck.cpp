@@ -74,4 +74,27 @@ void expect_gradients_match(const GradCase& c, double rtol, double atol, double 
       c.name, [&] { return sum(c.fn(inputs) * weights); }, wrt, rtol, atol, step);
 }
 
+void expect_layer_gradients_match(const LayerGradCase& c) {
+  manual_seed(11);
+  auto layer = c.make();
+  layer->set_dtype(DType::Float64);
+  Generator gen(5);
+  Tensor x = Tensor::empty(c.input_shape, DType::Float64);
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data<double>()[i] = gen.uniform(-1, 1);
+  x.set_requires_grad();
+  Tensor probe = (*layer)(x, c.training);
+  std::vector<Generator::State> states;
+  for (Generator* g : layer->generators()) states.push_back(g->state());
+  Tensor weights = Tensor::empty(probe.shape(), DType::Float64);
+  for (std::int64_t i = 0; i < weights.numel(); ++i) weights.data<double>()[i] = gen.uniform(-1, 1);
+  std::vector<Tensor> wrt{x};
+  for (const auto& w : layer->trainable_weights()) wrt.push_back(w);
+  const auto call = [&] {
+    auto generators = layer->generators();
+    for (std::size_t i = 0; i < generators.size(); ++i) generators[i]->set_state(states[i]);
+    return sum((*layer)(x, c.training) * weights);
+  };
+  expect_gradients_match(c.name, call, wrt);
+}
+
 }  // namespace kiln::testing
