@@ -1,11 +1,14 @@
 // Training and inference throughput of the article's CNN on random data.
 //   kiln_bench_cnn [--mode both|train|infer] [--threads N] [--steps S] [--warmup W] [--batch B]
-//                  [--infer-batch B] [--infer-steps S] [--shape 32,32,3]
+//                  [--infer-batch B] [--infer-steps S] [--shape 32,32,3] [--min-time SECONDS]
+// --min-time extends each timed window past --steps (--infer-steps) until it lasts that long,
+// so that fast and slow set-ups are measured over windows of the same length.
 // Prints one JSON line, for bench/run_bench.py to collect. --mode train (or infer)
 // runs only that half, so that the process's peak RSS belongs to it alone; a
 // figure for the half not run is printed as 0.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -44,6 +47,7 @@ double seconds(std::chrono::steady_clock::time_point a) {
 
 int main(int argc, char** argv) {
   int threads = 0, steps = 200, warmup = 20, infer_steps = 50;
+  double min_time = 0;
   std::int64_t batch = 64, infer_batch = 256;
   Shape shape{32, 32, 3};
   std::string mode = "both";
@@ -56,6 +60,7 @@ int main(int argc, char** argv) {
     else if (k == "--batch") batch = std::stoll(v);
     else if (k == "--infer-batch") infer_batch = std::stoll(v);
     else if (k == "--infer-steps") infer_steps = std::stoi(v);
+    else if (k == "--min-time") min_time = std::stod(v);
     else if (k == "--shape") {
       shape.clear();
       for (std::size_t p = 0; p < v.size();) {
@@ -92,7 +97,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < warmup; ++i) model.train_step(pool[i % 8]);
     const long faults_before = minor_faults();
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i) model.train_step(pool[i % 8]);
+    for (int i = 0; i < steps || seconds(t0) < min_time; ++i, steps = std::max(steps, i)) {
+      model.train_step(pool[i % 8]);
+    }
     steady_faults = minor_faults() - faults_before;
     const double train_s = seconds(t0);
     train_sps = steps * batch / train_s;
@@ -108,7 +115,9 @@ int main(int argc, char** argv) {
     NoGradGuard no_grad;
     for (int i = 0; i < 5; ++i) model(xi, false);
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < infer_steps; ++i) model(xi, false);
+    for (int i = 0; i < infer_steps || seconds(t0) < min_time; ++i, infer_steps = std::max(infer_steps, i)) {
+      model(xi, false);
+    }
     infer_sps = infer_steps * infer_batch / seconds(t0);
   }
   std::printf("{\"framework\": \"kiln\", \"mode\": \"%s\", \"threads\": %d, \"batch\": %lld, \"steps\": %d, "

@@ -4,6 +4,15 @@
   bench/run_bench.py [--reps 5] [--fashion-reps 3] [--skip-fashion] [--build-dir build] [--out bench/RESULTS.md]
   bench/run_bench.py --quick          # smoke run: 1 rep, few steps, a short Fashion-MNIST run
   bench/run_bench.py --only-sequence  # only the LSTM and Transformer-block rows (bench/peers/torch_lstm.py, ...)
+  bench/run_bench.py --no-search      # PyTorch "best" = the fixed setup of earlier runs, no search
+
+The PyTorch peer runs as its best user would run it: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+(set in some environments, and holding OpenBLAS to an older kernel) are unset in the peer's
+own command, and before the timed repetitions a search over torch threads x OpenBLAS threads
+x allocator x memory format (x frozen TorchScript for inference) picks PyTorch's best setup
+for each workload and thread count (coordinate descent from the usual best guess; every
+trial is recorded). Each timed window lasts at least --window seconds (default 10).
+A full run refuses a tree with uncommitted changes (--allow-dirty to override).
 
 Builds nothing: it expects the binaries of scripts/setup.sh in --build-dir (kiln,
 bench/kiln_bench_cnn, bench/kiln_bench_gemm). The PyTorch peer (bench/peers/torch_cnn.py)
@@ -37,6 +46,7 @@ TORCH_PEER = "bench/peers/torch_cnn.py"
 NUMPY_GEMM = "bench/peers/numpy_gemm.py"
 TORCH_SEQUENCE_PEERS = {"lstm": "bench/peers/torch_lstm.py", "transformer": "bench/peers/torch_transformer.py"}
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
 # FLOPs per sample of the 32x32x3 CNN (multiply-add = 2 FLOPs, conv and dense layers):
@@ -62,6 +72,12 @@ ap.add_argument("--out", default=None,
                 help="Markdown report (default bench/RESULTS.md; --quick: BUILD_DIR/bench-quick.md); "
                      "the raw records go next to it as .jsonl")
 ap.add_argument("--threads", default="1,2", help="thread counts of the CNN rows (default 1,2)")
+ap.add_argument("--window", type=float, default=None,
+                help="minimum seconds of every timed window (default 10; --quick: 0.5)")
+ap.add_argument("--search-window", type=float, default=None,
+                help="minimum seconds of each search trial's window (default 3; --quick: 0.3)")
+ap.add_argument("--no-search", action="store_true", help="PyTorch best = the fixed setup, no search")
+ap.add_argument("--allow-dirty", action="store_true", help="run from a tree with uncommitted changes")
 ap.add_argument("--peer-python", default=PEER_PYTHON,
                 help=f"python with torch and numpy for the peers (default {PEER_PYTHON}, Debian's python3-torch)")
 args = ap.parse_args()
@@ -74,6 +90,8 @@ build_dir = os.path.join(ROOT, args.build_dir) if not os.path.isabs(args.build_d
 out_md = args.out or (os.path.join(build_dir, "bench-quick.md") if args.quick else os.path.join(HERE, "RESULTS.md"))
 out_jsonl = os.path.splitext(out_md)[0] + ".jsonl"
 
+WINDOW = args.window if args.window is not None else (0.5 if args.quick else 10.0)
+SEARCH_WINDOW = args.search_window if args.search_window is not None else (0.3 if args.quick else 3.0)
 if args.quick:
     CNN = dict(steps=20, warmup=5, infer_steps=5)
     SEQUENCE = dict(steps=10, warmup=3)
@@ -121,12 +139,22 @@ if not torch_ok and not args.skip_torch:
            "Install Debian's python3-torch to compare.")
     print(msg, flush=True)
     notes.append(msg)
+if torch_ok:
+    blas_ok, blas_detail = probe("import torch, threadpoolctl; print(next((l['internal_api'] for l in "
+                                 "threadpoolctl.threadpool_info() if l['user_api'] == 'blas'), 'reference'))")
+    if not blas_ok or blas_detail != "openblas":
+        msg = (f"PyTorch's BLAS is {blas_detail or 'unknown'}, not OpenBLAS: Debian's torch uses whatever libblas.so.3 "
+               "the alternatives point to, and the reference BLAS is ~20x slower; its Linear/LSTM products are "
+               "handicapped. Install libopenblas0-pthread (and python3-threadpoolctl) for a fair peer.")
+        print("WARNING: " + msg, flush=True)
+        notes.append(msg)
 numpy_ok, numpy_detail = probe("import numpy; print(numpy.__version__)")
 if not numpy_ok:
     msg = f"numpy GEMM reference skipped: `import numpy` fails under {PEER_PYTHON} ({numpy_detail})."
     print(msg, flush=True)
     notes.append(msg)
 tcmalloc_ok = os.path.exists(TCMALLOC)
+jemalloc_ok = os.path.exists(JEMALLOC)
 if torch_ok and not tcmalloc_ok:
     msg = f"{TCMALLOC} is missing (Debian libtcmalloc-minimal4): PyTorch's best setup runs with glibc malloc."
     print(msg, flush=True)
@@ -142,15 +170,59 @@ if not fashion_ok:
 
 
 # ------------------------------------------------------------------ setups
-# An entry: (framework, setup name, extra environment, extra arguments).
-def torch_best(threads):
-    env = {"OPENBLAS_NUM_THREADS": "1"}
-    if tcmalloc_ok:
-        env["LD_PRELOAD"] = TCMALLOC
-    return ("torch", "best", env, ["--threads", str(threads), "--layout", "nhwc"])
+# An entry: (framework, setup name, extra environment, extra arguments). An environment value of
+# None unsets the variable. Every peer runs with OpenBLAS's CPU detection, as its users run it.
+PEER_ENV = {"OPENBLAS_CORETYPE": None, "OPENBLAS_L2_SIZE": None}
+ALLOCATORS = {"glibc": None, "tcmalloc": TCMALLOC, "jemalloc": JEMALLOC}
 
 
-TORCH_OOB = ("torch", "oob", {}, ["--layout", "nchw"])
+def peer_env(**extra):
+    env = dict(PEER_ENV)
+    env.update({k: v for k, v in extra.items() if v is not None})
+    return env
+
+
+# The fixed "best" setup of earlier runs: the starting point of the search, and --no-search.
+def default_setup(workload, threads):
+    if workload in ("lstm", "transformer"):
+        return dict(torch_threads=1, blas_threads=threads, allocator="tcmalloc" if tcmalloc_ok else "glibc")
+    setup = dict(torch_threads=threads, blas_threads=1, allocator="tcmalloc" if tcmalloc_ok else "glibc",
+                 layout="nhwc")
+    if workload == "infer":
+        setup["script"] = False
+    return setup
+
+
+def setup_args(setup):
+    """(environment, peer arguments) of a setup."""
+    env = peer_env(OPENBLAS_NUM_THREADS=str(setup["blas_threads"]), LD_PRELOAD=ALLOCATORS[setup["allocator"]])
+    argv = ["--threads", str(setup["torch_threads"])]
+    if "layout" in setup:
+        argv += ["--layout", setup["layout"]]
+    if setup.get("script"):
+        argv += ["--script"]
+    return env, argv
+
+
+def describe(setup):
+    parts = [f"{setup['torch_threads']} torch thread{'s' if setup['torch_threads'] > 1 else ''}",
+             f"{setup['blas_threads']} OpenBLAS thread{'s' if setup['blas_threads'] > 1 else ''}", setup["allocator"]]
+    if "layout" in setup:
+        parts.append("channels-last" if setup["layout"] == "nhwc" else "NCHW")
+    if setup.get("script"):
+        parts.append("frozen TorchScript")
+    return ", ".join(parts)
+
+
+best_setups = {}  # (workload, threads) -> setup; filled by the search (or the defaults)
+
+
+def torch_best(threads, workload="train"):
+    env, argv = setup_args(best_setups.get((workload, threads)) or default_setup(workload, threads))
+    return ("torch", "best", env, argv)
+
+
+TORCH_OOB = ("torch", "oob", peer_env(), ["--layout", "nchw"])
 
 # ------------------------------------------------------------------ running
 records = []
@@ -159,14 +231,20 @@ jsonl = open(out_jsonl, "w")
 
 
 def command_text(env, argv):
-    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    return (prefix + " " if prefix else "") + " ".join(shlex.quote(a) for a in argv)
+    unset = " ".join(f"-u {k}" for k, v in env.items() if v is None)
+    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if v is not None)
+    prefix = (f"env {unset} " if unset else "") + prefix
+    return (prefix.strip() + " " if prefix.strip() else "") + " ".join(shlex.quote(a) for a in argv)
 
 
 def run(label, key, env_extra, argv, parse, rep):
     """Runs argv from the repository root in a fresh process; returns its record."""
     env = dict(os.environ)
-    env.update(env_extra)
+    for k, v in env_extra.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
@@ -237,15 +315,19 @@ def ordered(entries, rep):
     return entries if rep % 2 == 1 else list(reversed(entries))
 
 
+def cnn_common(mode, window):
+    return ["--mode", mode, "--batch", str(BATCH), "--warmup", str(CNN["warmup"]), "--steps", str(CNN["steps"]),
+            "--infer-batch", str(INFER_BATCH), "--infer-steps", str(CNN["infer_steps"]), "--min-time", str(window)]
+
+
 def cnn_entries(mode, threads, with_oob):
-    common = ["--mode", mode, "--batch", str(BATCH), "--warmup", str(CNN["warmup"]), "--steps", str(CNN["steps"]),
-              "--infer-batch", str(INFER_BATCH), "--infer-steps", str(CNN["infer_steps"])]
+    common = cnn_common(mode, WINDOW)
     entries = [("kiln", "kiln", {}, [KILN_CNN] + common + ["--threads", str(threads)])]
     if torch_ok:
-        fw, setup, env, extra = torch_best(threads)
+        fw, setup, env, extra = torch_best(threads, mode)
         entries.append((fw, setup, env, [PEER_PYTHON, TORCH_PEER] + common + extra))
         if with_oob:
-            entries.append(("torch", "oob", {}, [PEER_PYTHON, TORCH_PEER] + common + TORCH_OOB[3]))
+            entries.append(("torch", "oob", TORCH_OOB[2], [PEER_PYTHON, TORCH_PEER] + common + TORCH_OOB[3]))
     return entries
 
 
@@ -263,30 +345,91 @@ def fit_entries(threads, seed, epochs, train_samples, test_samples):
     if torch_ok:
         fw, setup, env, extra = torch_best(threads)
         entries.append((fw, setup, env, [PEER_PYTHON, TORCH_PEER] + peer + extra))
-        entries.append(("torch", "oob", {}, [PEER_PYTHON, TORCH_PEER] + peer + TORCH_OOB[3]))
+        entries.append(("torch", "oob", TORCH_OOB[2], [PEER_PYTHON, TORCH_PEER] + peer + TORCH_OOB[3]))
     return entries
 
 
 # LSTM training and a Transformer block's forward+backward. PyTorch's best 2-core
 # setting for its LSTM is 1 torch thread and N OpenBLAS threads (its recurrent and
 # Linear GEMMs are OpenBLAS calls; more torch threads only add contention), with tcmalloc.
+def sequence_common(window):
+    return ["--steps", str(SEQUENCE["steps"]), "--warmup", str(SEQUENCE["warmup"]), "--min-time", str(window)]
+
+
 def sequence_entries(model, threads, with_oob):
-    common = ["--steps", str(SEQUENCE["steps"]), "--warmup", str(SEQUENCE["warmup"])]
+    common = sequence_common(WINDOW)
     entries = [("kiln", "kiln", {}, [KILN_SEQUENCE, "--model", model, "--threads", str(threads)] + common)]
     if torch_ok:
-        env = {"OPENBLAS_NUM_THREADS": str(threads)}
-        if tcmalloc_ok:
-            env["LD_PRELOAD"] = TCMALLOC
+        fw, setup, env, extra = torch_best(threads, model)
         peer = [PEER_PYTHON, TORCH_SEQUENCE_PEERS[model]] + common
-        entries.append(("torch", "best", env, peer + ["--threads", "1"]))
+        entries.append((fw, setup, env, peer + extra))
         if with_oob:
-            entries.append(("torch", "oob", {}, peer))
+            entries.append(("torch", "oob", peer_env(), peer))
     return entries
+
+
+# ------------------------------------------------------------------ the search for PyTorch's best setup
+SEARCH_METRIC = {"train": "train_samples_per_s", "infer": "infer_samples_per_s", "lstm": "sequences_per_s",
+                 "transformer": "sequences_per_s"}
+
+
+def search_dimensions(workload, threads):
+    dims = [("torch_threads", sorted({1, threads})), ("blas_threads", sorted({1, threads})),
+            ("allocator", ["glibc"] + (["tcmalloc"] if tcmalloc_ok else []) + (["jemalloc"] if jemalloc_ok else []))]
+    if workload in ("train", "infer"):
+        dims.append(("layout", ["nchw", "nhwc"]))
+    if workload == "infer":
+        dims.append(("script", [False, True]))
+    return dims
+
+
+def search_argv(workload, setup):
+    env, extra = setup_args(setup)
+    if workload in ("train", "infer"):
+        return env, [PEER_PYTHON, TORCH_PEER] + cnn_common(workload, SEARCH_WINDOW) + extra
+    return env, [PEER_PYTHON, TORCH_SEQUENCE_PEERS[workload]] + sequence_common(SEARCH_WINDOW) + extra
+
+
+def search(workload, threads):
+    """Coordinate descent over the set-up dimensions, one short trial per set-up."""
+    tried = {}
+
+    def trial(setup):
+        key = tuple(sorted(setup.items()))
+        if key not in tried:
+            env, argv = search_argv(workload, setup)
+            rec = run(f"search {workload} t{threads}: {describe(setup)}", ("search", workload, threads, key), env,
+                      argv, last_json, 0)
+            tried[key] = rec.get(SEARCH_METRIC[workload], 0) if rec["rc"] == 0 else 0
+            print(f"  search {workload:<11} t{threads}  {tried[key]:9.1f}  {describe(setup)}", flush=True)
+        return tried[key]
+
+    best = default_setup(workload, threads)
+    best_value = trial(best)
+    for name, choices in search_dimensions(workload, threads):
+        for choice in choices:
+            candidate = dict(best, **{name: choice})
+            value = trial(candidate)
+            if value > best_value:
+                best, best_value = candidate, value
+    return best, best_value, len(tried)
 
 
 def label_of(fw, setup, what):
     return f"{what} {'kiln' if fw == 'kiln' else 'torch ' + setup}"
 
+
+def tree_is_dirty():
+    try:
+        return bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                                   capture_output=True, text=True).stdout.strip())
+    except OSError:
+        return False
+
+
+if tree_is_dirty() and not (args.quick or args.allow_dirty):
+    sys.exit("run_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
+             "(commit first, or --allow-dirty for a run that is not recorded as one).")
 
 load_at_start = os.getloadavg()[0]
 if load_at_start > 0.5:
@@ -309,6 +452,21 @@ def run_sequence_rows(rep):
                 say(rec, lambda r: f"{r['sequences_per_s']:.0f} sequences/s (t={r['threads']})")
 
 
+search_lines = []
+if torch_ok:
+    workloads = ([] if args.only_sequence else ["train", "infer"]) + ([] if args.skip_sequence else ["lstm", "transformer"])
+    if not args.no_search:
+        print(f"=== search for PyTorch's best setup ({SEARCH_WINDOW:g} s per trial)", flush=True)
+    for workload in workloads:
+        for t in thread_counts:
+            if args.no_search:
+                best_setups[(workload, t)] = default_setup(workload, t)
+                continue
+            best, value, n = search(workload, t)
+            best_setups[(workload, t)] = best
+            search_lines.append(f"| {workload} | {t} | {describe(best)} | {value:,.0f} | {n} |")
+            print(f"  best {workload} t{t}: {describe(best)}", flush=True)
+
 for rep in range(1, reps + 1):
     print(f"=== rep {rep}/{reps}  (load average {os.getloadavg()[0]:.2f}, {time.time() - start:.0f} s elapsed)", flush=True)
     if args.only_sequence:
@@ -320,7 +478,7 @@ for rep in range(1, reps + 1):
         entries = [("kiln", f"gemm t{t}", {}, [KILN_GEMM, "--threads", str(t), "--size", str(GEMM_SIZE),
                                                   "--min-time", str(GEMM_MIN_TIME)])]
         if numpy_ok:
-            entries.append(("numpy", f"gemm t{t}", {"OPENBLAS_NUM_THREADS": str(t)},
+            entries.append(("numpy", f"gemm t{t}", peer_env(OPENBLAS_NUM_THREADS=str(t)),
                             [PEER_PYTHON, NUMPY_GEMM, "--size", str(GEMM_SIZE), "--min-time", str(GEMM_MIN_TIME)]))
         for fw, _, env, argv in ordered(entries, rep):
             rec = run(f"gemm {fw} t{t}", ("gemm", fw, t), env, argv,
@@ -501,6 +659,8 @@ def first(key, field):
 
 
 openblas_core = first(("gemm", "numpy", thread_counts[0]), "openblas_core")
+peer_blas_kernel = next((r.get("blas_kernel") for r in records if r.get("framework") == "torch" and r.get("blas_kernel")),
+                        None)
 invocation = "bench/run_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 md = []
 md += ["# Kiln vs PyTorch: benchmark results" + (" (quick smoke run, not a measurement)" if args.quick else ""), ""]
@@ -514,11 +674,22 @@ md += ["## Method", "",
        "a measurement follow each other (Kiln first in odd repetitions, last in even ones), so slow drifts of the machine "
        "hit both. The ratio columns divide the medians, Kiln/PyTorch: ↑ rows (higher is better) favour Kiln above 1, "
        "↓ rows (lower is better) below 1.",
-       "- **PyTorch best**: `torch.channels_last` (NHWC) model and inputs, `torch.set_num_threads(N)`, "
-       "`OPENBLAS_NUM_THREADS=1` (OpenBLAS's pthread pool would otherwise spin against torch's OpenMP pool), "
-       f"tcmalloc preloaded (`LD_PRELOAD={TCMALLOC}`, Debian libtcmalloc-minimal4). "
-       f"**PyTorch out of the box**: {oob_desc}, glibc malloc, no environment changes; one run per repetition "
-       "serves both thread rows.",
+       ("- **PyTorch best**: for each workload and thread count, the fastest setup of a search (coordinate descent, "
+        f"one {SEARCH_WINDOW:g}-second trial per setup, every trial in the raw records) over torch threads "
+        "(`torch.set_num_threads`), OpenBLAS threads (`OPENBLAS_NUM_THREADS`), allocator (glibc, tcmalloc "
+        "`LD_PRELOAD`ed, jemalloc) and memory format (NCHW or `torch.channels_last`), and for inference eager "
+        "`torch.inference_mode()` or a frozen TorchScript module; the table under Results names the winners."
+        if not args.no_search else
+        "- **PyTorch best** (`--no-search`): `torch.channels_last` (NHWC) model and inputs, `torch.set_num_threads(N)`, "
+        "`OPENBLAS_NUM_THREADS=1`, tcmalloc preloaded; LSTM and Transformer: 1 torch thread, `OPENBLAS_NUM_THREADS=N`, "
+        "tcmalloc.") +
+       f" **PyTorch out of the box**: {oob_desc}, glibc malloc; one run per repetition serves both thread rows. "
+       "Every PyTorch and numpy process runs with `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` unset (`env -u`), so that "
+       f"OpenBLAS picks its kernel for this CPU as it does for its users: {peer_blas_kernel or 'unknown'} here "
+       "(threadpoolctl, in each record's `blas_kernel`). The uint8 Fashion-MNIST images are converted to float32 "
+       "batch by batch, as Kiln does.",
+       f"- **Timed windows** last at least {WINDOW:g} s each (the step counts below are minimums; each record has "
+       "its `steps` and `timed_s`).",
        "- **CNN** (the article's, Keras defaults: Glorot-uniform kernels, zero biases, Adam 1e-3 β .9/.999 ε 1e-7, "
        f"softmax cross-entropy with integer labels), 32×32×3 random inputs: a pool of 8 batches of {BATCH}, "
        f"{CNN['warmup']} warm-up steps, then {CNN['steps']} timed training steps; inference: 5 warm-up then "
@@ -548,14 +719,7 @@ md += ["## Method", "",
        "(`--model transformer`, `peers/torch_transformer.py`): one post-norm encoder block (d_model 128, 4 heads, "
        "feed-forward 512, ReLU, no dropout; PyTorch's `nn.TransformerEncoderLayer` in training mode) on random "
        "[32, 64, 128] batches: forward and backward of mean(block(x) · r), weight gradients, no optimizer. "
-       "PyTorch best here: 1 torch thread, `OPENBLAS_NUM_THREADS=N`, tcmalloc (the best 2-core setting found for "
-       "its LSTM: its per-step GEMMs are OpenBLAS calls); out of the box: torch's defaults.",
-       f"- `OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}` is set in this environment and left "
-       "as found, so OpenBLAS (numpy, and torch's Linear GEMMs) runs its "
-       f"{openblas_core or 'configured'} kernel"
-       + (" — AVX2, not AVX-512; OpenBLAS's own CPU detection would pick an AVX-512 (Cooperlake/SkylakeX) kernel, "
-          "about 1.9× faster per core on a 2048³ product. torch's convolutions use oneDNN, not OpenBLAS."
-          if os.environ.get("OPENBLAS_CORETYPE", "").lower() == "haswell" else "."),
+       "Out of the box: torch's defaults.",
        "- Benchmarks are not tests: the test suite asserts no timing.", ""]
 busy = [r for r in records if r["loadavg1"] > 2.5]
 if busy:
@@ -565,12 +729,17 @@ if busy:
 if notes:
     md += ["## Notes from this run", ""] + [f"- {n}" for n in notes] + [""]
 md += ["## Results", ""] + lines + [""]
+if search_lines:
+    md += ["PyTorch's best setups found by the search (samples or sequences per second of the winning trial):", "",
+           "| Workload | Threads | Best setup | Trial rate | Setups tried |", "|---|---|---|---|---|"] + search_lines + [""]
 if not args.only_sequence:
     md += ["## fp32 GEMM and the fraction of it the CNN reaches", ""] + glines + [""]
 md += ["## Exact commands", "",
        "Run from the repository root, each as its own process (the first repetition's; Fashion-MNIST seeds are "
        "repetition − 1). Environment as found plus the variables shown.", "", "```"]
 for label, cmd in commands.items():
+    if label.startswith("search "):
+        continue
     md.append(f"# {label}")
     md.append(cmd.replace(ROOT + "/", ""))
 md += ["```", "", f"Raw records (one JSON line per process): `{rel(out_jsonl)}`.", ""]

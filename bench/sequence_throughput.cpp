@@ -1,5 +1,6 @@
 // Training throughput of the sequence models on random data.
 //   kiln_bench_sequence --model lstm|transformer [--threads N] [--steps S] [--warmup W] [--batch B] [--seq T]
+//                       [--min-time SECONDS]
 //
 // lstm:        LSTM(128) over [batch 64, 64 steps, 32 features], last output -> Dense(10);
 //              softmax cross-entropy with integer labels, Adam(1e-3, eps 1e-7): full training steps.
@@ -8,6 +9,7 @@
 //              mean(block(x) * r) for a fixed random r, gradients for every weight (no optimizer).
 // A pool of 8 random batches, as the PyTorch peers (bench/peers/torch_lstm.py,
 // torch_transformer.py) use. Prints one JSON line for bench/run_bench.py.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -41,6 +43,7 @@ Tensor random_normal(const Shape& shape, Generator& gen) {
 int main(int argc, char** argv) {
   std::string model = "lstm";
   int threads = 0, steps = 100, warmup = 10;
+  double min_time = 0;  // --min-time: the timed window lasts at least this long, past --steps if need be
   std::int64_t batch = 0, seq = 64;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
     else if (k == "--warmup") warmup = std::stoi(v);
     else if (k == "--batch") batch = std::stoll(v);
     else if (k == "--seq") seq = std::stoll(v);
+    else if (k == "--min-time") min_time = std::stod(v);
   }
   if (model != "lstm" && model != "transformer") {
     std::fprintf(stderr, "kiln_bench_sequence: --model must be lstm or transformer, got %s\n", model.c_str());
@@ -59,6 +63,13 @@ int main(int argc, char** argv) {
   manual_seed(0);
   Generator gen(1);
   double seconds = 0;
+  // Runs step(i) for the timed window; returns its length in seconds.
+  auto timed = [&](auto&& step) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    for (int i = 0; i < steps || elapsed() < min_time; ++i, steps = std::max(steps, i)) step(i);
+    return elapsed();
+  };
   if (model == "lstm") {
     if (!batch) batch = 64;
     const std::int64_t features = 32, units = 128;
@@ -74,9 +85,7 @@ int main(int argc, char** argv) {
       pool.push_back({random_normal({batch, seq, features}, gen), y});
     }
     for (int i = 0; i < warmup; ++i) net.train_step(pool[i % 8]);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i) net.train_step(pool[i % 8]);
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    seconds = timed([&](int i) { net.train_step(pool[i % 8]); });
   } else {
     if (!batch) batch = 32;
     const std::int64_t d_model = 128;
@@ -92,9 +101,7 @@ int main(int argc, char** argv) {
       (sum(block(x, true) * r) * scale).backward();
     };
     for (int i = 0; i < warmup; ++i) step(pool[i % 8]);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i) step(pool[i % 8]);
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    seconds = timed([&](int i) { step(pool[i % 8]); });
   }
   std::printf("{\"framework\": \"kiln\", \"model\": \"%s\", \"threads\": %d, \"batch\": %lld, \"seq\": %lld, "
               "\"steps\": %d, \"warmup\": %d, \"sequences_per_s\": %.1f, \"ms_per_step\": %.3f, "

@@ -22,9 +22,13 @@ Modes (each prints JSON lines on stdout, the last one the summary):
                  the first training step (and a 64-image evaluation, as the same kiln command).
 
 Set-up options: --threads N calls torch.set_num_threads(N) (0: leave torch's default);
---layout nhwc puts model and inputs in torch.channels_last (default nchw, torch's default).
-Allocator and OpenBLAS threads come from the environment (LD_PRELOAD, OPENBLAS_NUM_THREADS);
-bench/run_bench.py sets them for the "best" setup.
+--layout nhwc puts model and inputs in torch.channels_last (default nchw, torch's default);
+--script (inference) runs a frozen TorchScript module (torch.jit.freeze of torch.jit.script:
+folded constants and fused conv+relu, how PyTorch serves a model on CPU). Allocator and
+OpenBLAS threads come from the environment (LD_PRELOAD, OPENBLAS_NUM_THREADS);
+bench/run_bench.py searches them for the "best" setup. --min-time S extends the timed
+window of train/infer to at least S seconds (more steps than --steps when fast).
+The record names the allocator and the OpenBLAS kernel and threads (threadpoolctl).
 
 Run with Debian's python (/usr/bin/python3, package python3-torch).
 """
@@ -47,6 +51,8 @@ ap.add_argument("--warmup", type=int, default=20)
 ap.add_argument("--steps", type=int, default=200)
 ap.add_argument("--infer-batch", type=int, default=256)
 ap.add_argument("--infer-steps", type=int, default=50)
+ap.add_argument("--min-time", type=float, default=0.0, help="train/infer: timed window of at least this many seconds")
+ap.add_argument("--script", action="store_true", help="infer: a frozen TorchScript module")
 ap.add_argument("--epochs", type=int, default=10)
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--train-samples", type=int, default=0, help="fit: use only the first N training images (0: all)")
@@ -56,6 +62,7 @@ ap.add_argument("--fashion-dir", default="/usr/share/datasets/fashion-mnist")
 args = ap.parse_args()
 
 import numpy as np  # noqa: E402
+from peer_env import environment, timed_window  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
@@ -74,13 +81,6 @@ def seconds_since_launch():
     return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def allocator():
-    with open("/proc/self/maps") as f:
-        maps = f.read()
-    for name in ("tcmalloc", "jemalloc", "mimalloc"):
-        if name in maps:
-            return name
-    return "glibc"
 
 
 def article_cnn(c, h, w):
@@ -102,9 +102,7 @@ def article_cnn(c, h, w):
 
 def emit(**record):
     record.update(framework="torch", torch=torch.__version__, mode=args.mode, layout=args.layout,
-                  threads=torch.get_num_threads(), allocator=allocator(),
-                  openblas_num_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
-                  openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"),
+                  script=args.script, threads=torch.get_num_threads(), **environment(),
                   self_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
     print(json.dumps(record), flush=True)
 
@@ -121,8 +119,14 @@ def head(a, n):
     return a[:n] if n > 0 else a
 
 
-def images(u8):  # uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] / 255 in the chosen layout
-    return (torch.from_numpy(np.array(u8[:, None], copy=True)).float() / 255).contiguous(memory_format=MEMORY_FORMAT)
+def images(u8):
+    """uint8 [N, 28, 28] -> uint8 [N, 1, 28, 28]; each batch becomes float32 / 255 when it is used, as Kiln
+    keeps its datasets (a float32 copy of the whole set would cost 4x the memory)."""
+    return torch.from_numpy(np.array(u8[:, None], copy=True))
+
+
+def as_input(u8_batch):
+    return (u8_batch.float() / 255).contiguous(memory_format=MEMORY_FORMAT)
 
 
 def labels(u8):
@@ -157,13 +161,9 @@ if args.mode == "train":
     model.train()
     for i in range(args.warmup):
         train_step(*pool[i % 8])
-    t0 = time.perf_counter()
-    for i in range(args.steps):
-        _, loss = train_step(*pool[i % 8])
-    loss.item()
-    dt = time.perf_counter() - t0
-    emit(batch=args.batch, warmup=args.warmup, steps=args.steps, train_samples_per_s=round(args.steps * args.batch / dt, 1),
-         train_ms_per_step=round(1e3 * dt / args.steps, 3))
+    steps, dt = timed_window(lambda i: train_step(*pool[i % 8]), args.steps, args.min_time)
+    emit(batch=args.batch, warmup=args.warmup, steps=steps, timed_s=round(dt, 3),
+         train_samples_per_s=round(steps * args.batch / dt, 1), train_ms_per_step=round(1e3 * dt / steps, 3))
 
 elif args.mode == "infer":
     make_model(3, 32, 32)
@@ -171,14 +171,12 @@ elif args.mode == "infer":
     x = torch.rand((args.infer_batch, 3, 32, 32), generator=gen).contiguous(memory_format=MEMORY_FORMAT)
     model.eval()
     with torch.inference_mode():
+        net = torch.jit.freeze(torch.jit.script(model)) if args.script else model
         for _ in range(5):
-            model(x)
-        t0 = time.perf_counter()
-        for _ in range(args.infer_steps):
-            model(x)
-        dt = time.perf_counter() - t0
-    emit(infer_batch=args.infer_batch, infer_steps=args.infer_steps,
-         infer_samples_per_s=round(args.infer_steps * args.infer_batch / dt, 1))
+            net(x)
+        steps, dt = timed_window(lambda i: net(x), args.infer_steps, args.min_time)
+    emit(infer_batch=args.infer_batch, infer_steps=steps, timed_s=round(dt, 3),
+         infer_samples_per_s=round(steps * args.infer_batch / dt, 1))
 
 else:  # fit
     d = args.fashion_dir
@@ -196,7 +194,7 @@ else:  # fit
         correct = 0
         with torch.inference_mode():
             for b in range(0, xte.shape[0], eval_batch):
-                correct += (model(xte[b:b + eval_batch]).argmax(1) == yte[b:b + eval_batch]).sum().item()
+                correct += (model(as_input(xte[b:b + eval_batch])).argmax(1) == yte[b:b + eval_batch]).sum().item()
         return correct / xte.shape[0]
 
     t_fit = time.perf_counter()
@@ -209,7 +207,7 @@ else:  # fit
         for b in range(0, n, batch):
             idx = order[b:b + batch]
             y = ytr[idx]
-            logits, loss = train_step(xtr[idx].contiguous(memory_format=MEMORY_FORMAT), y)
+            logits, loss = train_step(as_input(xtr[idx]), y)
             loss_sum += loss.item() * y.shape[0]
             correct += (logits.argmax(1) == y).sum().item()
             if first_step is None:

@@ -10,21 +10,20 @@ untimed steps, then --steps timed training steps. Prints one JSON line.
 Threads: --threads N calls torch.set_num_threads(N) (0: torch's default).
 OpenBLAS threads (torch's LSTM runs one OpenBLAS GEMM per step on CPU) and the
 allocator come from the environment (OPENBLAS_NUM_THREADS, LD_PRELOAD);
-bench/run_bench.py sets them for the "best" setup: 1 torch thread, 2 OpenBLAS
-threads, tcmalloc.
+bench/run_bench.py searches them for the "best" setup. --min-time S extends the
+timed window to at least S seconds.
 
 Run with Debian's python (/usr/bin/python3, package python3-torch).
 """
 import argparse
 import json
-import os
 import resource
-import time
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads(N); 0 keeps torch's default")
 ap.add_argument("--steps", type=int, default=100)
 ap.add_argument("--warmup", type=int, default=10)
+ap.add_argument("--min-time", type=float, default=0.0, help="timed window of at least this many seconds")
 ap.add_argument("--batch", type=int, default=64)
 ap.add_argument("--seq", type=int, default=64)
 ap.add_argument("--features", type=int, default=32)
@@ -32,20 +31,13 @@ ap.add_argument("--units", type=int, default=128)
 args = ap.parse_args()
 
 import torch  # noqa: E402
+from peer_env import environment, timed_window  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 if args.threads > 0:
     torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 
-
-def allocator():
-    with open("/proc/self/maps") as f:
-        maps = f.read()
-    for name in ("tcmalloc", "jemalloc", "mimalloc"):
-        if name in maps:
-            return name
-    return "glibc"
 
 
 class Net(nn.Module):
@@ -77,16 +69,10 @@ def step(x, y):
 
 for i in range(args.warmup):
     step(*pool[i % 8])
-t0 = time.perf_counter()
-for i in range(args.steps):
-    loss = step(*pool[i % 8])
-loss.item()
-dt = time.perf_counter() - t0
+steps, dt = timed_window(lambda i: step(*pool[i % 8]), args.steps, args.min_time)
 print(json.dumps(dict(framework="torch", model="lstm", torch=torch.__version__, threads=torch.get_num_threads(),
-                      openblas_num_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
-                      openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"), allocator=allocator(),
-                      batch=args.batch, seq=args.seq, steps=args.steps, warmup=args.warmup,
-                      sequences_per_s=round(args.steps * args.batch / dt, 1),
-                      ms_per_step=round(1e3 * dt / args.steps, 3),
+                      **environment(), batch=args.batch, seq=args.seq, steps=steps, warmup=args.warmup,
+                      timed_s=round(dt, 3), sequences_per_s=round(steps * args.batch / dt, 1),
+                      ms_per_step=round(1e3 * dt / steps, 3),
                       self_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))),
       flush=True)

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Writes README.md's speed tables from a bench/run_bench.py record, so that no figure is copied by hand.
+
+  bench/readme_tables.py [--records bench/RESULTS.jsonl] [--readme README.md] [--check]
+
+The tables go between the markers `<!-- bench-tables:begin -->` and `<!-- bench-tables:end -->`.
+Each figure is the median over the record's repetitions, printed with as many digits as its
+spread supports: rounded to the power of ten below half its min-max range, and to three
+significant digits at most. A ratio's range is min(Kiln)/max(peer) .. max(Kiln)/min(peer).
+--check exits 1 when README.md differs from what the record gives (the docs test runs it).
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BEGIN, END = "<!-- bench-tables:begin -->", "<!-- bench-tables:end -->"
+
+
+def values(records, key, field):
+    return [r[field] for r in records if tuple(r["key"]) == key and r["rc"] == 0 and r.get(field) is not None]
+
+
+def decimals_for(halfwidth, value):
+    """Digits after the point that a figure with this uncertainty supports, at most three significant ones."""
+    three_significant = 2 - math.floor(math.log10(abs(value))) if value else 2
+    if halfwidth <= 0:
+        return three_significant
+    return min(-math.floor(math.log10(halfwidth)), three_significant)
+
+
+def fmt(value, halfwidth):
+    d = decimals_for(halfwidth, value)
+    if d <= 0:
+        step = 10 ** (-d)
+        return f"{round(value / step) * step:,.0f}"
+    return f"{value:.{d}f}"
+
+
+def figure(records, key, field):
+    v = values(records, key, field)
+    if not v:
+        return None, "—"
+    return v, fmt(statistics.median(v), (max(v) - min(v)) / 2)
+
+
+def ratio(a, b):
+    if not a or not b:
+        return "—"
+    r = statistics.median(a) / statistics.median(b)
+    lo, hi = min(a) / max(b), max(a) / min(b)
+    return fmt(r, (hi - lo) / 2 if len(a) > 1 or len(b) > 1 else 0) + "×"
+
+
+def row(records, label, fields):
+    key_k, key_b, key_o, field = fields
+    k, ks = figure(records, key_k, field)
+    b, bs = figure(records, key_b, field)
+    o, _ = figure(records, key_o, field)
+    return f"| {label} | {ks} | {bs} | {ratio(k, b)} | {ratio(k, o)} |"
+
+
+def tables(records):
+    cnn = ["| the article's CNN, batch 64 | Kiln | PyTorch best | Kiln / best | Kiln / out of the box |",
+           "|---|---|---|---|---|"]
+    threads = sorted({r["key"][3] for r in records if r["key"][:3] == ["cnn", "train", "kiln"]})
+    for mode, what in (("train", "training"), ("infer", "inference (batch 256)")):
+        for t in threads:
+            label = f"{what}, {t} thread{'s' if t > 1 else ''}" + (" (samples/s)" if mode == "train" and t == 1 else "")
+            cnn.append(row(records, label, (("cnn", mode, "kiln", t), ("cnn", mode, "best", t),
+                                                  ("cnn", mode, "oob", "default"), f"{mode}_samples_per_s")))
+    if values(records, ("fashion", "kiln"), "process_wall_s"):
+        cnn.append(row(records, "Fashion-MNIST, 10 epochs end to end (s)",
+                       (("fashion", "kiln"), ("fashion", "best"), ("fashion", "oob"), "process_wall_s")))
+        cnn.append(row(records, "its peak memory (MB)",
+                       (("fashion", "kiln"), ("fashion", "best"), ("fashion", "oob"), "peak_rss_mb")))
+    seq = ["| sequence models (sequences/s) | Kiln | PyTorch best | Kiln / best | Kiln / out of the box |",
+           "|---|---|---|---|---|"]
+    for model, what in (("lstm", "LSTM training"), ("transformer", "Transformer block fwd+bwd")):
+        for t in threads:
+            if values(records, ("sequence", model, "kiln", t), "sequences_per_s"):
+                seq.append(row(records, f"{what}, {t} thread{'s' if t > 1 else ''}",
+                               (("sequence", model, "kiln", t), ("sequence", model, "best", t),
+                                ("sequence", model, "oob", "default"), "sequences_per_s")))
+    return "\n".join(cnn) + "\n\n" + "\n".join(seq) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", default=os.path.join(HERE, "RESULTS.jsonl"))
+    ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    with open(args.records) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    with open(args.readme) as f:
+        readme = f.read()
+    if BEGIN not in readme or END not in readme:
+        sys.exit(f"{args.readme}: the markers {BEGIN} and {END} are missing")
+    head, rest = readme.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    updated = head + BEGIN + "\n" + tables(records) + END + tail
+    if args.check:
+        if updated != readme:
+            sys.exit(f"{args.readme}'s speed tables differ from {args.records}: run bench/readme_tables.py")
+        return
+    if updated != readme:
+        tmp = args.readme + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(updated)
+        os.replace(tmp, args.readme)
+        print(f"updated {args.readme}")
+
+
+if __name__ == "__main__":
+    main()
