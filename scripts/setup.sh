@@ -2,6 +2,7 @@
 # Installs Kiln's dependencies from Debian/Ubuntu packages and builds it in ./build.
 #   scripts/setup.sh            install (when something is missing) and build
 #   KILN_BUILD_DIR=dir scripts/setup.sh   build elsewhere
+#   scripts/setup.sh --bench    also install what bench/run_bench.py's PyTorch and numpy peers need
 # Idempotent: a second run installs nothing, rebuilds only what changed and prints
 # nothing when there is nothing to do. Logs of the last configure and build are in
 # the build folder (setup-*.log) and are shown when a step fails.
@@ -32,6 +33,16 @@ packages=(
   python3-onnx           # ONNX's onnx.proto (the schema protoc compiles) and, in tests, onnx.checker
   nodejs                 # tests only: runs exported models in ONNX Runtime (onnxruntime-node, from npm)
 )
+
+# The benchmarks' peers, run as their users run them: Debian's torch and numpy call whatever
+# libblas.so.3 is installed, and without OpenBLAS that is the reference BLAS (~20x slower).
+bench_packages=(
+  python3-torch python3-numpy
+  python3-threadpoolctl  # the peers record which BLAS kernel and how many BLAS threads ran
+  libopenblas0-pthread   # the BLAS PyTorch's users have
+  libtcmalloc-minimal4 libjemalloc2  # allocators the search for PyTorch's best setup tries
+)
+if [[ ${1:-} == --bench ]]; then packages+=("${bench_packages[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do

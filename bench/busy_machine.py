@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Kiln's training speed on a shared machine: 1 and 2 threads, idle and beside one busy process.
+
+  bench/busy_machine.py [--build-dir build] [--reps 5] [--window 10] [--out bench/RESULTS-busy.jsonl]
+
+OpenMP threads that finish their share of a parallel loop wait for the others at its end;
+libgomp's default is to spin there (GOMP_SPINCOUNT, 300,000 spins) before sleeping. When
+another process holds one of the two cores, the waiting thread spins against it and the
+thread it waits for runs only when the scheduler gives it the core back: a 2-thread run can
+fall far below a 1-thread one. This script measures the article's CNN's training throughput
+(build/bench/kiln_bench_cnn, batch 64, 32x32x3) under each wait policy in CONFIGS, at 1 and
+2 threads, on an idle machine and beside one competing CPU-bound process (a busy loop), each
+in a fresh process with a timed window of --window seconds, and appends one JSON line per
+run plus one summary line (medians and the ratios the issue asks about) to --out.
+The configurations alternate within each repetition, so drifts of the machine hit all.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# name -> environment added to the run. "kiln default" is whatever the binary does by itself.
+CONFIGS = {
+    "kiln default": {},
+    "spin (libgomp default)": {"OMP_WAIT_POLICY": "active"},
+    "GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
+    "passive": {"OMP_WAIT_POLICY": "passive"},
+}
+
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("--build-dir", default="build")
+ap.add_argument("--reps", type=int, default=5)
+ap.add_argument("--window", type=float, default=10.0)
+ap.add_argument("--out", default=os.path.join(HERE, "RESULTS-busy.jsonl"))
+args = ap.parse_args()
+bench = os.path.join(ROOT, args.build_dir, "bench", "kiln_bench_cnn")
+if not os.access(bench, os.X_OK):
+    sys.exit(f"{bench} is missing: build the kiln_bench_cnn target first")
+
+
+def git_rev():
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.strip()
+    return rev.strip() + (" with uncommitted changes" if dirty else "")
+
+
+def run(config, threads):
+    env = dict(os.environ)
+    for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        env.pop(k, None)
+    env.update(CONFIGS[config])
+    out = subprocess.run([bench, "--mode", "train", "--threads", str(threads), "--steps", "20", "--warmup", "10",
+                          "--min-time", str(args.window)], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["train_samples_per_s"]
+
+
+records = []
+out = open(args.out, "a")
+for state in ("idle", "busy"):
+    competitor = None
+    if state == "busy":
+        competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(1)
+    try:
+        for rep in range(1, args.reps + 1):
+            order = list(CONFIGS) if rep % 2 else list(reversed(CONFIGS))
+            for config in order:
+                for threads in (1, 2):
+                    sps = run(config, threads)
+                    rec = dict(bench="busy_machine", state=state, config=config, threads=threads, rep=rep,
+                               train_samples_per_s=sps, loadavg1=round(os.getloadavg()[0], 2))
+                    records.append(rec)
+                    out.write(json.dumps(rec) + "\n")
+                    out.flush()
+                    print(f"{state:<5} rep {rep} {config:<24} t{threads}: {sps:8.1f} samples/s", flush=True)
+    finally:
+        if competitor:
+            competitor.kill()
+            competitor.wait()
+
+
+def med(state, config, threads):
+    v = [r["train_samples_per_s"] for r in records if (r["state"], r["config"], r["threads"]) == (state, config,
+                                                                                                    threads)]
+    return statistics.median(v), min(v), max(v)
+
+
+summary = dict(bench="busy_machine", summary=True, kiln=git_rev(), reps=args.reps, window_s=args.window,
+               date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), results={})
+print("\n| Configuration | idle t1 | idle t2 | busy t1 | busy t2 | busy t2 / busy t1 |")
+print("|---|---|---|---|---|---|")
+for config in CONFIGS:
+    cells = {f"{s}_t{t}": med(s, config, t) for s in ("idle", "busy") for t in (1, 2)}
+    summary["results"][config] = {k: v[0] for k, v in cells.items()}
+    ratio = cells["busy_t2"][0] / cells["busy_t1"][0]
+    summary["results"][config]["busy_t2_over_t1"] = round(ratio, 3)
+    print(f"| {config} | " + " | ".join(f"{m:,.0f} [{lo:,.0f}–{hi:,.0f}]" for m, lo, hi in cells.values()) +
+          f" | {ratio:.2f} |")
+base = summary["results"]["spin (libgomp default)"]
+for config in CONFIGS:
+    summary["results"][config]["idle_t2_vs_spin"] = round(summary["results"][config]["idle_t2"] / base["idle_t2"], 3)
+out.write(json.dumps(summary) + "\n")
+out.close()
+print(f"\nrecords appended to {os.path.relpath(args.out, ROOT)}")
