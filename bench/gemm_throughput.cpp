@@ -2,15 +2,19 @@
 //   kiln_bench_gemm [--threads N] [--size 2048 | --m M --n N --k K] [--min-time 1.0] [--min-reps 5]
 // Times Kiln's float GEMM kernel (kiln::kernels::cpu::gemm<float>, the oneDNN sgemm
 // every Dense layer and matmul goes through) and the public kiln::matmul, which
-// also allocates its output. GFLOP/s = 2*M*N*K / seconds of one call; the median
-// and the best call are reported. Prints one JSON line per API, for
-// bench/run_bench.py to collect.
+// also allocates its output; then oneDNN's matmul primitive in float32 and, where the CPU
+// has native bf16 arithmetic (AVX512-BF16, AMX), in bf16 (bf16 inputs, float32
+// accumulation and output): the machine's bf16 peak that mixed precision is measured
+// against. GFLOP/s = 2*M*N*K / seconds of one call; the median and the best call are
+// reported. Prints one JSON line per API, for bench/run_bench.py to collect.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/cpu/gemm.hpp"
 #include "kiln/kiln.hpp"
@@ -91,5 +95,37 @@ int main(int argc, char** argv) {
   NoGradGuard no_grad;
   Tensor out;
   report("matmul", time_calls([&] { out = matmul(a, b); }, min_time, min_reps));
+
+  // oneDNN's matmul primitive on its preferred weight layout, as a layer would hold it.
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  auto onednn_matmul = [&](dt input_type, const char* api) {
+    const dnnl::memory::desc a_md({m, k}, input_type, tag::ab), b_md({k, n}, input_type, tag::any),
+        c_md({m, n}, dt::f32, tag::ab);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), engine);
+    dnnl::memory a_f32({{m, k}, dt::f32, tag::ab}, engine, const_cast<float*>(a.data<float>()));
+    dnnl::memory b_f32({{k, n}, dt::f32, tag::ab}, engine, const_cast<float*>(b.data<float>()));
+    dnnl::memory a_mem(pd.src_desc(), engine), b_mem(pd.weights_desc(), engine);
+    dnnl::memory c_mem(pd.dst_desc(), engine, c.data<float>());
+    dnnl::reorder(a_f32, a_mem).execute(stream, a_f32, a_mem);
+    dnnl::reorder(b_f32, b_mem).execute(stream, b_f32, b_mem);
+    const dnnl::matmul prim(pd);
+    report(api, time_calls(
+                    [&] {
+                      prim.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+                      stream.wait();
+                    },
+                    min_time, min_reps));
+  };
+  onednn_matmul(dt::f32, "onednn matmul f32");
+  const auto isa = dnnl::get_effective_cpu_isa();
+  if (isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx) {
+    onednn_matmul(dt::bf16, "onednn matmul bf16");
+  } else {
+    std::printf("{\"framework\": \"kiln\", \"bench\": \"gemm\", \"api\": \"onednn matmul bf16\", \"skipped\": "
+                "\"this CPU has no native bf16 arithmetic\"}\n");
+  }
   return 0;
 }
