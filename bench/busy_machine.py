@@ -92,7 +92,8 @@ def med(state, config, threads):
     return statistics.median(v), min(v), max(v)
 
 
-summary = dict(bench="busy_machine", summary=True, kiln=git_rev(), reps=args.reps, window_s=args.window,
+summary = dict(bench="busy_machine", summary=True, command="bench/busy_machine.py " + " ".join(sys.argv[1:]),
+               kiln=git_rev(), reps=args.reps, window_s=args.window,
                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), results={})
 print("\n| Configuration | idle t1 | idle t2 | busy t1 | busy t2 | busy t2 / busy t1 |")
 print("|---|---|---|---|---|---|")

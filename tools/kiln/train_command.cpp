@@ -32,9 +32,11 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "command.hpp"
 #include "dataset_choice.hpp"
+#include "kiln/core_usage.hpp"
 #include "kiln/io/files.hpp"
 #include "kiln/kiln.hpp"
 #include "kiln/report.hpp"
@@ -404,7 +406,27 @@ TrainData load_csv(TrainSettings& s) {
   return d;
 }
 
+// Each parallel loop splits its work evenly and its threads wait for one another at the end,
+// so when another process holds one of the cores, a run with a thread per core waits on the
+// preempted thread and is slower than one with fewer threads (bench/busy_machine.py: 2
+// threads beside one busy process ran at half the speed of 1). The count is recorded in the
+// run folder, so --resume computes exactly as the run did.
+void use_idle_cores(const kiln::CoreUsage& usage, TrainSettings& s, bool talk) {
+  std::this_thread::sleep_until(usage.started() + std::chrono::milliseconds(150));  // clock ticks are 10 ms
+  const kiln::CoreUsage::Reading r = usage.measure();
+  if (r.idle_cores >= s.threads) return;
+  if (talk) {
+    std::printf("Threads: %d of %d (other processes keep %.1f cores busy; --threads %d uses them all)\n",
+                r.idle_cores, s.threads, r.others_busy_cores, s.threads);
+  }
+  kiln::set_num_threads(r.idle_cores);
+  s.threads = kiln::get_num_threads();
+}
+
 int run_train(TrainSettings s) {
+  // Without --threads, the cores other processes leave idle, measured while the data loads.
+  const kiln::CoreUsage core_usage;
+  const bool auto_threads = s.threads == 0;
   const bool resuming = !s.resume.empty();
   fs::path dir;
   if (resuming) {
@@ -446,6 +468,7 @@ int run_train(TrainSettings s) {
                    : s.data.dataset == "csv"  ? load_csv(s)
                                               : load_builtin(s);
   if (!data.make_model) data.make_model = [&data](const TrainSettings& t) { return article_cnn_for(data, t); };
+  if (auto_threads && !resuming) use_idle_cores(core_usage, s, talk);
   const bool regression = data.class_names.empty();
   if (talk) {
     std::cout << "Dataset: " << data.name << ", " << data.train_count << " training and " << data.test_count << " test "
