@@ -103,6 +103,7 @@
 #include "kiln/model.hpp"
 #include "kiln/onnx.hpp"
 #include "kiln/model_config.hpp"
+#include "kiln/model_json.hpp"
 #include "kiln/ops.hpp"
 #include "kiln/ops/grouped_conv.hpp"
 #include "kiln/ops/flip.hpp"
