@@ -22,14 +22,17 @@
 #include "kiln/layers/normalization.hpp"
 #include "kiln/layers/pooling.hpp"
 #include "kiln/layers/preprocessing/normalization.hpp"
+#include "kiln/layers/preprocessing/random_affine.hpp"
+#include "kiln/layers/preprocessing/random_color.hpp"
 #include "kiln/layers/preprocessing/random_flip.hpp"
+#include "kiln/layers/preprocessing/resizing.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
 #include "kiln/layers/transformer.hpp"
 #include "kiln/layers/upsampling2d.hpp"
-#include "layers/weight_regularization.hpp"
 #include "layers/registry_detail.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 namespace {
@@ -69,6 +72,47 @@ std::shared_ptr<Layer> rnn_from(const json& c) {
                                         .zero_output_for_mask = c.value("zero_output_for_mask", false),
                                         .input_shape = shape_or_empty(c, "input_shape"),
                                         .name = c.at("name").get<std::string>()});
+}
+
+// --- image preprocessing layers' arguments (issue 12), as Keras 3's get_config writes them ---
+std::optional<std::uint64_t> image_layer_seed(const json& c) {
+  if (!c.contains("seed") || c.at("seed").is_null()) return std::nullopt;
+  return c.at("seed").get<std::uint64_t>();
+}
+
+Factor image_layer_factor(const json& j, const char* argument) {
+  if (j.is_number()) return Factor(j.get<double>());
+  if (j.is_array() && j.size() == 2) return Factor(j.at(0).get<double>(), j.at(1).get<double>());
+  throw Error(std::string(argument) + " must be a number or [lower, upper], got " + j.dump());
+}
+
+void image_layer_channels_last(const json& c) {
+  if (c.contains("data_format") && !c.at("data_format").is_null() && c.at("data_format") != "channels_last") {
+    throw Error("data_format " + c.at("data_format").dump() + " is not supported: Kiln's images are channels_last");
+  }
+}
+
+AffineAugmentationOptions image_layer_affine_options(const json& c) {
+  image_layer_channels_last(c);
+  return {.fill_mode = c.value("fill_mode", std::string("reflect")),
+          .interpolation = c.value("interpolation", std::string("bilinear")),
+          .seed = image_layer_seed(c),
+          .fill_value = c.value("fill_value", 0.0),
+          .input_shape = shape_or_empty(c, "input_shape"),
+          .name = c.at("name").get<std::string>()};
+}
+
+ColorAugmentationOptions image_layer_color_options(const json& c) {
+  image_layer_channels_last(c);
+  ColorAugmentationOptions o{.seed = image_layer_seed(c),
+                             .input_shape = shape_or_empty(c, "input_shape"),
+                             .name = c.at("name").get<std::string>()};
+  if (c.contains("value_range")) {
+    const json& r = c.at("value_range");
+    if (!r.is_array() || r.size() != 2) throw Error("value_range must be [low, high], got " + r.dump());
+    o.value_range = {r.at(0).get<double>(), r.at(1).get<double>()};
+  }
+  return o;
 }
 
 const std::map<std::string, Factory>& factories() {
@@ -288,6 +332,61 @@ const std::map<std::string, Factory>& factories() {
              c.at("seed").is_null() ? std::nullopt : std::optional<std::uint64_t>(c.at("seed").get<std::uint64_t>());
          return std::make_shared<RandomFlip>(c.at("mode").get<std::string>(), seed, shape_or_empty(c, "input_shape"),
                                              c.at("name").get<std::string>());
+       }},
+      // --- image preprocessing and augmentation layers (issue 12) ---
+      {"Resizing",
+       [](const json& c) {
+         image_layer_channels_last(c);
+         if (c.value("pad_to_aspect_ratio", false)) throw Error("pad_to_aspect_ratio true is not supported");
+         return std::make_shared<Resizing>(
+             c.at("height").get<std::int64_t>(), c.at("width").get<std::int64_t>(),
+             ResizingOptions{.interpolation = c.value("interpolation", std::string("bilinear")),
+                             .crop_to_aspect_ratio = c.value("crop_to_aspect_ratio", false),
+                             .input_shape = shape_or_empty(c, "input_shape"),
+                             .name = c.at("name").get<std::string>()});
+       }},
+      {"CenterCrop",
+       [](const json& c) {
+         image_layer_channels_last(c);
+         return std::make_shared<CenterCrop>(c.at("height").get<std::int64_t>(), c.at("width").get<std::int64_t>(),
+                                             shape_or_empty(c, "input_shape"), c.at("name").get<std::string>());
+       }},
+      {"RandomCrop",
+       [](const json& c) {
+         image_layer_channels_last(c);
+         return std::make_shared<RandomCrop>(c.at("height").get<std::int64_t>(), c.at("width").get<std::int64_t>(),
+                                             image_layer_seed(c), shape_or_empty(c, "input_shape"),
+                                             c.at("name").get<std::string>());
+       }},
+      {"RandomTranslation",
+       [](const json& c) {
+         return std::make_shared<RandomTranslation>(image_layer_factor(c.at("height_factor"), "height_factor"),
+                                                    image_layer_factor(c.at("width_factor"), "width_factor"),
+                                                    image_layer_affine_options(c));
+       }},
+      {"RandomRotation",
+       [](const json& c) {
+         return std::make_shared<RandomRotation>(image_layer_factor(c.at("factor"), "factor"),
+                                                 image_layer_affine_options(c));
+       }},
+      {"RandomZoom",
+       [](const json& c) {
+         std::optional<Factor> width;
+         if (c.contains("width_factor") && !c.at("width_factor").is_null()) {
+           width = image_layer_factor(c.at("width_factor"), "width_factor");
+         }
+         return std::make_shared<RandomZoom>(image_layer_factor(c.at("height_factor"), "height_factor"), width,
+                                             image_layer_affine_options(c));
+       }},
+      {"RandomContrast",
+       [](const json& c) {
+         return std::make_shared<RandomContrast>(image_layer_factor(c.at("factor"), "factor"),
+                                                 image_layer_color_options(c));
+       }},
+      {"RandomBrightness",
+       [](const json& c) {
+         return std::make_shared<RandomBrightness>(image_layer_factor(c.at("factor"), "factor"),
+                                                   image_layer_color_options(c));
        }},
   };
   return table;

@@ -70,6 +70,8 @@ struct TrainSettings {
   std::string csv, label;
   std::string task = "auto";         // auto, classification, regression
   std::string categorical = "auto";  // comma-separated feature columns; "auto": those holding text
+  // --model: the user's own model (Keras architecture JSON or a Kiln model file) instead of Kiln's.
+  std::string model;
 };
 
 const std::vector<std::string>& schedule_names() {
@@ -103,6 +105,7 @@ json settings_json(const TrainSettings& s, const std::string& key) {
     j["categorical"] = s.categorical;
     j["validation_split"] = s.validation_split;
   }
+  if (!s.model.empty()) j["model"] = fs::absolute(s.model).string();
   return j;
 }
 
@@ -118,6 +121,7 @@ void settings_from_json(const json& j, TrainSettings& s, const std::string& sour
     s.threads = j.at("threads").get<int>();
     s.train_samples = j.at("train_samples").get<std::int64_t>();
     s.test_samples = j.at("test_samples").get<std::int64_t>();
+    s.model = j.value("model", std::string());
     if (s.data.dataset == "folder") {
       // --data given with --resume: the folder has moved.
       if (s.data.data_dir.empty()) s.data.data_dir = j.at("data").get<std::string>();
@@ -194,13 +198,58 @@ struct TrainData {
   std::int64_t train_count = 0, test_count = 0;
   std::string model_description = "the article's CNN (kiln::zoo::article_cnn)";
   std::string samples = "images";
-  std::function<std::shared_ptr<Sequential>(const TrainSettings&)> make_model;
+  std::function<std::shared_ptr<Model>(const TrainSettings&)> make_model;
 };
 
 std::shared_ptr<Sequential> article_cnn_for(const TrainData& d, const TrainSettings& s) {
   auto model = std::make_shared<Sequential>(
       kiln::zoo::article_cnn(d.image_shape, static_cast<std::int64_t>(d.class_names.size())));
   model->compile(kiln::optim::Adam(s.lr), kiln::losses::SparseCategoricalCrossentropy(), {"accuracy"});
+  return model;
+}
+
+// --model FILE: a Keras architecture JSON (fresh weights; a Normalization first layer is adapted to
+// the training data, as Keras users adapt it before fit) or a Kiln model file (its weights are the
+// starting point). Compiled as Kiln's own models are: Adam(--lr) with sparse categorical
+// cross-entropy (from logits unless the last layer ends in softmax) or mean squared error.
+std::shared_ptr<Model> user_model_for(const TrainData& d, const TrainSettings& s) {
+  const std::string text = io::read_file(s.model, std::int64_t(1) << 30);
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const bool is_json = first != std::string::npos && text[first] == '{';
+  std::shared_ptr<Model> model;
+  try {
+    model = is_json ? model_from_json(text) : load_model(s.model);
+  } catch (const Error& e) {
+    throw Error("--model " + s.model + ": " + e.what());
+  }
+  const auto layers = model->layers();
+  if (layers.empty()) throw Error("--model " + s.model + ": the model has no layers");
+  std::vector<Shape> outputs;
+  try {
+    outputs = model->compute_output_shapes({d.image_shape});
+  } catch (const Error& e) {
+    throw Error("--model " + s.model + " does not take the data's samples of shape " + shape_str(d.image_shape) + ": " +
+                e.what());
+  }
+  const bool classify = !d.class_names.empty();
+  const std::int64_t want = classify ? static_cast<std::int64_t>(d.class_names.size()) : 1;
+  if (outputs.size() != 1 || outputs[0].size() != 1 || outputs[0][0] != want) {
+    std::string got;
+    for (const auto& o : outputs) got += (got.empty() ? "" : ", ") + shape_str(o);
+    throw Error("--model " + s.model + ": expected one output of shape [" + std::to_string(want) + "] (" +
+                (classify ? std::to_string(want) + " classes" : std::string("a regression target")) + "), got " + got);
+  }
+  if (is_json && d.train_memory) {
+    if (auto* norm = dynamic_cast<layers::Normalization*>(layers.front().get())) norm->adapt(*d.train_memory);
+  }
+  if (classify) {
+    const nlohmann::json last = layers.back()->get_config();
+    const bool softmax = last.contains("activation") && last.at("activation") == "softmax";
+    model->compile(kiln::optim::Adam(s.lr), kiln::losses::SparseCategoricalCrossentropy(/*from_logits=*/!softmax),
+                   {"accuracy"});
+  } else {
+    model->compile(kiln::optim::Adam(s.lr), "mse", {"mae"});
+  }
   return model;
 }
 
@@ -467,6 +516,10 @@ int run_train(TrainSettings s) {
   TrainData data = s.data.dataset == "folder" ? load_folder(s, talk)
                    : s.data.dataset == "csv"  ? load_csv(s)
                                               : load_builtin(s);
+  if (!s.model.empty()) {
+    data.model_description = "the model of " + fs::path(s.model).filename().string();
+    data.make_model = [&data](const TrainSettings& t) { return user_model_for(data, t); };
+  }
   if (!data.make_model) data.make_model = [&data](const TrainSettings& t) { return article_cnn_for(data, t); };
   if (auto_threads && !resuming) use_idle_cores(core_usage, s, talk);
   const bool regression = data.class_names.empty();
@@ -525,8 +578,11 @@ int run_train(TrainSettings s) {
   }
 
   report::RunSummary summary;
-  summary.title = data.name + " - " + (data.key == "csv" ? "an MLP classifier" : "the article's CNN") + ", " +
-                  std::to_string(history.epoch.size()) + " epochs";
+  summary.title = data.name + " - " +
+                  (!s.model.empty()    ? data.model_description
+                   : data.key == "csv" ? "an MLP classifier"
+                                       : "the article's CNN") +
+                  ", " + std::to_string(history.epoch.size()) + " epochs";
   summary.config = settings_json(s, data.key);
   summary.config["dataset"] = data.name;
   summary.config["training " + data.samples] = data.train_count;
@@ -649,6 +705,11 @@ Command add_train_command(CLI::App& parent) {
   label->needs(csv);
   run_settings.push_back(csv);
   run_settings.push_back(label);
+  run_settings.push_back(train
+                             ->add_option("--model", s.model,
+                                          "Train this model instead of Kiln's: a Keras architecture JSON "
+                                          "(model.to_json()) or a Kiln model file")
+                             ->check(existing_file()));
   run_settings.push_back(train
                              ->add_option("--task", s.task,
                                           "CSV: classification or regression (auto: classification when the label "
