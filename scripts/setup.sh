@@ -31,6 +31,7 @@ packages=(
   libprotobuf-dev protobuf-compiler  # ONNX files (Kiln::onnx): protobuf-lite and protoc for ONNX's schema
   python3-onnx           # ONNX's onnx.proto (the schema protoc compiles) and, in tests, onnx.checker
   nodejs                 # tests only: runs exported models in ONNX Runtime (onnxruntime-node, from npm)
+  libopenmpi-dev openmpi-bin  # data-parallel training (Kiln::distributed, mpirun kiln train) and its mpi tests
 )
 
 missing=()
