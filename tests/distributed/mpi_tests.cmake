@@ -37,6 +37,12 @@ if(KILN_MPIRUN)
              COMMAND ${CMAKE_COMMAND} -DMPIRUN=${KILN_MPIRUN} -DKILN=$<TARGET_FILE:kiln_cli> -DDATA=${kiln_fashion}
                      -DWORK=${CMAKE_CURRENT_BINARY_DIR}/mpi_kiln_train -P ${CMAKE_CURRENT_LIST_DIR}/kiln_train_mpi.cmake)
     list(APPEND kiln_mpi_tests mpi_kiln_train)
+    if(EXISTS /usr/bin/python3)
+      add_test(NAME mpi_kill_and_resume
+               COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/kill_and_resume.py ${KILN_MPIRUN}
+                       $<TARGET_FILE:kiln_cli> ${kiln_fashion} ${CMAKE_CURRENT_BINARY_DIR}/mpi_kill_and_resume)
+      list(APPEND kiln_mpi_tests mpi_kill_and_resume)
+    endif()
   endif()
   set_tests_properties(${kiln_mpi_tests} PROPERTIES LABELS mpi TIMEOUT 120 PROCESSORS 2 ENVIRONMENT "${kiln_mpi_env}")
 else()
