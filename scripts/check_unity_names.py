@@ -110,8 +110,11 @@ def targets(root):
     report = set(files("src/report/*.cpp", "src/io/png.cpp", "src/io/plot.cpp", "src/io/image_grid.cpp"))
     data = set(files("src/data/*.cpp")) - set(files("src/data/dataset.cpp"))
     onnx = set(files("src/onnx/*.cpp"))
-    core = set(files("src/**/*.cpp")) - report - data - onnx
-    groups = {"kiln": core, "kiln_data": data, "kiln_report": report, "kiln_onnx": onnx, "kiln_cli": set(files("tools/kiln/*.cpp")),
+    distributed = set(files("src/distributed/*.cpp"))
+    core = set(files("src/**/*.cpp")) - report - data - onnx - distributed
+    groups = {"kiln": core, "kiln_data": data, "kiln_report": report, "kiln_onnx": onnx,
+              "kiln_distributed": distributed, "kiln_mpi_tests": set(files("tests/distributed/*.cpp")),
+              "kiln_cli": set(files("tools/kiln/*.cpp")),
               "kiln_tests": set(files("tests/**/*_test.cpp", "tests/support/*.cpp"))}
     return groups
 

@@ -32,6 +32,7 @@ packages=(
   libprotobuf-dev protobuf-compiler  # ONNX files (Kiln::onnx): protobuf-lite and protoc for ONNX's schema
   python3-onnx           # ONNX's onnx.proto (the schema protoc compiles) and, in tests, onnx.checker
   nodejs                 # tests only: runs exported models in ONNX Runtime (onnxruntime-node, from npm)
+  libopenmpi-dev openmpi-bin  # data-parallel training (Kiln::distributed, mpirun kiln train) and its mpi tests
 )
 
 # The benchmarks' peers, run as their users run them: Debian's torch and numpy call whatever

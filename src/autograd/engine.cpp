@@ -4,6 +4,7 @@
 
 #include "kernels/cpu/elementwise.hpp"
 #include "kiln/autograd.hpp"
+#include "kiln/autograd_hooks.hpp"
 #include "kiln/error.hpp"
 #include "tensor/tensor_impl.hpp"
 
@@ -23,6 +24,11 @@ Tensor sum_of(const Tensor& a, const Tensor& b) {
     throw Error(std::string("backward: cannot accumulate gradients of dtype ") + dtype_name(a.dtype()));
   }
   return out;
+}
+
+GradReadyHook& grad_ready_hook() {
+  static GradReadyHook hook;
+  return hook;
 }
 
 void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? sum_of(slot, g) : g; }
@@ -128,10 +134,30 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
     if (it != targets->end()) accumulate((*captured)[it->second], seed);
   }
   const auto order = topological_order(root.grad_fn());
+  // For the grad-ready hook: how many edges of the pass still lead to each leaf.
+  const GradReadyHook& hook = grad_ready_hook();
+  std::unordered_map<TensorImpl*, std::size_t> leaf_edges;
+  if (hook && !targets) {
+    for (const auto& node : order) {
+      for (const Tensor& input : node->inputs) {
+        if (input.defined() && !input.grad_fn() && input.impl()->requires_grad) ++leaf_edges[input.impl()];
+      }
+    }
+  }
+  auto leaf_edges_done = [&](const Node& node) {
+    if (leaf_edges.empty()) return;
+    for (const Tensor& input : node.inputs) {
+      if (!input.defined() || input.grad_fn() || !input.impl()->requires_grad) continue;
+      if (--leaf_edges[input.impl()] == 0) hook(input);
+    }
+  };
   pending[order.front().get()] = seed;
   for (const auto& node : order) {
     auto it = pending.find(node.get());
-    if (it == pending.end()) continue;
+    if (it == pending.end()) {
+      leaf_edges_done(*node);
+      continue;
+    }
     Tensor g = std::move(it->second);
     pending.erase(it);
     if (!node->backward) {
@@ -153,6 +179,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
       }
       deliver(input, grads[i], pending);
     }
+    leaf_edges_done(*node);
   }
   if (!retain_graph) {
     for (const auto& node : order) {
@@ -182,6 +209,8 @@ void record(Tensor& output, std::string name, std::vector<Tensor> inputs, Backwa
   node->output_version = output.impl()->storage->version;
   output.impl()->grad_fn = std::move(node);
 }
+
+void set_grad_ready_hook(GradReadyHook hook) { grad_ready_hook() = std::move(hook); }
 
 void backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {
   run_backward(root, grad_output, retain_graph, nullptr, nullptr);

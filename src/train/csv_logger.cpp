@@ -3,6 +3,7 @@
 #include <charconv>
 #include <system_error>
 
+#include "kiln/distribution.hpp"
 #include "kiln/error.hpp"
 #include "kiln/io/files.hpp"
 #include "kiln/training_state.hpp"
@@ -47,7 +48,7 @@ void CSVLogger::on_epoch_end(Model&, int epoch, const Logs& logs) {
     if (it != logs.end()) text_ += shortest(it->second);
   }
   text_ += "\n";
-  io::write_file_atomically(filename_, text_);
+  if (distribution::is_chief()) io::write_file_atomically(filename_, text_);  // data-parallel: rank 0 writes
 }
 
 bool CSVLogger::get_state(CallbackState& out) const {
@@ -61,7 +62,7 @@ void CSVLogger::set_state(const CallbackState& state) {
   keys_ = v.at("keys").get<std::vector<std::string>>();
   text_ = v.at("text").get<std::string>();
   // Rows written after the checkpoint (by the run that stopped) are dropped.
-  io::write_file_atomically(filename_, text_);
+  if (distribution::is_chief()) io::write_file_atomically(filename_, text_);  // data-parallel: rank 0 writes
 }
 
 }  // namespace kiln::callbacks

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "kiln/autograd.hpp"
+#include "kiln/distribution.hpp"
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
 #include "kiln/training_state.hpp"
@@ -46,6 +47,49 @@ Tensor with_regularization(Tensor loss, const Model& model) {
     for (const Tensor& penalty : layer->regularization_losses()) loss = loss + penalty;
   }
   return loss;
+}
+
+// Data-parallel fit and evaluate: this rank's rows of a global batch.
+data::Batch rank_rows_of(const data::Batch& global, const distribution::Strategy& dist) {
+  const auto [begin, end] = distribution::shard_rows(global.x.size(0), dist.rank(), dist.world_size());
+  data::Batch local;
+  local.x = global.x.slice(begin, end);
+  if (global.y.defined()) local.y = global.y.slice(begin, end);
+  for (const Tensor& input : global.inputs) local.inputs.push_back(input.slice(begin, end));
+  return local;
+}
+
+// A global batch smaller than the world would leave a rank without samples: data-parallel
+// fit skips it (docs/distributed.md, "The last batch").
+bool too_small_to_share(std::int64_t rows, const distribution::Strategy* dist) {
+  return dist && rows < dist->world_size();
+}
+
+// Data-parallel: the running means and metric results over every rank's samples. A metric's
+// global result is its ranks' results weighted by their samples: exact for the means over samples
+// (accuracy, top-k, MAE, MSE), a weighted mean of the ranks' values for precision, recall and F1.
+void sum_over_ranks(distribution::Strategy& dist, std::vector<std::pair<std::string, double>>& shown,
+                    const std::map<std::string, WeightedMean>& means, double samples) {
+  std::vector<double> values{samples};
+  for (const auto& [key, value] : shown) {
+    const auto it = means.find(key);
+    if (it != means.end()) {
+      values.insert(values.end(), {it->second.sum, it->second.weight});
+    } else {
+      values.push_back(value * samples);
+    }
+  }
+  dist.sum(values);
+  std::size_t at = 1;
+  for (auto& [key, value] : shown) {
+    if (means.count(key)) {
+      value = WeightedMean{values[at], values[at + 1]}.value();
+      at += 2;
+    } else {
+      value = values[0] > 0 ? values[at] / values[0] : 0.0;
+      at += 1;
+    }
+  }
 }
 
 }  // namespace
@@ -168,6 +212,9 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
   if (n == 0) throw Error("fit: the training data is empty");
   // A resumed run takes the shuffling generator as it was, rather than drawing a seed.
   Generator shuffle_gen(options.seed ? *options.seed : options.resume ? 0 : default_generator().next_u64());
+  // Every rank shuffles alike and takes its rows of each global batch, so the global order is the same
+  // whatever the number of ranks.
+  distribution::Strategy* dist = distribution::strategy_for(*this);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   auto epoch_batches = [&](int) -> std::function<std::optional<data::Batch>()> {
     std::iota(order.begin(), order.end(), 0);
@@ -177,7 +224,14 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
     return [&, begin = std::int64_t(0)]() mutable -> std::optional<data::Batch> {
       if (begin >= n) return std::nullopt;
       const std::int64_t end = std::min(n, begin + options.batch_size);
-      data::Batch batch = train.gather(std::span(order).subspan(begin, end - begin));
+      if (too_small_to_share(end - begin, dist)) return std::nullopt;
+      std::int64_t first = begin, last = end;
+      if (dist) {
+        const auto [b, e] = distribution::shard_rows(end - begin, dist->rank(), dist->world_size());
+        first = begin + b, last = begin + e;
+        dist->on_step_begin(last - first, end - begin);
+      }
+      data::Batch batch = train.gather(std::span(order).subspan(first, last - first));
       begin = end;
       return batch;
     };
@@ -204,7 +258,16 @@ History Model::fit(const data::Pipeline& pipeline, const FitOptions& options) {
   auto epoch_batches = [&](int epoch) -> std::function<std::optional<data::Batch>()> {
     it.reset();  // ends the previous epoch's workers before starting this one's
     it.emplace(train.iterate(static_cast<std::uint64_t>(epoch)));
-    return [&] { return it->next(); };
+    return [&]() -> std::optional<data::Batch> {
+      std::optional<data::Batch> batch = it->next();
+      distribution::Strategy* dist = distribution::strategy_for(*this);
+      if (!batch || !dist) return batch;
+      const std::int64_t global = batch->x.size(0);
+      if (too_small_to_share(global, dist)) return std::nullopt;
+      data::Batch local = rank_rows_of(*batch, *dist);
+      dist->on_step_begin(local.x.size(0), global);
+      return local;
+    };
   };
   return fit_loop(epoch_batches, train.cardinality(), options.validation_data, options, nullptr);
 }
@@ -212,7 +275,9 @@ History Model::fit(const data::Pipeline& pipeline, const FitOptions& options) {
 History Model::fit_loop(const std::function<std::function<std::optional<data::Batch>()>(int)>& epoch_batches,
                         std::int64_t steps, const std::optional<data::Pipeline>& validation, const FitOptions& options,
                         Generator* shuffle_gen) {
-  const int verbose = train_detail::resolve_verbosity(options.verbose);
+  distribution::Strategy* dist = distribution::strategy_for(*this);
+  // Data-parallel: rank 0 alone shows progress.
+  const int verbose = distribution::is_chief() ? train_detail::resolve_verbosity(options.verbose) : 0;
   History history;
   int first_epoch = options.initial_epoch;
   stop_training = false;
@@ -230,6 +295,16 @@ History Model::fit_loop(const std::function<std::function<std::optional<data::Ba
     if (shuffle_gen) shuffle_gen->set_state(r.shuffle);
     stop_training = r.stopped;
   }
+  if (dist) dist->on_fit_begin(*this);
+  struct TrainingFlag {
+    distribution::Strategy* dist;
+    explicit TrainingFlag(distribution::Strategy* d) : dist(d) {
+      if (dist) dist->training = true;
+    }
+    ~TrainingFlag() {
+      if (dist) dist->training = false;
+    }
+  } training_flag(dist);
   for (auto& cb : options.callbacks) cb->on_train_begin(*this);
   if (options.resume) {
     for (std::size_t i = 0; i < options.callbacks.size(); ++i) {
@@ -251,11 +326,13 @@ History Model::fit_loop(const std::function<std::function<std::optional<data::Ba
     std::map<std::string, WeightedMean> means;
     ProgressBar bar(std::cout, steps, verbose);
     std::vector<std::pair<std::string, double>> shown;
+    double epoch_samples = 0;
     for (std::int64_t step = 0;; ++step) {
       const std::optional<data::Batch> batch = next_batch();
       if (!batch) break;
       const Logs logs = train_step(*batch);
       const double batch_size = double(batch->x.ndim() ? batch->x.size(0) : 1);
+      epoch_samples += batch_size;
       for (const auto& [key, value] : logs) {
         if (!std::isfinite(value)) {
           if (verbose == 1) std::cout << "\n";
@@ -275,6 +352,7 @@ History Model::fit_loop(const std::function<std::function<std::optional<data::Ba
       for (auto& cb : options.callbacks) cb->on_train_batch_end(*this, step, Logs(shown.begin(), shown.end()));
       bar.update(std::min(step + 1, steps), shown);
     }
+    if (dist) sum_over_ranks(*dist, shown, means, epoch_samples);
     Logs epoch_logs(shown.begin(), shown.end());
     if (validation) {
       // Keras's order: loss, metrics, val_loss, val_metrics.
@@ -329,7 +407,7 @@ std::vector<std::pair<std::string, double>> Model::evaluate_in_order(const data:
   check_batch_size(options.batch_size, "evaluate");
   if (data.cardinality() == data::INFINITE_CARDINALITY) throw Error("evaluate: the pipeline repeats forever");
   const data::Pipeline batches = batched(data, options.batch_size);
-  const int verbose = train_detail::resolve_verbosity(options.verbose);
+  const int verbose = distribution::is_chief() ? train_detail::resolve_verbosity(options.verbose) : 0;
   const std::int64_t steps = batches.cardinality();
   for (auto& m : metrics_) m->reset();
   WeightedMean loss_mean;
@@ -337,15 +415,21 @@ std::vector<std::pair<std::string, double>> Model::evaluate_in_order(const data:
   std::vector<std::pair<std::string, double>> shown;
   auto it = batches.iterate();
   std::int64_t step = 0;
-  while (const auto batch = it.next()) {
-    if (!batch->y.defined()) throw Error("evaluate: the data has no targets");
-    const Logs logs = test_step(*batch);
-    if (auto found = logs.find("loss"); found != logs.end()) loss_mean.add(found->second, double(batch->x.size(0)));
+  // Data-parallel: each rank scores its rows of every batch; the results are summed over ranks.
+  distribution::Strategy* dist = distribution::strategy_for(*this);
+  while (const auto global_batch = it.next()) {
+    if (!global_batch->y.defined()) throw Error("evaluate: the data has no targets");
+    const data::Batch batch = dist ? rank_rows_of(*global_batch, *dist) : *global_batch;
+    if (batch.x.size(0) > 0) {
+      const Logs logs = test_step(batch);
+      if (auto found = logs.find("loss"); found != logs.end()) loss_mean.add(found->second, double(batch.x.size(0)));
+    }
     shown.assign({{"loss", loss_mean.value()}});
     for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
     bar.update(std::min(++step, steps), shown);
   }
   if (step == 0) throw Error("evaluate: the data is empty");
+  if (dist) sum_over_ranks(*dist, shown, {{"loss", loss_mean}}, loss_mean.weight);
   bar.finish(shown);
   return shown;
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "kiln/distribution.hpp"
 #include "kiln/error.hpp"
 #include "kiln/saving.hpp"
 #include "kiln/training_state.hpp"
@@ -75,20 +76,23 @@ void ModelCheckpoint::on_train_begin(Model&) {
 
 void ModelCheckpoint::after_epoch_end(Model& model, int epoch, const Logs& logs) {
   const train_detail::Monitor monitor("ModelCheckpoint", options_.monitor, options_.mode);
+  // Data-parallel: every rank tracks the best (the logs are global), rank 0 alone writes and talks.
+  const bool chief = distribution::is_chief(), talk = options_.verbose && chief;
   if (options_.save_best_only) {
     const double current = monitor.value(logs);
     if (!monitor.improves(current, best_)) {
-      if (options_.verbose) {
+      if (talk) {
         std::cout << "Epoch " << epoch + 1 << ": " << options_.monitor << " did not improve from " << best_ << "\n";
       }
       return;
     }
-    if (options_.verbose) {
+    if (talk) {
       std::cout << "Epoch " << epoch + 1 << ": " << options_.monitor << " improved from " << best_ << " to " << current
                 << "\n";
     }
     best_ = current;
   }
+  if (!chief) return;
   const std::filesystem::path path = format_checkpoint_path(filepath_.string(), epoch, logs);
   if (options_.save_weights_only) {
     model.save_weights(path);
@@ -96,7 +100,7 @@ void ModelCheckpoint::after_epoch_end(Model& model, int epoch, const Logs& logs)
     save_checkpoint(model, path);
   }
   last_saved_ = path;
-  if (options_.verbose) std::cout << "Epoch " << epoch + 1 << ": saved " << path.string() << "\n";
+  if (talk) std::cout << "Epoch " << epoch + 1 << ": saved " << path.string() << "\n";
 }
 
 bool ModelCheckpoint::get_state(CallbackState& out) const {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "kiln/autograd.hpp"
+#include "kiln/distribution.hpp"
 #include "kiln/error.hpp"
 #include "kiln/optimizers.hpp"
 #include "ops/op_helpers.hpp"
@@ -201,7 +202,15 @@ std::vector<Tensor> Optimizer::clipped(const std::vector<Tensor>& grads) const {
   return out;
 }
 
-void Optimizer::step(const std::vector<Tensor>& grads, const std::vector<Tensor>& params) {
+void Optimizer::step(const std::vector<Tensor>& local_grads, const std::vector<Tensor>& params) {
+  // Data-parallel fit: the global batch's gradients, the same on every rank, so every rank steps alike.
+  std::vector<Tensor> reduced;
+  distribution::Strategy* strategy = distribution::strategy();
+  if (strategy && strategy->training) {
+    reduced = local_grads;
+    strategy->reduce_gradients(reduced, params);
+  }
+  const std::vector<Tensor>& grads = reduced.empty() ? local_grads : reduced;
   const bool clip = common_.clipnorm || common_.global_clipnorm || common_.clipvalue;
   const std::vector<Tensor> clipped_grads = clip ? clipped(grads) : std::vector<Tensor>{};
   const std::vector<Tensor>& gs = clip ? clipped_grads : grads;

@@ -31,6 +31,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -40,6 +41,9 @@
 #include "kiln/io/files.hpp"
 #include "kiln/kiln.hpp"
 #include "kiln/report.hpp"
+#ifdef KILN_HAVE_MPI
+#include "kiln/distributed.hpp"
+#endif
 
 namespace kiln::cli {
 namespace {
@@ -72,7 +76,49 @@ struct TrainSettings {
   std::string categorical = "auto";  // comma-separated feature columns; "auto": those holding text
   // --model: the user's own model (Keras architecture JSON or a Kiln model file) instead of Kiln's.
   std::string model;
+  double mpi_timeout = 300;  // under mpirun: seconds a collective may wait for the other ranks
 };
+
+// Under mpirun (or srun) with more than one rank, kiln train trains data-parallel
+// (docs/distributed.md): rank 0 alone prints and writes the run folder.
+struct RankInfo {
+  int rank = 0, size = 1, local_size = 1;
+  bool chief() const { return rank == 0; }
+  bool distributed() const { return size > 1; }
+};
+
+RankInfo start_ranks(const TrainSettings& s) {
+  RankInfo r;
+#ifdef KILN_HAVE_MPI
+  if (kiln::distributed::launched_by_mpi()) {
+    kiln::distributed::init(nullptr, nullptr, {.timeout_seconds = s.mpi_timeout, .set_threads = false});
+    r.rank = kiln::distributed::rank();
+    r.size = kiln::distributed::world_size();
+    r.local_size = kiln::distributed::local_size();
+  }
+#else
+  (void)s;
+#endif
+  return r;
+}
+
+// Rank 0's value on every rank (the run folder's name).
+std::string from_rank0(const RankInfo& r, const std::string& text) {
+#ifdef KILN_HAVE_MPI
+  if (r.distributed()) return kiln::distributed::broadcast(text);
+#else
+  (void)r;
+#endif
+  return text;
+}
+
+void wait_for_ranks(const RankInfo& r) {
+#ifdef KILN_HAVE_MPI
+  if (r.distributed()) kiln::distributed::barrier();
+#else
+  (void)r;
+#endif
+}
 
 const std::vector<std::string>& schedule_names() {
   static const std::vector<std::string> names{"constant", "step", "cosine", "plateau"};
@@ -472,10 +518,26 @@ void use_idle_cores(const kiln::CoreUsage& usage, TrainSettings& s, bool talk) {
   s.threads = kiln::get_num_threads();
 }
 
+int run_train_ranks(TrainSettings s, const RankInfo& ranks);
+
 int run_train(TrainSettings s) {
-  // Without --threads, the cores other processes leave idle, measured while the data loads.
+  const RankInfo ranks = start_ranks(s);
+  if (!ranks.distributed()) return run_train_ranks(std::move(s), ranks);
+  try {
+    return run_train_ranks(std::move(s), ranks);
+  } catch (const std::exception& e) {
+    // Returning would leave the other ranks waiting in a collective: end the whole job, naming this rank.
+#ifdef KILN_HAVE_MPI
+    kiln::distributed::abort(std::string("kiln train: ") + e.what());
+#endif
+    throw;
+  }
+}
+
+int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
+  // Without --threads (and one process), the cores other processes leave idle, measured while the data loads.
   const kiln::CoreUsage core_usage;
-  const bool auto_threads = s.threads == 0;
+  const bool auto_threads = s.threads == 0 && !ranks.distributed();
   const bool resuming = !s.resume.empty();
   fs::path dir;
   if (resuming) {
@@ -493,24 +555,29 @@ int run_train(TrainSettings s) {
       throw Error(dir.string() + ": no checkpoint.safetensors yet (the run stopped before its first epoch ended); "
                                  "start it again instead");
     }
-    remove_interrupted_writes(dir);
+    if (ranks.chief()) remove_interrupted_writes(dir);
   } else {
     if (fs::exists(fs::path(s.out) / "config.json")) {
       throw Error(s.out + " already holds a run; continue it with --resume " + s.out + " or choose another --out");
     }
   }
+  wait_for_ranks(ranks);  // every rank has looked at the folder before rank 0 writes to it
   if (!resuming && s.data.dataset == "auto" && !s.data.data_dir.empty() && is_image_folder(s.data.data_dir)) {
     s.data.dataset = "folder";
   }
   if (s.data.dataset == "folder" && s.data.data_dir.empty()) {
     throw Error("--dataset folder needs --data DIR, a folder with one sub-folder of images per class");
   }
-  // A fixed thread count, recorded, so that a resumed run computes exactly as this one.
+  // A fixed thread count, recorded, so that a resumed run computes exactly as this one. Ranks on one
+  // machine share its cores.
+  if (s.threads == 0 && ranks.local_size > 1) {
+    s.threads = std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) / ranks.local_size);
+  }
   kiln::set_num_threads(s.threads);
   s.threads = kiln::get_num_threads();
   kiln::manual_seed(s.seed);
   // --verbose 0: nothing on standard output but the final "Test accuracy" line (errors still go to stderr).
-  const bool talk = s.verbose != 0;
+  const bool talk = s.verbose != 0 && ranks.chief();
   s.data.quiet = !talk;
   if (!s.csv.empty() && !resuming) s.data.dataset = "csv";
   TrainData data = s.data.dataset == "folder" ? load_folder(s, talk)
@@ -523,6 +590,12 @@ int run_train(TrainSettings s) {
   if (!data.make_model) data.make_model = [&data](const TrainSettings& t) { return article_cnn_for(data, t); };
   if (auto_threads && !resuming) use_idle_cores(core_usage, s, talk);
   const bool regression = data.class_names.empty();
+  if (talk && ranks.distributed()) {
+    std::cout << "Data-parallel: " << ranks.size << " ranks (MPI), global batch " << s.batch_size << ", local batch "
+              << s.batch_size / ranks.size
+              << (s.batch_size % ranks.size ? "-" + std::to_string(s.batch_size / ranks.size + 1) : "") << ", "
+              << s.threads << " thread" << (s.threads == 1 ? "" : "s") << " per rank\n";
+  }
   if (talk) {
     std::cout << "Dataset: " << data.name << ", " << data.train_count << " training and " << data.test_count << " test "
               << data.samples << " of shape " << kiln::shape_str(data.image_shape) << ", "
@@ -546,14 +619,14 @@ int run_train(TrainSettings s) {
     const std::string tag = data.key == "folder" ? "folder-" + fs::absolute(s.data.data_dir).filename().string()
                             : data.key == "csv"  ? "csv-" + fs::path(s.csv).stem().string()
                                                  : data.key;
-    dir = s.out.empty() ? new_run_dir(tag) : fs::path(s.out);
-    fs::create_directories(dir);
+    dir = from_rank0(ranks, ranks.chief() ? (s.out.empty() ? new_run_dir(tag) : fs::path(s.out)).string() : "");
+    if (ranks.chief()) fs::create_directories(dir);
     model = data.make_model(s);
     const json config = {
         {"settings", settings_json(s, data.key)}, {"dataset_name", data.name},  {"class_names", data.class_names},
         {"model", data.model_description},        {"input_shape", image_shape}, {"parameters", model->count_params()},
         {"architecture", model_to_json(*model)}};
-    io::write_file_atomically(dir / "config.json", config.dump(2) + "\n");
+    if (ranks.chief()) io::write_file_atomically(dir / "config.json", config.dump(2) + "\n");
   }
   if (talk) {
     model->summary();
@@ -566,9 +639,14 @@ int run_train(TrainSettings s) {
                                .seed = s.seed,
                                .callbacks = make_callbacks(s, dir, regression ? "val_loss" : "val_accuracy"),
                                .resume = resume_state};
+#ifdef KILN_HAVE_MPI
+  std::optional<kiln::distributed::DataParallel> data_parallel;
+  if (ranks.distributed()) data_parallel.emplace(*model);
+#endif
   const History history =
       data.train_memory ? model->fit(*data.train_memory, fit_options) : model->fit(data.train, fit_options);
   const kiln::Logs result = model->evaluate(data.test, {.batch_size = s.batch_size, .verbose = talk ? 2 : 0});
+  if (!ranks.chief()) return 0;  // rank 0 writes the model and the report
   model->save(dir / "model.safetensors");
   if (regression) {
     io::write_file_atomically(dir / "history.json", report::history_json(history).dump(2) + "\n");
@@ -721,6 +799,11 @@ Command add_train_command(CLI::App& parent) {
                                           "CSV: the feature columns holding categories, comma-separated, one-hot "
                                           "encoded (auto: those holding text alone)")
                              ->capture_default_str());
+  train
+      ->add_option("--mpi-timeout", s.mpi_timeout,
+                   "Under mpirun: end the job when a collective waits this many seconds for the other ranks")
+      ->check(positive_finite())
+      ->capture_default_str();
   auto* resume = train->add_option("--resume", s.resume,
                                    "Continue the run in RUN_DIR from its last checkpoint, with its settings")
                      ->check(existing_folder());
