@@ -72,6 +72,14 @@ TEST(FitOptions, WeightedMetricsAndLossForClassification) {
   const Logs only = m.evaluate(kClassX, kClassY, {.verbose = 0, .sample_weight = w});
   EXPECT_NEAR(only.at("accuracy"), 0.4, 1e-12);
   EXPECT_EQ(only.count("weighted_accuracy"), 0u);
+  // Top-k is an accuracy and takes weights; precision cannot, and says so once weights come.
+  m.compile("sgd", "sparse_categorical_crossentropy", {}, {"top_1_accuracy"});
+  EXPECT_NEAR(m.evaluate(kClassX, kClassY, {.verbose = 0, .sample_weight = w}).at("top_1_accuracy"), 0.4, 1e-12);
+  m.compile("sgd", "sparse_categorical_crossentropy", {}, {"precision"});
+  EXPECT_NE(error_of([&] {
+              m.evaluate(kClassX, kClassY, {.verbose = 0, .sample_weight = w});
+            }).find("metric \"precision\" cannot weigh its values by sample_weight"),
+            std::string::npos);
 }
 
 TEST(FitOptions, WeightedLossGradientIsTheWeightedSum) {
