@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kiln/tensor.hpp"
 
@@ -16,9 +17,19 @@ class Loss {
   virtual ~Loss() = default;
   virtual std::string name() const = 0;  // "sparse_categorical_crossentropy"
   virtual Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const = 0;
+  // Keras's loss(y_true, y_pred, sample_weight) with its "sum_over_batch_size" reduction:
+  // sum_i(w_i l_i) / n over the batch's n samples, so weight 0 drops a sample and weight 2
+  // counts it twice. sample_weight holds one number per sample ([n] or [n, 1]); undefined
+  // gives operator(). The default works for any loss that is a mean over samples (it
+  // evaluates the loss once per distinct weight); a loss may override it.
+  virtual Tensor weighted(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) const;
   // The settings beyond the name (from_logits), for model files.
   virtual nlohmann::json get_config() const;
 };
+
+// The weights of a batch's samples (all 1 when sample_weight is undefined); an Error naming
+// `who` unless there is one per sample of y_pred.
+std::vector<double> sample_weights_for(const Tensor& sample_weight, const Tensor& y_pred, const std::string& who);
 
 class MeanSquaredError : public Loss {
  public:
@@ -68,6 +79,9 @@ class SparseCategoricalCrossentropy : public Loss {
   nlohmann::json get_config() const override;
   std::string name() const override { return "sparse_categorical_crossentropy"; }
   Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const override;
+  // Each label row weighted by its sample's weight directly; with ignore_class, as Keras:
+  // sum(w l) over the labels that count, divided by their number.
+  Tensor weighted(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) const override;
   bool from_logits() const { return from_logits_; }
   std::optional<std::int64_t> ignore_class() const { return ignore_class_; }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kiln/metrics/classification.hpp"
 #include "kiln/tensor.hpp"
@@ -16,17 +17,34 @@ class Metric {
   virtual std::string name() const = 0;  // key in the history and the progress bar
   virtual void reset() = 0;
   virtual void update(const Tensor& y_true, const Tensor& y_pred) = 0;
+  // Keras's update_state(y_true, y_pred, sample_weight), for compile's weighted_metrics:
+  // `sample_weight` holds one weight per sample ([batch]; undefined: all 1), shared by the
+  // sample's predictions (its time steps, for sequence outputs). The result becomes the
+  // weighted mean, sum(w v) / sum(w). A metric that cannot weigh its values throws an Error
+  // naming itself (the default).
+  virtual void update_weighted(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight);
   virtual double result() const = 0;
 };
 
-// Fraction of correct predictions, accumulated as counts (exact over an epoch).
+// One weight per prediction row: each of `rows` rows (a batch's samples, or their time steps)
+// takes its sample's weight from `sample_weight` ([batch]; undefined: all 1). `who` names the
+// metric or loss in the Error raised when rows do not divide evenly among the samples.
+std::vector<double> row_weights(const Tensor& sample_weight, std::size_t rows, const std::string& who);
+
+// Fraction of correct predictions, accumulated as (weighted) counts: exact over an epoch.
 class AccuracyBase : public Metric {
  public:
   void reset() override { correct_ = total_ = 0; }
-  double result() const override { return total_ ? double(correct_) / double(total_) : 0.0; }
+  double result() const override { return total_ ? correct_ / total_ : 0.0; }
+  void update(const Tensor& y_true, const Tensor& y_pred) final;
+  void update_weighted(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) final;
 
  protected:
-  std::int64_t correct_ = 0, total_ = 0;
+  // 1 for each prediction row that is right, 0 for each that is wrong.
+  virtual std::vector<char> matches(const Tensor& y_true, const Tensor& y_pred) const = 0;
+
+ private:
+  double correct_ = 0, total_ = 0;
 };
 
 // argmax(y_pred) == integer label
@@ -34,7 +52,9 @@ class SparseCategoricalAccuracy : public AccuracyBase {
  public:
   explicit SparseCategoricalAccuracy(std::string name = "accuracy") : name_(std::move(name)) {}
   std::string name() const override { return name_; }
-  void update(const Tensor& y_true, const Tensor& y_pred) override;
+
+ protected:
+  std::vector<char> matches(const Tensor& y_true, const Tensor& y_pred) const override;
 
  private:
   std::string name_;
@@ -45,7 +65,9 @@ class CategoricalAccuracy : public AccuracyBase {
  public:
   explicit CategoricalAccuracy(std::string name = "accuracy") : name_(std::move(name)) {}
   std::string name() const override { return name_; }
-  void update(const Tensor& y_true, const Tensor& y_pred) override;
+
+ protected:
+  std::vector<char> matches(const Tensor& y_true, const Tensor& y_pred) const override;
 
  private:
   std::string name_;
@@ -57,7 +79,9 @@ class BinaryAccuracy : public AccuracyBase {
   explicit BinaryAccuracy(std::string name = "accuracy", double threshold = 0.5)
       : name_(std::move(name)), threshold_(threshold) {}
   std::string name() const override { return name_; }
-  void update(const Tensor& y_true, const Tensor& y_pred) override;
+
+ protected:
+  std::vector<char> matches(const Tensor& y_true, const Tensor& y_pred) const override;
 
  private:
   std::string name_;
@@ -72,13 +96,13 @@ class MeanError : public Metric {
   std::string name() const override { return name_; }
   void reset() override { sum_ = 0, count_ = 0; }
   void update(const Tensor& y_true, const Tensor& y_pred) override;
-  double result() const override { return count_ ? sum_ / double(count_) : 0.0; }
+  void update_weighted(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) override;
+  double result() const override { return count_ ? sum_ / count_ : 0.0; }
 
  private:
   Kind kind_;
   std::string name_;
-  double sum_ = 0;
-  std::int64_t count_ = 0;
+  double sum_ = 0, count_ = 0;
 };
 
 // How a classification metric reads y_true and y_pred: integer labels with class
@@ -113,7 +137,9 @@ class TopKAccuracy : public AccuracyBase {
  public:
   TopKAccuracy(std::int64_t k, LabelKind kind, std::string name);
   std::string name() const override { return name_; }
-  void update(const Tensor& y_true, const Tensor& y_pred) override;
+
+ protected:
+  std::vector<char> matches(const Tensor& y_true, const Tensor& y_pred) const override;
 
  private:
   std::int64_t k_;

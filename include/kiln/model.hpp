@@ -12,10 +12,10 @@
 #pragma once
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <iosfwd>
 #include <map>
 #include <memory>
-
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -53,6 +53,23 @@ struct FitOptions {
   std::optional<std::uint64_t> seed;
   std::vector<std::shared_ptr<Callback>> callbacks;
   int initial_epoch = 0;
+  // Keras's sample_weight: one finite, non-negative weight per training sample ([n] or [n, 1]),
+  // scaling its loss as sum_i(w_i l_i) / batch_size and the compile()'s weighted_metrics. For
+  // in-memory data (a validation_split takes its share along); a pipeline's elements carry
+  // their own (data::Batch::sample_weight).
+  Tensor sample_weight;
+  // Keras's class_weight: class -> weight, each training sample weighted by its label's class
+  // (integer labels, [n] or [n, 1], or one-hot rows; classes not listed weigh 1). Not with
+  // sample weights; validation data stays unweighted by it.
+  std::map<std::int64_t, double> class_weight;
+  // Batches per epoch. Unset: one pass over the data. Set: an epoch takes this many batches,
+  // continuing the pass the previous epoch left off (so a pipeline that repeats forever
+  // trains); when a finite input runs out mid-epoch, the epoch ends early with a warning, as
+  // in Keras, and the next epoch starts a new pass.
+  std::optional<std::int64_t> steps_per_epoch;
+  // Validate after every validation_freq-th epoch (Keras's int form); the history then holds
+  // the val_ values of those epochs only.
+  int validation_freq = 1;
   // Continue a checkpointed run (kiln::load_checkpoint): its epochs, history, shuffling
   // and callback states carry on, so the run ends as if it had never stopped.
   std::shared_ptr<const TrainingState> resume;
@@ -61,6 +78,8 @@ struct FitOptions {
 struct EvaluateOptions {
   std::int64_t batch_size = 32;
   int verbose = -1;
+  // One weight per sample (in-memory data), as FitOptions::sample_weight.
+  Tensor sample_weight;
 };
 
 struct PredictOptions {
@@ -148,7 +167,20 @@ class Model : public std::enable_shared_from_this<Model> {
   // Each of optimizer, loss and metrics by name, as an object or as a shared_ptr, in any
   // mix (kiln/compile_arguments.hpp): compile(Adam(1e-3), "sparse_categorical_crossentropy",
   // {"accuracy"}). "accuracy" picks the accuracy that matches the loss, as in Keras.
-  void compile(const OptimizerArgument& optimizer, const LossArgument& loss, const MetricArguments& metrics = {});
+  // weighted_metrics (Keras's) are updated with the samples' weights (sample_weight,
+  // class_weight); `metrics` ignore them. A weighted metric named as an unweighted one is
+  // reported as "weighted_<name>", as Keras does.
+  void compile(const OptimizerArgument& optimizer, const LossArgument& loss, const MetricArguments& metrics = {},
+               const MetricArguments& weighted_metrics = {});
+  // A functional model of several outputs: a loss, a loss weight and metrics per output, by
+  // output name or in output order (kiln/compile_arguments.hpp), as Keras's
+  //   compile(optimizer, loss={"digit": ..., "size": ...}, loss_weights={...}, metrics={...}).
+  // Training minimises sum_k loss_weight_k loss_k (plus regularization), reported as "loss";
+  // each output's unweighted loss as "<output>_loss", its metrics as "<output>_<metric>".
+  // An Error names any output a map does not know, or a list of the wrong length.
+  void compile(const OptimizerArgument& optimizer, const CompileOutputs& outputs);
+  // The outputs' names, as Keras's model.output_names: the layers (or Inputs) that produce them.
+  std::vector<std::string> output_names() const;
   bool compiled() const { return optimizer_ && loss_; }
   optim::Optimizer& optimizer() const;
   const losses::Loss& loss() const;
@@ -156,6 +188,11 @@ class Model : public std::enable_shared_from_this<Model> {
   // --- training and inference ---------------------------------------------------
   History fit(const data::Dataset& train, const FitOptions& options = {});
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // Several outputs: one target per output, in output order ({y1, y2}) or by output name
+  // ({{"digit", y1}, {"size", y2}}). (The initializer_list form keeps {y1, y2} unambiguous.)
+  History fit(const Tensor& x, const std::vector<Tensor>& targets, const FitOptions& options = {});
+  History fit(const Tensor& x, std::initializer_list<Tensor> targets, const FitOptions& options = {});
+  History fit(const Tensor& x, const std::map<std::string, Tensor>& targets, const FitOptions& options = {});
   // A streaming pipeline (kiln/data/pipeline.hpp): epoch e trains on its iteration e, while
   // its workers prepare the next batches. A pipeline of single examples is batched by
   // batch_size; a batched one as it is (batch_size then only sizes validation batches).
@@ -164,6 +201,9 @@ class Model : public std::enable_shared_from_this<Model> {
   Logs evaluate(const data::Dataset& data, const EvaluateOptions& options = {});
   Logs evaluate(const data::Pipeline& data, const EvaluateOptions& options = {});
   Logs evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options = {});
+  Logs evaluate(const Tensor& x, const std::vector<Tensor>& targets, const EvaluateOptions& options = {});
+  Logs evaluate(const Tensor& x, std::initializer_list<Tensor> targets, const EvaluateOptions& options = {});
+  Logs evaluate(const Tensor& x, const std::map<std::string, Tensor>& targets, const EvaluateOptions& options = {});
   Tensor predict(const data::Dataset& data, const PredictOptions& options = {});
   Tensor predict(const data::Pipeline& data, const PredictOptions& options = {});
   Tensor predict(const Tensor& x, const PredictOptions& options = {});
@@ -205,18 +245,31 @@ class Model : public std::enable_shared_from_this<Model> {
 
  protected:
   std::vector<std::shared_ptr<metrics::Metric>>& compiled_metrics() { return metrics_; }
+  // Every compiled metric's reported name and value: the metrics, then the weighted metrics.
+  std::vector<std::pair<std::string, double>> metric_results() const;
+  // Each compiled metric takes a batch: the weighted ones with the samples' weights.
+  void update_metrics(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight);
+  void reset_metrics();
   // Loss first, then the metrics in compile() order (as progress lines show them).
   std::vector<std::pair<std::string, double>> evaluate_in_order(const data::Pipeline& data,
                                                                 const EvaluateOptions& options);
   void require_compiled(const char* what) const;
+  // Whether compile() was given per-output losses (CompileOutputs).
+  bool compiled_per_output() const { return !compiled_outputs_.empty(); }
+  // The default train/test step of a model compiled per output: the weighted sum of the
+  // outputs' losses, each output's loss and metrics.
+  Logs outputs_step(const data::Batch& batch, bool training);
+  // Targets by output name, in output order (an Error names a missing or unknown one).
+  std::vector<Tensor> targets_in_output_order(const std::map<std::string, Tensor>& targets, const char* where) const;
   // The model's output for a batch: call(x), or call_multi(inputs) for a dataset of several
   // inputs (which must give one output).
   Tensor call_on(const data::Batch& batch, bool training);
 
  private:
-  // The epoch loop of both fits: epoch_batches(e) gives epoch e's batches; shuffle_gen (the
-  // in-memory fit's) is saved in and restored from the training state.
-  History fit_loop(const std::function<std::function<std::optional<data::Batch>()>(int)>& epoch_batches,
+  // The epoch loop of both fits: pass_batches(p) gives pass p over the data (pass e is epoch e
+  // unless steps_per_epoch is set); `steps` is a pass's length (INFINITE_CARDINALITY: endless).
+  // shuffle_gen (the in-memory fit's) is saved in and restored from the training state.
+  History fit_loop(const std::function<std::function<std::optional<data::Batch>()>(int)>& pass_batches,
                    std::int64_t steps, const std::optional<data::Pipeline>& validation, const FitOptions& options,
                    Generator* shuffle_gen);
 
@@ -227,6 +280,17 @@ class Model : public std::enable_shared_from_this<Model> {
   std::shared_ptr<optim::Optimizer> optimizer_;
   std::shared_ptr<losses::Loss> loss_;
   std::vector<std::shared_ptr<metrics::Metric>> metrics_;
+  std::vector<std::shared_ptr<metrics::Metric>> weighted_metrics_;
+  std::vector<std::string> weighted_metric_names_;  // as reported ("weighted_accuracy" on a clash)
+  // compile(optimizer, CompileOutputs): one entry per output, in output order.
+  struct CompiledOutput {
+    std::string name;
+    std::shared_ptr<losses::Loss> loss;  // null: the output is not trained
+    double loss_weight = 1.0;
+    std::vector<std::shared_ptr<metrics::Metric>> metrics, weighted_metrics;
+  };
+  std::vector<CompiledOutput> compiled_outputs_;
+  std::vector<std::string> output_metric_names_;  // as reported, metrics then weighted ones
   std::shared_ptr<TrainingState> training_state_;
 };
 

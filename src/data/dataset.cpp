@@ -1,5 +1,6 @@
 #include "kiln/data/dataset.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <vector>
@@ -62,6 +63,22 @@ Dataset::Dataset(std::vector<Tensor> inputs, Tensor y) : inputs_(std::move(input
   if (y_.defined()) y_ = y_.contiguous();
 }
 
+Dataset::Dataset(std::vector<Tensor> inputs, std::vector<Tensor> targets)
+    : Dataset(std::move(inputs), targets.empty() ? Tensor() : targets[0]) {
+  if (targets.size() < 2) return;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    Tensor& y = targets[i];
+    if (!y.defined() || y.ndim() < 1 || y.size(0) != size()) {
+      throw Error("Dataset: " + std::to_string(size()) + " inputs but target " + std::to_string(i) + " has " +
+                  (y.defined() ? "shape " + shape_str(y.shape()) : std::string("no values")) +
+                  " (one row per sample expected)");
+    }
+    y = y.contiguous();
+  }
+  targets_ = std::move(targets);
+  y_ = targets_[0];
+}
+
 const Tensor& Dataset::x() const {
   static const Tensor none;
   return inputs_.empty() ? none : inputs_[0];
@@ -102,7 +119,13 @@ Batch Dataset::gather(std::span<const std::int64_t> indices) const {
   } else {
     b.x = rows_of(inputs_[0]);
   }
-  if (y_.defined()) b.y = gather_rows(y_, indices);
+  if (!targets_.empty()) {
+    for (const auto& y : targets_) b.targets.push_back(gather_rows(y, indices));
+    b.y = b.targets[0];
+  } else if (y_.defined()) {
+    b.y = gather_rows(y_, indices);
+  }
+  if (sample_weight_.defined()) b.sample_weight = gather_rows(sample_weight_, indices);
   return b;
 }
 
@@ -116,6 +139,29 @@ Batch Dataset::batch(std::int64_t start, std::int64_t end) const {
   return gather(rows);
 }
 
+Dataset Dataset::with_sample_weight(const Tensor& weights) const {
+  if (!weights.defined()) throw Error("Dataset: sample_weight is undefined");
+  const bool column = weights.ndim() == 2 && weights.size(1) == 1;
+  if ((weights.ndim() != 1 && !column) || weights.size(0) != size()) {
+    throw Error("Dataset: sample_weight must hold one weight per sample, shape [" + std::to_string(size()) +
+                "], got shape " + shape_str(weights.shape()));
+  }
+  if (!is_floating(weights.dtype()) && weights.dtype() != DType::Int32 && weights.dtype() != DType::Int64 &&
+      weights.dtype() != DType::UInt8) {
+    throw Error(std::string("Dataset: sample_weight must be real numbers, got ") + dtype_name(weights.dtype()));
+  }
+  const auto values = weights.to_vector<double>();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i]) || values[i] < 0) {
+      throw Error("Dataset: sample_weight " + std::to_string(i) + " is " + std::to_string(values[i]) +
+                  "; weights must be finite and non-negative");
+    }
+  }
+  Dataset d = *this;
+  d.sample_weight_ = Tensor::from_vector(values);
+  return d;
+}
+
 Dataset Dataset::subset(std::int64_t start, std::int64_t end) const {
   if (start < 0 || end < start || end > size()) {
     throw Error("Dataset: subset [" + std::to_string(start) + ", " + std::to_string(end) + ") out of range");
@@ -123,6 +169,9 @@ Dataset Dataset::subset(std::int64_t start, std::int64_t end) const {
   Dataset d;
   for (const auto& x : inputs_) d.inputs_.push_back(x.slice(start, end));
   if (y_.defined()) d.y_ = y_.slice(start, end);
+  for (const auto& y : targets_) d.targets_.push_back(y.slice(start, end));
+  if (!d.targets_.empty()) d.y_ = d.targets_[0];
+  if (sample_weight_.defined()) d.sample_weight_ = sample_weight_.slice(start, end);
   d.scale_ = scale_;
   return d;
 }

@@ -58,9 +58,6 @@ Bidirectional::Bidirectional(const RNNLayer& layer, std::string merge_mode, cons
   if (f.return_sequences != b.return_sequences || f.return_state != b.return_state) {
     throw Error(describe() + ": the forward and backward layers must agree on return_sequences and return_state");
   }
-  if (f.return_state) {
-    throw Error(describe() + ": return_state is not supported yet in Bidirectional (call the two layers directly)");
-  }
   if (merge_mode_ != "concat" && !merge_mode_.empty() && forward_->units() != backward_->units()) {
     throw Error(describe() + ": merge_mode \"" + merge_mode_ + "\" needs both layers to have the same units, got " +
                 std::to_string(forward_->units()) + " and " + std::to_string(backward_->units()));
@@ -96,21 +93,31 @@ void Bidirectional::build_weights(const Shape& in, Generator&) {
 
 std::vector<Tensor> Bidirectional::call(const Tensor& x_in, bool training) {
   const Tensor x = prepare(x_in);
-  Tensor y = (*forward_)(x, training), y_rev = (*backward_)(x, training);
-  if (forward_->options().return_sequences) y_rev = reverse_time(y_rev);
-  return {y, y_rev};
+  RecurrentResult f = forward_->call(x, {.training = training}), b = backward_->call(x, {.training = training});
+  std::vector<Tensor> out{f.output, forward_->options().return_sequences ? reverse_time(b.output) : b.output};
+  out.insert(out.end(), f.states.begin(), f.states.end());
+  out.insert(out.end(), b.states.begin(), b.states.end());
+  return out;
+}
+
+std::vector<Tensor> Bidirectional::call_merged(const Tensor& x, bool training) {
+  std::vector<Tensor> out = call(x, training);
+  if (merge_mode_.empty()) return out;
+  const Tensor &y = out[0], &y_rev = out[1];
+  Tensor merged = merge_mode_ == "concat" ? concat({y, y_rev}, -1)
+                  : merge_mode_ == "sum"  ? y + y_rev
+                  : merge_mode_ == "mul"  ? y * y_rev
+                                          : (y + y_rev) * 0.5;
+  out.erase(out.begin(), out.begin() + 2);
+  out.insert(out.begin(), merged);
+  return out;
 }
 
 Tensor Bidirectional::forward(const Tensor& x, bool training) {
   if (merge_mode_.empty()) {
     throw Error(describe() + ": merge_mode None gives two outputs; use call() to get them");
   }
-  const auto outputs = call(x, training);
-  const Tensor &y = outputs[0], &y_rev = outputs[1];
-  if (merge_mode_ == "concat") return concat({y, y_rev}, -1);
-  if (merge_mode_ == "sum") return y + y_rev;
-  if (merge_mode_ == "mul") return y * y_rev;
-  return (y + y_rev) * 0.5;
+  return call_merged(x, training)[0];
 }
 
 nlohmann::json Bidirectional::get_config() const {

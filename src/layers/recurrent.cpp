@@ -1,7 +1,6 @@
 #include "kiln/layers/recurrent.hpp"
 
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "kiln/error.hpp"
@@ -23,9 +22,9 @@ RNNLayer::RNNLayer(std::int64_t units, RNNOptions options, const char* type, con
   if (!(options_.dropout >= 0.0 && options_.dropout < 1.0)) {
     throw Error(describe() + ": dropout must be in [0, 1), got " + std::to_string(options_.dropout));
   }
-  if (options_.recurrent_dropout != 0.0) {
-    throw Error(describe() + ": recurrent_dropout is not supported yet (got " +
-                std::to_string(options_.recurrent_dropout) + "); dropout on the inputs is");
+  if (!(options_.recurrent_dropout >= 0.0 && options_.recurrent_dropout < 1.0)) {
+    throw Error(describe() + ": recurrent_dropout must be in [0, 1), got " +
+                std::to_string(options_.recurrent_dropout));
   }
   set_declared_input_shape(options_.input_shape);
 }
@@ -54,7 +53,7 @@ void RNNLayer::build_weights(const Shape& in, Generator& gen) {
     bias_ = add_weight("bias", gates_ == 3 ? Shape{2, gh} : Shape{gh}, options_.bias_initializer, gen);
   }
   // Only a layer with dropout draws its seed, so that adding this left other layers' weights unchanged.
-  if (options_.dropout > 0.0) generator_.seed_with(options_.seed ? *options_.seed : gen.next_u64());
+  if (draws_masks()) generator_.seed_with(options_.seed ? *options_.seed : gen.next_u64());
 }
 
 RecurrentOptions RNNLayer::op_options() const {
@@ -62,7 +61,8 @@ RecurrentOptions RNNLayer::op_options() const {
           .return_state = options_.return_state,
           .go_backwards = options_.go_backwards,
           .zero_output_for_mask = options_.zero_output_for_mask,
-          .activation = options_.activation};
+          .activation = options_.activation,
+          .recurrent_dropout_mask = state_mask_};
 }
 
 RecurrentResult RNNLayer::call(const Tensor& input, const RNNCallArgs& args) {
@@ -87,15 +87,22 @@ RecurrentResult RNNLayer::call(const Tensor& input, const RNNCallArgs& args) {
       }
     }
   }
-  if (args.training && options_.dropout > 0.0) {
-    // One keep/drop draw per sample and input feature, shared by every time step (Keras's RNN dropout).
-    Tensor mask = Tensor::empty({B, 1, x.size(2)}, DType::Float64);
+  // One keep/drop draw per sample and input feature (dropout) or unit of the state (recurrent_dropout),
+  // shared by every time step, as Keras's RNN cells do. The input mask is drawn first.
+  auto draw = [&](const Shape& shape, double rate) {
+    Tensor mask = Tensor::empty(shape, DType::Float64);
     double* m = mask.data<double>();
-    const double scale = 1.0 / (1.0 - options_.dropout);
-    for (std::int64_t i = 0; i < mask.numel(); ++i) m[i] = generator_.uniform() < options_.dropout ? 0.0 : scale;
-    return run(x * mask.to(x.dtype()), args.mask, init);
-  }
-  return run(x, args.mask, init);
+    const double scale = 1.0 / (1.0 - rate);
+    for (std::int64_t i = 0; i < mask.numel(); ++i) m[i] = generator_.uniform() < rate ? 0.0 : scale;
+    return mask;
+  };
+  const bool drop_inputs = args.training && options_.dropout > 0.0;
+  const Tensor input_mask = drop_inputs ? draw({B, 1, x.size(2)}, options_.dropout) : Tensor();
+  state_mask_ =
+      args.training && options_.recurrent_dropout > 0.0 ? draw({B, units_}, options_.recurrent_dropout) : Tensor();
+  RecurrentResult result = run(drop_inputs ? x * input_mask.to(x.dtype()) : x, args.mask, init);
+  state_mask_ = Tensor();
+  return result;
 }
 
 Tensor RNNLayer::forward(const Tensor& x, bool training) { return call(x, {.training = training}).output; }

@@ -180,6 +180,12 @@ const std::vector<SymbolicTensor>& Model::outputs() const {
   return graph_->outputs;
 }
 
+std::vector<std::string> Model::output_names() const {
+  std::vector<std::string> names;
+  for (const SymbolicTensor& t : outputs()) names.push_back(t.node()->name());
+  return names;
+}
+
 Tensor Model::call(const Tensor& x, bool training) {
   if (!graph_) {
     throw Error("model '" + name_ +

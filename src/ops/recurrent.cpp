@@ -17,6 +17,7 @@
 // where Hprev[:, t] is the state h before step t.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/bias_grad.hpp"
 #include "kernels/cpu/gemm.hpp"
@@ -130,6 +131,7 @@ struct Saved {
   Tensor h_prev;                // [B, T, H]: h before each step
   Tensor c_prev;                // [B, T, H]: c before each step (LSTM)
   Tensor mask;                  // [B, T] step kinds (kernels/cpu/recurrent.hpp) or undefined
+  Tensor state_mask;            // [B, H] recurrent dropout factors, or undefined
 };
 
 template <typename T>
@@ -176,7 +178,12 @@ void run_forward(Cell cell, const Dims& d, const Flags& f, const Tensor& bias, c
     const std::int64_t n = b1 - b0;
     T* hp = h.data<T>() + b0 * H;
     T* cp = c.defined() ? c.data<T>() + b0 * H : nullptr;
+    // With recurrent dropout the GEMM with U reads the masked state hu; hp stays the real state.
+    const T* state_mask = saved.state_mask.defined() ? saved.state_mask.data<T>() + b0 * H : nullptr;
+    std::vector<T> masked(state_mask ? static_cast<std::size_t>(n * H) : 0);
+    const T* hu = state_mask ? masked.data() : hp;
     for (std::int64_t s = 0; s < TT; ++s) {
+      for (std::size_t i = 0; i < masked.size(); ++i) masked[i] = hp[i] * state_mask[i];
       const std::int64_t t = f.go_backwards ? TT - 1 - s : s;
       const std::int64_t row_t = b0 * TT + t;  // row b0 of the [B, T, ...] arrays, at time t
       copy_rows(hp, H, saved.h_prev.data<T>() + row_t * H, TT * H, n, H);
@@ -186,16 +193,16 @@ void run_forward(Cell cell, const Dims& d, const Flags& f, const Tensor& bias, c
       switch (cell) {
         case Cell::LSTM:
           copy_rows(cp, H, saved.c_prev.data<T>() + row_t * H, TT * H, n, H);
-          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hp, H, U, GH, T(1), z_t, TT * GH);
+          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hu, H, U, GH, T(1), z_t, TT * GH);
           kernels::cpu::lstm_step_forward<T>(n, H, z_t, TT * GH, b, hp, cp, out_s, out_ld, mask_t, TT);
           break;
         case Cell::SimpleRNN:
-          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hp, H, U, GH, T(1), z_t, TT * GH);
+          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hu, H, U, GH, T(1), z_t, TT * GH);
           kernels::cpu::rnn_step_forward<T>(n, H, z_t, TT * GH, b, f.relu, hp, out_s, out_ld, mask_t, TT);
           break;
         case Cell::GRU: {
           T* zr_rows = zr.data<T>() + b0 * GH;
-          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hp, H, U, GH, T(0), zr_rows, GH);
+          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hu, H, U, GH, T(0), zr_rows, GH);
           kernels::cpu::gru_step_forward<T>(n, H, z_t, TT * GH, zr_rows, b, b ? b + GH : nullptr,
                                             act.data<T>() + row_t * 4 * H, TT * 4 * H, hp, out_s, out_ld, mask_t,
                                             TT);
@@ -241,6 +248,8 @@ std::vector<Tensor> run_recurrent_backward(Cell cell, const Dims& d, const Flags
     T* dh_a = dh.data<T>() + b0 * H;
     T* dh_b = dh_prev.data<T>() + b0 * H;
     T* dcr = dc.defined() ? dc.data<T>() + b0 * H : nullptr;
+    const T* state_mask = saved.state_mask.defined() ? saved.state_mask.data<T>() + b0 * H : nullptr;
+    std::vector<T> through_u(state_mask ? static_cast<std::size_t>(n * H) : 0);
     for (std::int64_t s = TT - 1; s >= 0; --s) {
       const std::int64_t t = f.go_backwards ? TT - 1 - s : s;
       const std::int64_t row_t = b0 * TT + t;
@@ -263,8 +272,14 @@ std::vector<Tensor> run_recurrent_backward(Cell cell, const Dims& d, const Flags
                                              dh_b, mask_t, TT);
           break;
       }
-      // The recurrent path: dh_prev += dZ_t U^T.
-      kernels::cpu::gemm<T>(false, true, n, H, GH, T(1), dzr.data<T>() + row_t * GH, TT * GH, U, GH, T(1), dh_b, H);
+      // The recurrent path: dh_prev += dZ_t U^T (times the dropout mask the forward applied to h).
+      if (state_mask) {
+        kernels::cpu::gemm<T>(false, true, n, H, GH, T(1), dzr.data<T>() + row_t * GH, TT * GH, U, GH, T(0),
+                              through_u.data(), H);
+        for (std::size_t i = 0; i < through_u.size(); ++i) dh_b[i] += through_u[i] * state_mask[i];
+      } else {
+        kernels::cpu::gemm<T>(false, true, n, H, GH, T(1), dzr.data<T>() + row_t * GH, TT * GH, U, GH, T(1), dh_b, H);
+      }
       std::swap(dh_a, dh_b);
     }
     // After T swaps the gradient of h0 is in dh_a; keep it in `dh`.
@@ -283,9 +298,18 @@ std::vector<Tensor> run_recurrent_backward(Cell cell, const Dims& d, const Flags
                           gw.data<T>(), GH);
   }
   if (need.recurrent) {
+    // dU = (Hprev * mask)^T dZ: U met the masked state.
+    Tensor h_used = saved.h_prev;
+    if (saved.state_mask.defined()) {
+      h_used = Tensor::empty({B, TT, H}, dtype);
+      const T* hp = saved.h_prev.data<T>();
+      const T* m = saved.state_mask.data<T>();
+      T* out = h_used.data<T>();
+      for (std::int64_t i = 0; i < B * TT * H; ++i) out[i] = hp[i] * m[(i / (TT * H)) * H + i % H];
+    }
     gu = Tensor::empty({H, GH}, dtype);
-    kernels::cpu::gemm<T>(true, false, H, GH, rows, T(1), saved.h_prev.data<T>(), H, dzr.data<T>(), GH, T(0),
-                          gu.data<T>(), GH);
+    kernels::cpu::gemm<T>(true, false, H, GH, rows, T(1), h_used.data<T>(), H, dzr.data<T>(), GH, T(0), gu.data<T>(),
+                          GH);
   }
   if (need.bias) {
     gb = Tensor::empty(cell == Cell::GRU ? Shape{2, GH} : Shape{GH}, dtype);
@@ -337,6 +361,10 @@ RecurrentResult run(Cell cell, const Tensor& x_in, const Tensor& kernel_in, cons
   saved->kernel = kernel_in.contiguous().detach();
   saved->recurrent = recurrent_in.contiguous().detach();
   saved->mask = step_kinds(mask, f);
+  if (const Tensor& m = options.recurrent_dropout_mask; m.defined()) {
+    check_shape(m, {d.B, d.H}, op_name(cell), "recurrent_dropout_mask");
+    saved->state_mask = m.to(x_in.dtype()).contiguous().detach();
+  }
   const Tensor bias = bias_in.defined() ? bias_in.contiguous() : Tensor();
   const Shape out_shape = f.return_sequences ? Shape{d.B, d.T, d.H} : Shape{d.B, d.H};
   const std::int64_t out_n = shape_numel(out_shape), states = f.return_state ? std::int64_t(state_count(cell)) : 0;

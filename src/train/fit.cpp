@@ -3,6 +3,7 @@
 // drive, so src/model/ describes a model and knows nothing of training.
 #include "kiln/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <numeric>
@@ -56,6 +57,8 @@ data::Batch rank_rows_of(const data::Batch& global, const distribution::Strategy
   local.x = global.x.slice(begin, end);
   if (global.y.defined()) local.y = global.y.slice(begin, end);
   for (const Tensor& input : global.inputs) local.inputs.push_back(input.slice(begin, end));
+  for (const Tensor& target : global.targets) local.targets.push_back(target.slice(begin, end));
+  if (global.sample_weight.defined()) local.sample_weight = global.sample_weight.slice(begin, end);
   return local;
 }
 
@@ -92,24 +95,89 @@ void sum_over_ranks(distribution::Strategy& dist, std::vector<std::pair<std::str
   }
 }
 
+// A model compiled with one loss trains one output on one target.
+void check_one_target(const data::Batch& batch, const char* where) {
+  if (!batch.targets.empty()) {
+    throw Error(std::string(where) + ": the data has " + std::to_string(batch.targets.size()) +
+                " targets but the model was compiled with one loss; compile it with a loss per output "
+                "(CompileOutputs)");
+  }
+}
+
 }  // namespace
 
-void Model::compile(const OptimizerArgument& optimizer, const LossArgument& loss, const MetricArguments& metrics) {
+void Model::compile(const OptimizerArgument& optimizer, const LossArgument& loss, const MetricArguments& metrics,
+                    const MetricArguments& weighted_metrics) {
   if (!optimizer.is_name() && !optimizer.object()) throw Error("compile: optimizer is null");
   if (!loss.is_name() && !loss.object()) throw Error("compile: loss is null");
   // Resolved in full before anything changes, so a bad name leaves the model as it was.
   auto new_optimizer = optimizer.is_name() ? optim::get(optimizer.name()) : optimizer.object();
   auto new_loss = loss.is_name() ? losses::get(loss.name()) : loss.object();
-  std::vector<std::shared_ptr<metrics::Metric>> new_metrics;
-  for (const auto& m : metrics.items()) {
-    if (!m.is_name() && !m.object()) {
-      throw Error("compile: metric " + std::to_string(new_metrics.size() + 1) + " is null");
+  auto resolve = [&](const MetricArguments& arguments, const std::string& what) {
+    std::vector<std::shared_ptr<metrics::Metric>> out;
+    for (const auto& m : arguments.items()) {
+      if (!m.is_name() && !m.object()) {
+        throw Error("compile: " + what + " " + std::to_string(out.size() + 1) + " is null");
+      }
+      out.push_back(m.is_name() ? metrics::get(m.name(), new_loss->name()) : m.object());
     }
-    new_metrics.push_back(m.is_name() ? metrics::get(m.name(), new_loss->name()) : m.object());
+    return out;
+  };
+  auto new_metrics = resolve(metrics, "metric");
+  auto new_weighted = resolve(weighted_metrics, "weighted metric");
+  // Keras's CompileMetrics.result(): a weighted metric whose name is taken is "weighted_<name>",
+  // then "weighted_<name>_1", ...
+  std::map<std::string, int> taken;
+  for (const auto& m : new_metrics) ++taken[m->name()];
+  std::vector<std::string> weighted_names;
+  for (const auto& m : new_weighted) {
+    std::string name = m->name();
+    if (taken.count(name)) {
+      name = std::string("weighted_").append(m->name());  // not "..." + name: GCC 12's -Wrestrict misfires
+      if (const int seen = taken[name]++) name.append("_").append(std::to_string(seen));
+    } else {
+      ++taken[name];
+    }
+    weighted_names.push_back(name);
   }
   optimizer_ = std::move(new_optimizer);
   loss_ = std::move(new_loss);
   metrics_ = std::move(new_metrics);
+  weighted_metrics_ = std::move(new_weighted);
+  weighted_metric_names_ = std::move(weighted_names);
+  compiled_outputs_.clear();
+  output_metric_names_.clear();
+}
+
+std::vector<std::pair<std::string, double>> Model::metric_results() const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& m : metrics_) out.emplace_back(m->name(), m->result());
+  for (std::size_t i = 0; i < weighted_metrics_.size(); ++i) {
+    out.emplace_back(weighted_metric_names_[i], weighted_metrics_[i]->result());
+  }
+  // Per-output metrics: every output's metrics, then every output's weighted metrics.
+  std::size_t k = 0;
+  for (const auto& c : compiled_outputs_) {
+    for (const auto& m : c.metrics) out.emplace_back(output_metric_names_[k++], m->result());
+  }
+  for (const auto& c : compiled_outputs_) {
+    for (const auto& m : c.weighted_metrics) out.emplace_back(output_metric_names_[k++], m->result());
+  }
+  return out;
+}
+
+void Model::update_metrics(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
+  for (auto& m : metrics_) m->update(y_true, y_pred);
+  for (auto& m : weighted_metrics_) m->update_weighted(y_true, y_pred, sample_weight);
+}
+
+void Model::reset_metrics() {
+  for (auto& m : metrics_) m->reset();
+  for (auto& m : weighted_metrics_) m->reset();
+  for (auto& c : compiled_outputs_) {
+    for (auto& m : c.metrics) m->reset();
+    for (auto& m : c.weighted_metrics) m->reset();
+  }
 }
 
 optim::Optimizer& Model::optimizer() const {
@@ -136,7 +204,8 @@ Tensor Model::call_on(const data::Batch& batch, bool training) {
   const std::vector<Tensor> outputs = call_multi(batch.inputs, training);
   if (outputs.size() != 1) {
     throw Error("model '" + name() + "' has " + std::to_string(outputs.size()) +
-                " outputs; fit, evaluate and predict train and score one (override train_step for more)");
+                " outputs; compile it with a loss per output (CompileOutputs) to fit and evaluate it "
+                "(predict gives one output: use call_multi for all)");
   }
   return outputs[0];
 }
@@ -146,25 +215,28 @@ Logs Model::train_step(const data::Batch& batch) {
   if (!batch.y.defined()) {
     throw Error("fit: the training data has no targets; pass them, or override train_step() to train without");
   }
+  if (compiled_per_output()) return outputs_step(batch, true);
+  check_one_target(batch, "fit");
   const Tensor y_pred = call_on(batch, true);
   const Tensor y = targets_like(batch.y, y_pred);
-  const Tensor loss = with_regularization((*loss_)(y, y_pred), *this);
+  const Tensor loss = with_regularization(loss_->weighted(y, y_pred, batch.sample_weight), *this);
   const double value = loss.item();
   if (!std::isfinite(value)) return {{"loss", value}};  // fit() reports it; weights stay as they were
   loss.backward();
   optimizer_->apply_gradients(trainable_weights());
   for (const auto& layer : layers()) layer->apply_constraints();
-  const Tensor detached = y_pred.detach();
-  for (auto& m : metrics_) m->update(y, detached);
+  update_metrics(y, y_pred.detach(), batch.sample_weight);
   return {{"loss", value}};
 }
 
 Logs Model::test_step(const data::Batch& batch) {
+  if (compiled_per_output()) return outputs_step(batch, false);
+  check_one_target(batch, "evaluate");
   NoGradGuard no_grad;
   const Tensor y_pred = call_on(batch, false);
   const Tensor y = targets_like(batch.y, y_pred);
-  const double value = with_regularization((*loss_)(y, y_pred), *this).item();
-  for (auto& m : metrics_) m->update(y, y_pred);
+  const double value = with_regularization(loss_->weighted(y, y_pred, batch.sample_weight), *this).item();
+  update_metrics(y, y_pred, batch.sample_weight);
   return {{"loss", value}};
 }
 
@@ -176,6 +248,26 @@ namespace {
 
 void check_fit_options(const FitOptions& options) {
   if (options.epochs < 0) throw Error("fit: epochs must be non-negative, got " + std::to_string(options.epochs));
+  if (options.validation_freq < 1) {
+    throw Error("fit: validation_freq must be at least 1, got " + std::to_string(options.validation_freq));
+  }
+  if (options.steps_per_epoch && *options.steps_per_epoch < 1) {
+    throw Error("fit: steps_per_epoch must be positive, got " + std::to_string(*options.steps_per_epoch));
+  }
+  if (options.steps_per_epoch && options.resume) {
+    throw Error("fit: resuming a run with steps_per_epoch is not supported (where its pass over the data stood is "
+                "not saved); resume without steps_per_epoch");
+  }
+  for (const auto& [label, weight] : options.class_weight) {
+    if (label < 0) throw Error("fit: class_weight has class " + std::to_string(label) + "; classes start at 0");
+    if (!std::isfinite(weight) || weight < 0) {
+      throw Error("fit: class_weight for class " + std::to_string(label) + " is " + std::to_string(weight) +
+                  "; weights must be finite and non-negative");
+    }
+  }
+  if (!options.class_weight.empty() && options.sample_weight.defined()) {
+    throw Error("fit: give class_weight or sample_weight, not both");
+  }
   if (!(options.validation_split >= 0.0 && options.validation_split < 1.0)) {
     throw Error("fit: validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
   }
@@ -183,6 +275,64 @@ void check_fit_options(const FitOptions& options) {
     throw Error("fit: give validation_split or validation_data, not both");
   }
 }
+
+// Keras's class_weight_to_sample_weights: each sample weighs its class's weight (1 for classes
+// not listed). Labels are integers ([n] or [n, 1], rounded) or one-hot rows (their argmax).
+Tensor class_weight_sample_weights(const Tensor& y, const std::map<std::int64_t, double>& class_weight) {
+  if (!y.defined()) throw Error("fit: class_weight needs targets to read the classes from");
+  if (y.ndim() > 2) {
+    throw Error("fit: class_weight needs one label per sample ([n] or [n, 1]) or one-hot rows ([n, classes]); "
+                "the targets have shape " + shape_str(y.shape()));
+  }
+  const std::int64_t n = y.ndim() ? y.size(0) : 1;
+  const bool one_hot = y.ndim() == 2 && y.size(1) != 1;
+  const auto values = y.to_vector<double>();
+  std::vector<double> weights(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::int64_t label = 0;
+    if (one_hot) {
+      const std::int64_t classes = y.size(1);
+      const auto row = values.begin() + i * classes;
+      label = std::max_element(row, row + classes) - row;
+      if (const std::int64_t top = class_weight.rbegin()->first; top >= classes) {
+        throw Error("fit: class_weight has class " + std::to_string(top) + " but the one-hot targets have " +
+                    std::to_string(classes) + " classes (0 to " + std::to_string(classes - 1) + ")");
+      }
+    } else {
+      label = std::llround(values[static_cast<std::size_t>(i)]);
+      if (label < 0) {
+        throw Error("fit: class_weight: sample " + std::to_string(i) + " of a batch has label " +
+                    std::to_string(label) + ", which is not a class (classes start at 0)");
+      }
+    }
+    const auto found = class_weight.find(label);
+    weights[static_cast<std::size_t>(i)] = found == class_weight.end() ? 1.0 : found->second;
+  }
+  return Tensor::from_vector(weights);
+}
+
+// The batch fit trains on: class weights become its sample weights, as Keras's data adapters do.
+data::Batch weigh_training_batch(data::Batch batch, const FitOptions& options) {
+  if (options.class_weight.empty()) return batch;
+  if (batch.sample_weight.defined()) {
+    throw Error("fit: the training data has sample weights and class_weight was given; use one or the other");
+  }
+  if (!batch.targets.empty()) throw Error("fit: class_weight is only supported for models of one output, as in Keras");
+  batch.sample_weight = class_weight_sample_weights(batch.y, options.class_weight);
+  return batch;
+}
+
+// Keras's EpochIterator warning, when steps_per_epoch asks for more batches than a pass has left.
+void warn_input_ran_out(int epoch, std::int64_t step, std::int64_t steps_per_epoch, int verbose) {
+  if (verbose == 1) std::cout << "\n";
+  std::cerr << "fit: warning: the input ran out of data after " << step << " of steps_per_epoch=" << steps_per_epoch
+            << " steps in epoch " << epoch + 1
+            << "; the epoch ends here and the next starts a new pass. Make sure the data can give at least "
+               "steps_per_epoch * epochs batches (repeat() the pipeline).\n";
+}
+
+// Keras's _should_eval for an int validation_freq.
+bool validates_after(int epoch, const FitOptions& options) { return (epoch + 1) % options.validation_freq == 0; }
 
 // A pipeline of single examples is batched by batch_size (an in-memory dataset becomes one);
 // a batched pipeline is taken as it is, as Keras takes a batched tf.data.Dataset.
@@ -196,8 +346,12 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
   // compile() and targets are checked by the default train_step: a custom one may need neither.
   check_batch_size(options.batch_size, "fit");
   check_fit_options(options);
+  if (options.sample_weight.defined() && all.sample_weight().defined()) {
+    throw Error("fit: the dataset has sample weights and sample_weight was given too; give them once");
+  }
+  const data::Dataset weighted = options.sample_weight.defined() ? all.with_sample_weight(options.sample_weight) : all;
   // Keras holds out the last samples, before any shuffling.
-  data::Dataset train = all;
+  data::Dataset train = weighted;
   std::optional<data::Pipeline> validation = options.validation_data;
   if (options.validation_split > 0) {
     const auto split_at = static_cast<std::int64_t>(double(all.size()) * (1.0 - options.validation_split));
@@ -205,8 +359,8 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
       throw Error("fit: validation_split " + std::to_string(options.validation_split) + " of " +
                   std::to_string(all.size()) + " samples leaves an empty training or validation set");
     }
-    train = all.subset(0, split_at);
-    validation = data::Pipeline(all.subset(split_at, all.size()));
+    train = weighted.subset(0, split_at);
+    validation = data::Pipeline(weighted.subset(split_at, all.size()));
   }
   const std::int64_t n = train.size();
   if (n == 0) throw Error("fit: the training data is empty");
@@ -216,7 +370,7 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
   // whatever the number of ranks.
   distribution::Strategy* dist = distribution::strategy_for(*this);
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  auto epoch_batches = [&](int) -> std::function<std::optional<data::Batch>()> {
+  auto pass_batches = [&](int) -> std::function<std::optional<data::Batch>()> {
     std::iota(order.begin(), order.end(), 0);
     if (options.shuffle) {
       for (std::int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle_gen.below(std::uint64_t(i + 1))]);
@@ -236,7 +390,7 @@ History Model::fit(const data::Dataset& all, const FitOptions& options) {
       return batch;
     };
   };
-  return fit_loop(epoch_batches, steps_for(n, options.batch_size), validation, options, &shuffle_gen);
+  return fit_loop(pass_batches, steps_for(n, options.batch_size), validation, options, &shuffle_gen);
 }
 
 History Model::fit(const data::Pipeline& pipeline, const FitOptions& options) {
@@ -247,17 +401,23 @@ History Model::fit(const data::Pipeline& pipeline, const FitOptions& options) {
         "fit: validation_split needs data held in memory; split a pipeline with take()/skip() or "
         "image_dataset_from_directory's validation_split, and pass validation_data");
   }
-  if (pipeline.cardinality() == data::INFINITE_CARDINALITY) {
-    throw Error("fit: the pipeline repeats forever, so an epoch would never end; use repeat(count) or take(n)");
+  if (options.sample_weight.defined()) {
+    throw Error("fit: sample_weight applies to in-memory data; a pipeline's elements carry their own "
+                "(Batch::sample_weight)");
+  }
+  if (pipeline.cardinality() == data::INFINITE_CARDINALITY && !options.steps_per_epoch) {
+    throw Error(
+        "fit: the pipeline repeats forever, so an epoch would never end; give steps_per_epoch, or use "
+        "repeat(count) or take(n)");
   }
   const data::Pipeline train = batched(pipeline, options.batch_size);
   if (train.cardinality() == 0) throw Error("fit: the training data is empty");
-  // Epoch e is the pipeline's iteration e: its shuffle orders and random draws depend on
-  // nothing else, so a run resumed at epoch e continues exactly.
+  // Pass p is the pipeline's iteration p (epoch e's without steps_per_epoch): its shuffle orders
+  // and random draws depend on nothing else, so a run resumed at epoch e continues exactly.
   std::optional<data::Pipeline::Iterator> it;
-  auto epoch_batches = [&](int epoch) -> std::function<std::optional<data::Batch>()> {
-    it.reset();  // ends the previous epoch's workers before starting this one's
-    it.emplace(train.iterate(static_cast<std::uint64_t>(epoch)));
+  auto pass_batches = [&](int pass) -> std::function<std::optional<data::Batch>()> {
+    it.reset();  // ends the previous pass's workers before starting this one's
+    it.emplace(train.iterate(static_cast<std::uint64_t>(pass)));
     return [&]() -> std::optional<data::Batch> {
       std::optional<data::Batch> batch = it->next();
       distribution::Strategy* dist = distribution::strategy_for(*this);
@@ -269,10 +429,10 @@ History Model::fit(const data::Pipeline& pipeline, const FitOptions& options) {
       return local;
     };
   };
-  return fit_loop(epoch_batches, train.cardinality(), options.validation_data, options, nullptr);
+  return fit_loop(pass_batches, train.cardinality(), options.validation_data, options, nullptr);
 }
 
-History Model::fit_loop(const std::function<std::function<std::optional<data::Batch>()>(int)>& epoch_batches,
+History Model::fit_loop(const std::function<std::function<std::optional<data::Batch>()>(int)>& pass_batches,
                         std::int64_t steps, const std::optional<data::Pipeline>& validation, const FitOptions& options,
                         Generator* shuffle_gen) {
   distribution::Strategy* dist = distribution::strategy_for(*this);
@@ -316,29 +476,47 @@ History Model::fit_loop(const std::function<std::function<std::optional<data::Ba
       }
     }
   }
+  // With steps_per_epoch an epoch continues the pass the previous one left (Keras's EpochIterator).
+  const std::optional<std::int64_t> per_epoch = options.steps_per_epoch;
+  const std::int64_t epoch_steps = per_epoch ? *per_epoch : steps;
+  std::function<std::optional<data::Batch>()> next_batch;
+  int next_pass = first_epoch;
+  std::int64_t pass_seen = 0;  // batches drawn from the current pass
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     for (auto& cb : options.callbacks) cb->on_epoch_begin(*this, epoch);
     if (verbose) std::cout << "Epoch " << epoch + 1 << "/" << options.epochs << "\n" << std::flush;
-    const auto next_batch = epoch_batches(epoch);
-    for (auto& m : metrics_) m->reset();
+    if (!per_epoch || !next_batch) {
+      next_batch = pass_batches(per_epoch ? next_pass++ : epoch);
+      pass_seen = 0;
+    }
+    reset_metrics();
     // Every value train_step returns, averaged over the epoch: "loss" first, then the rest by name.
     std::vector<std::string> keys;
     std::map<std::string, WeightedMean> means;
-    ProgressBar bar(std::cout, steps, verbose);
+    ProgressBar bar(std::cout, epoch_steps, verbose);
     std::vector<std::pair<std::string, double>> shown;
     double epoch_samples = 0;
-    for (std::int64_t step = 0;; ++step) {
-      const std::optional<data::Batch> batch = next_batch();
-      if (!batch) break;
-      const Logs logs = train_step(*batch);
+    for (std::int64_t step = 0; !per_epoch || step < *per_epoch; ++step) {
+      // A pass of known length that is used up is not drawn from again (Keras checks the count).
+      std::optional<data::Batch> batch;
+      if (!per_epoch || steps == data::INFINITE_CARDINALITY || pass_seen < steps) batch = next_batch();
+      if (!batch) {
+        if (per_epoch) {
+          warn_input_ran_out(epoch, step, *per_epoch, verbose);
+          next_batch = nullptr;
+        }
+        break;
+      }
+      ++pass_seen;
       const double batch_size = double(batch->x.ndim() ? batch->x.size(0) : 1);
       epoch_samples += batch_size;
+      const Logs logs = train_step(weigh_training_batch(*std::move(batch), options));
       for (const auto& [key, value] : logs) {
         if (!std::isfinite(value)) {
           if (verbose == 1) std::cout << "\n";
           throw Error("fit: the " + key + " became " + std::string(std::isnan(value) ? "nan" : "inf") +
                       " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " of " +
-                      std::to_string(steps) +
+                      std::to_string(epoch_steps) +
                       "; training stopped. Lower the learning rate or check the data for nan/inf values.");
         }
         if (!means.count(key)) {
@@ -348,13 +526,15 @@ History Model::fit_loop(const std::function<std::function<std::optional<data::Ba
       }
       shown.clear();
       for (const auto& key : keys) shown.emplace_back(key, means[key].value());
-      for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
+      for (auto& value : metric_results()) shown.push_back(std::move(value));
       for (auto& cb : options.callbacks) cb->on_train_batch_end(*this, step, Logs(shown.begin(), shown.end()));
-      bar.update(std::min(step + 1, steps), shown);
+      bar.update(std::min(step + 1, epoch_steps), shown);
     }
     if (dist) sum_over_ranks(*dist, shown, means, epoch_samples);
+    // A pass of known length used up exactly at the epoch's end: the next epoch starts a new one.
+    if (per_epoch && steps != data::INFINITE_CARDINALITY && pass_seen >= steps) next_batch = nullptr;
     Logs epoch_logs(shown.begin(), shown.end());
-    if (validation) {
+    if (validation && validates_after(epoch, options)) {
       // Keras's order: loss, metrics, val_loss, val_metrics.
       const auto val = evaluate_in_order(*validation, {.batch_size = options.batch_size, .verbose = 0});
       for (const auto& [k, v] : val) {
@@ -393,10 +573,20 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& op
 }
 
 Logs Model::evaluate(const data::Dataset& data, const EvaluateOptions& options) {
-  return evaluate(data::Pipeline(data), options);
+  if (!options.sample_weight.defined()) return evaluate(data::Pipeline(data), options);
+  if (data.sample_weight().defined()) {
+    throw Error("evaluate: the dataset has sample weights and sample_weight was given too; give them once");
+  }
+  EvaluateOptions rest = options;
+  rest.sample_weight = Tensor();
+  return evaluate(data::Pipeline(data.with_sample_weight(options.sample_weight)), rest);
 }
 
 Logs Model::evaluate(const data::Pipeline& data, const EvaluateOptions& options) {
+  if (options.sample_weight.defined()) {
+    throw Error("evaluate: sample_weight applies to in-memory data; a pipeline's elements carry their own "
+                "(Batch::sample_weight)");
+  }
   const auto values = evaluate_in_order(data, options);
   return Logs(values.begin(), values.end());
 }
@@ -409,27 +599,35 @@ std::vector<std::pair<std::string, double>> Model::evaluate_in_order(const data:
   const data::Pipeline batches = batched(data, options.batch_size);
   const int verbose = distribution::is_chief() ? train_detail::resolve_verbosity(options.verbose) : 0;
   const std::int64_t steps = batches.cardinality();
-  for (auto& m : metrics_) m->reset();
-  WeightedMean loss_mean;
+  reset_metrics();
+  // Every value test_step returns, averaged by batch size: "loss" first, then the rest by name.
+  std::vector<std::string> keys{"loss"};
+  std::map<std::string, WeightedMean> means;
   ProgressBar bar(std::cout, steps, verbose);
   std::vector<std::pair<std::string, double>> shown;
   auto it = batches.iterate();
   std::int64_t step = 0;
   // Data-parallel: each rank scores its rows of every batch; the results are summed over ranks.
   distribution::Strategy* dist = distribution::strategy_for(*this);
+  double samples = 0;
   while (const auto global_batch = it.next()) {
     if (!global_batch->y.defined()) throw Error("evaluate: the data has no targets");
     const data::Batch batch = dist ? rank_rows_of(*global_batch, *dist) : *global_batch;
     if (batch.x.size(0) > 0) {
       const Logs logs = test_step(batch);
-      if (auto found = logs.find("loss"); found != logs.end()) loss_mean.add(found->second, double(batch.x.size(0)));
+      for (const auto& [key, value] : logs) {
+        if (!means.count(key) && key != "loss") keys.push_back(key);
+        means[key].add(value, double(batch.x.size(0)));
+      }
+      samples += double(batch.x.size(0));
     }
-    shown.assign({{"loss", loss_mean.value()}});
-    for (auto& m : metrics_) shown.emplace_back(m->name(), m->result());
+    shown.clear();
+    for (const auto& key : keys) shown.emplace_back(key, means[key].value());
+    for (auto& value : metric_results()) shown.push_back(std::move(value));
     bar.update(std::min(++step, steps), shown);
   }
   if (step == 0) throw Error("evaluate: the data is empty");
-  if (dist) sum_over_ranks(*dist, shown, {{"loss", loss_mean}}, loss_mean.weight);
+  if (dist) sum_over_ranks(*dist, shown, means, samples);
   bar.finish(shown);
   return shown;
 }

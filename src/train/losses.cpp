@@ -110,21 +110,28 @@ Tensor BinaryFocalCrossentropy::operator()(const Tensor& y_true, const Tensor& y
 }
 
 Tensor SparseCategoricalCrossentropy::operator()(const Tensor& y_true, const Tensor& y_pred) const {
+  return weighted(y_true, y_pred, Tensor());
+}
+
+Tensor SparseCategoricalCrossentropy::weighted(const Tensor& y_true, const Tensor& y_pred,
+                                               const Tensor& sample_weight) const {
   check_pair(y_true, y_pred, name());
   if (y_true.numel() * y_pred.size(-1) != y_pred.numel()) {
     throw Error(name() + ": expected one integer label per prediction row: y_true has shape " +
                 shape_str(y_true.shape()) + ", y_pred has shape " + shape_str(y_pred.shape()));
   }
   Tensor labels = y_true.reshape({y_true.numel()});
-  Tensor weights;  // with ignore_class: 0 for ignored labels, n / valid for the rest
-  if (ignore_class_) {
+  Tensor weights;  // per label row: its sample's weight, 0 for ignored labels, times n / valid
+  if (ignore_class_ || sample_weight.defined()) {
     auto ids = labels.to_vector<std::int64_t>();
+    const std::vector<double> per_sample = sample_weights_for(sample_weight, y_pred, name());
+    const std::size_t rows_per_sample = ids.size() / std::max<std::size_t>(per_sample.size(), 1);
     std::vector<double> w(ids.size());
     std::int64_t valid = 0;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      const bool keep = ids[i] != *ignore_class_;
+      const bool keep = !ignore_class_ || ids[i] != *ignore_class_;
       valid += keep;
-      w[i] = keep ? 1.0 : 0.0;
+      w[i] = keep ? per_sample[i / rows_per_sample] : 0.0;
       if (!keep) ids[i] = 0;  // any valid class: its loss is weighted by 0
     }
     // Keras's reduction with a mask: the mean over the labels that count (0 when none do).

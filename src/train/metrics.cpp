@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <span>
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
@@ -126,49 +127,94 @@ TopKAccuracy::TopKAccuracy(std::int64_t k, LabelKind kind, std::string name)
   if (k_ < 1) throw Error(name_ + ": k must be at least 1, got " + std::to_string(k_));
 }
 
-void TopKAccuracy::update(const Tensor& y_true, const Tensor& y_pred) {
+std::vector<char> TopKAccuracy::matches(const Tensor& y_true, const Tensor& y_pred) const {
   const Tensor scores = class_scores(y_pred.detach(), kind_);
   const Labels truth = true_labels(y_true, scores, kind_);
-  correct_ += top_k_hits(truth, scores, k_);
-  total_ += static_cast<std::int64_t>(truth.size());
+  if (static_cast<std::int64_t>(truth.size()) != scores.size(0)) {
+    throw Error(name_ + ": " + std::to_string(truth.size()) + " labels for " + std::to_string(scores.size(0)) +
+                " predictions");
+  }
+  std::vector<char> out(truth.size());
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    out[i] = static_cast<char>(
+        top_k_hits(std::span(truth).subspan(i, 1), scores.slice(std::int64_t(i), std::int64_t(i) + 1), k_));
+  }
+  return out;
 }
 
-void SparseCategoricalAccuracy::update(const Tensor& y_true, const Tensor& y_pred) {
+std::vector<char> SparseCategoricalAccuracy::matches(const Tensor& y_true, const Tensor& y_pred) const {
   const auto predicted = row_argmax(y_pred);
   const auto labels = y_true.to_vector<double>();
   if (labels.size() != predicted.size()) {
     throw Error(name_ + ": " + std::to_string(labels.size()) + " labels for " + std::to_string(predicted.size()) +
                 " predictions");
   }
-  for (std::size_t i = 0; i < labels.size(); ++i) correct_ += static_cast<double>(predicted[i]) == labels[i];
-  total_ += static_cast<std::int64_t>(labels.size());
+  std::vector<char> out(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) out[i] = static_cast<double>(predicted[i]) == labels[i];
+  return out;
 }
 
-void CategoricalAccuracy::update(const Tensor& y_true, const Tensor& y_pred) {
+std::vector<char> CategoricalAccuracy::matches(const Tensor& y_true, const Tensor& y_pred) const {
   const auto predicted = row_argmax(y_pred);
   const auto expected = row_argmax(to_float(y_true, 1.0, y_pred.dtype()));
   if (expected.size() != predicted.size()) throw Error(name_ + ": y_true and y_pred have different batch sizes");
-  for (std::size_t i = 0; i < expected.size(); ++i) correct_ += predicted[i] == expected[i];
-  total_ += static_cast<std::int64_t>(expected.size());
+  std::vector<char> out(expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) out[i] = predicted[i] == expected[i];
+  return out;
 }
 
-void BinaryAccuracy::update(const Tensor& y_true, const Tensor& y_pred) {
+std::vector<char> BinaryAccuracy::matches(const Tensor& y_true, const Tensor& y_pred) const {
   const auto p = y_pred.to_vector<double>();
   const auto t = y_true.to_vector<double>();
   if (p.size() != t.size()) throw Error(name_ + ": y_true and y_pred have different sizes");
-  for (std::size_t i = 0; i < p.size(); ++i) correct_ += (p[i] > threshold_) == (t[i] > 0.5);
-  total_ += static_cast<std::int64_t>(p.size());
+  std::vector<char> out(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) out[i] = (p[i] > threshold_) == (t[i] > 0.5);
+  return out;
 }
 
-void MeanError::update(const Tensor& y_true, const Tensor& y_pred) {
+void AccuracyBase::update(const Tensor& y_true, const Tensor& y_pred) {
+  const auto hits = matches(y_true, y_pred);
+  for (char hit : hits) correct_ += hit;
+  total_ += static_cast<double>(hits.size());
+}
+
+void AccuracyBase::update_weighted(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
+  const auto hits = matches(y_true, y_pred);
+  const auto w = row_weights(sample_weight, hits.size(), name());
+  for (std::size_t i = 0; i < hits.size(); ++i) correct_ += w[i] * hits[i], total_ += w[i];
+}
+
+void Metric::update_weighted(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
+  if (!sample_weight.defined()) return update(y_true, y_pred);
+  throw Error("metric \"" + name() +
+              "\" cannot weigh its values by sample_weight; list it in compile's metrics, not weighted_metrics");
+}
+
+std::vector<double> row_weights(const Tensor& sample_weight, std::size_t rows, const std::string& who) {
+  if (!sample_weight.defined()) return std::vector<double>(rows, 1.0);
+  const auto w = sample_weight.to_vector<double>();
+  if (w.empty() || rows % w.size() != 0) {
+    throw Error(who + ": " + std::to_string(w.size()) + " sample weights for " + std::to_string(rows) +
+                " predictions (expected one weight per sample)");
+  }
+  const std::size_t per_sample = rows / w.size();
+  std::vector<double> out(rows);
+  for (std::size_t i = 0; i < rows; ++i) out[i] = w[i / per_sample];
+  return out;
+}
+
+void MeanError::update(const Tensor& y_true, const Tensor& y_pred) { update_weighted(y_true, y_pred, Tensor()); }
+
+void MeanError::update_weighted(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
   const auto p = y_pred.to_vector<double>();
   const auto t = y_true.to_vector<double>();
   if (p.size() != t.size()) throw Error(name_ + ": y_true and y_pred have different sizes");
+  const auto w = row_weights(sample_weight, p.size(), name_);
   for (std::size_t i = 0; i < p.size(); ++i) {
     const double d = p[i] - t[i];
-    sum_ += kind_ == Kind::Absolute ? std::abs(d) : d * d;
+    sum_ += w[i] * (kind_ == Kind::Absolute ? std::abs(d) : d * d);
+    count_ += w[i];
   }
-  count_ += static_cast<std::int64_t>(p.size());
 }
 
 std::shared_ptr<Metric> get(const std::string& name, const std::string& loss_name) {
@@ -186,7 +232,8 @@ std::shared_ptr<Metric> get(const std::string& name, const std::string& loss_nam
   if (name == "binary_accuracy") return std::make_shared<BinaryAccuracy>(name);
   if (auto m = confusion_metric(name, loss_name)) return m;
   if (auto m = top_k_metric(name, loss_name)) return m;
-  if (name == "mae" || name == "mean_absolute_error") return std::make_shared<MeanError>(MeanError::Kind::Absolute, name);
+  if (name == "mae" || name == "mean_absolute_error")
+    return std::make_shared<MeanError>(MeanError::Kind::Absolute, name);
   if (name == "mse" || name == "mean_squared_error") return std::make_shared<MeanError>(MeanError::Kind::Squared, name);
   throw Error("unknown metric \"" + name +
               "\"; expected accuracy, sparse_categorical_accuracy, categorical_accuracy, binary_accuracy, "

@@ -154,5 +154,43 @@ TEST(KerasCoverage, CallbacksAndSchedulesMarkedSupportedExist) {
   EXPECT_EQ(marked_schedules, schedules_kiln_has);
 }
 
+// The training arguments marked supported, as the compiler sees them.
+TEST(KerasCoverage, TrainingArgumentsMarkedSupportedExist) {
+  const std::set<std::string> kiln_has = {"compile: optimizer, loss, metrics",
+                                          "compile: loss per output",
+                                          "compile: loss_weights",
+                                          "compile: metrics per output",
+                                          "compile: weighted_metrics",
+                                          "fit: x, y, batch_size, epochs, verbose, callbacks",
+                                          "fit: y as a list or map of targets",
+                                          "fit: validation_split",
+                                          "fit: validation_data",
+                                          "fit: shuffle",
+                                          "fit: class_weight",
+                                          "fit: sample_weight",
+                                          "fit: initial_epoch",
+                                          "fit: steps_per_epoch",
+                                          "fit: validation_freq",
+                                          "evaluate: x, y, batch_size, verbose",
+                                          "evaluate: sample_weight",
+                                          "evaluate: return_dict",
+                                          "Model.output_names"};
+  [[maybe_unused]] CompileOutputs outputs{.loss = {"mse"}, .loss_weights = {1.0}};
+  [[maybe_unused]] FitOptions fit{.validation_split = 0.1,
+                                  .shuffle = false,
+                                  .initial_epoch = 0,
+                                  .sample_weight = Tensor(),
+                                  .class_weight = {{0, 1.0}},
+                                  .steps_per_epoch = 1,
+                                  .validation_freq = 1};
+  [[maybe_unused]] EvaluateOptions evaluate{.sample_weight = Tensor()};
+  [[maybe_unused]] std::vector<std::string> (Model::*names)() const = &Model::output_names;
+  std::set<std::string> marked;
+  for (const Row& r : section("Training arguments")) {
+    if (r.status == "supported") marked.insert(r.name);
+  }
+  EXPECT_EQ(marked, kiln_has);
+}
+
 }  // namespace
 }  // namespace kiln

@@ -117,7 +117,10 @@ TEST(Bidirectional, RulesAndErrorsFollowKeras) {
   EXPECT_TRUE(contains(error_of([&] { Bidirectional(LSTM(2), "concat", &also_forward); }), "different go_backwards"));
   const LSTM backward_sequences(2, RNNOptions{.return_sequences = true, .go_backwards = true});
   EXPECT_TRUE(contains(error_of([&] { Bidirectional(LSTM(2), "concat", &backward_sequences); }), "return_sequences"));
-  EXPECT_TRUE(contains(error_of([] { Bidirectional(LSTM(2, RNNOptions{.return_state = true})); }), "return_state"));
+  const LSTM backward_stateless(2, RNNOptions{.go_backwards = true});
+  EXPECT_TRUE(contains(
+      error_of([&] { Bidirectional(LSTM(2, RNNOptions{.return_state = true}), "concat", &backward_stateless); }),
+      "must agree on return_sequences and return_state"));
   // A given backward layer may differ (here in units) when the outputs are concatenated.
   const GRU backward(3, RNNOptions{.go_backwards = true, .name = "back"});
   Bidirectional bi(GRU(2), "concat", &backward);
@@ -155,8 +158,8 @@ TEST(RNNDropout, DropsTheSameInputFeaturesAtEveryStepWhileTraining) {
   EXPECT_EQ(config.at("dropout"), 0.5);
   EXPECT_EQ(config.at("seed"), 3);
   EXPECT_EQ(layer_from_config("SimpleRNN", config)->get_config(), config);
-  EXPECT_TRUE(
-      contains(error_of([] { GRU(2, RNNOptions{.recurrent_dropout = 0.1}); }), "recurrent_dropout is not supported"));
+  EXPECT_TRUE(contains(error_of([] { GRU(2, RNNOptions{.recurrent_dropout = 1.0}); }),
+                       "recurrent_dropout must be in [0, 1), got 1.000000"));
   EXPECT_TRUE(contains(error_of([] { LSTM(2, RNNOptions{.dropout = 1.0}); }), "dropout must be in [0, 1)"));
 }
 

@@ -9,6 +9,8 @@
 // as Keras sets them.
 //   merge_mode "concat" (default): [..., 2 * units]; "sum", "mul", "ave": [..., units];
 //   "" (Keras's None): no merge, both outputs from call() (forward() is then an Error).
+// return_state (given to the wrapped layer): call_merged() gives Keras's
+// [output, forward states..., backward states...]; forward() the output alone.
 // Weights: the forward layer's, then the backward layer's.
 #pragma once
 #include <concepts>
@@ -26,8 +28,13 @@ class Bidirectional : public Layer {
   const std::string& merge_mode() const { return merge_mode_; }
   const std::shared_ptr<RNNLayer>& forward_layer() const { return forward_; }
   const std::shared_ptr<RNNLayer>& backward_layer() const { return backward_; }
-  // {forward output, backward output (in time order)}, unmerged: what merge_mode None returns.
+  // {forward output, backward output (in time order)}, unmerged: what merge_mode None returns;
+  // with return_state (Keras's), then the forward layer's final states and the backward
+  // layer's ({h} each, {h, c} each for LSTM).
   std::vector<Tensor> call(const Tensor& x, bool training = false);
+  // Keras's return value: the merged output (both outputs with merge_mode None), then with
+  // return_state the forward states and the backward states.
+  std::vector<Tensor> call_merged(const Tensor& x, bool training = false);
 
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;

@@ -31,7 +31,8 @@
 namespace kiln::layers {
 
 struct RNNOptions {
-  std::string activation = "tanh";  // SimpleRNN: "tanh" or "relu"; LSTM and GRU use tanh and sigmoid, as Keras's defaults
+  std::string activation =
+      "tanh";  // SimpleRNN: "tanh" or "relu"; LSTM and GRU use tanh and sigmoid, as Keras's defaults
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer recurrent_initializer = "orthogonal";
@@ -40,7 +41,10 @@ struct RNNOptions {
   // Keras's dropout: while training, each input feature is dropped with this probability (the rest
   // scaled by 1 / (1 - dropout)), with one mask per sequence, the same at every time step.
   double dropout = 0.0;
-  double recurrent_dropout = 0.0;     // dropout on the state: not supported yet (nonzero is an Error)
+  // Keras's recurrent_dropout: while training, each unit of the state h is dropped with this
+  // probability where it meets the recurrent kernel (h U), the rest scaled by 1 / (1 - rate), with
+  // one mask per sequence, the same at every time step. The state carried on is not masked.
+  double recurrent_dropout = 0.0;
   std::optional<std::uint64_t> seed;  // for the dropout masks; without one, drawn from kiln's default generator
   bool return_sequences = false;
   bool return_state = false;
@@ -72,7 +76,7 @@ class RNNLayer : public Layer {
   nlohmann::json get_config() const override;
   // Only a layer with dropout draws random numbers (checkpoints of other models are unchanged).
   std::vector<Generator*> generators() override {
-    return options_.dropout > 0.0 ? std::vector<Generator*>{&generator_} : std::vector<Generator*>{};
+    return draws_masks() ? std::vector<Generator*>{&generator_} : std::vector<Generator*>{};
   }
 
  protected:
@@ -84,6 +88,7 @@ class RNNLayer : public Layer {
   virtual RecurrentResult run(const Tensor& x, const Tensor& mask, const std::vector<Tensor>& initial_state) = 0;
   virtual std::size_t state_count() const { return 1; }
   RecurrentOptions op_options() const;
+  bool draws_masks() const { return options_.dropout > 0.0 || options_.recurrent_dropout > 0.0; }
 
   Tensor kernel_, recurrent_kernel_, bias_;
 
@@ -92,6 +97,7 @@ class RNNLayer : public Layer {
   RNNOptions options_;
   int gates_;
   Generator generator_;  // draws the dropout masks
+  Tensor state_mask_;    // the recurrent dropout mask of the call in progress, for op_options()
 };
 
 class SimpleRNN : public RNNLayer {

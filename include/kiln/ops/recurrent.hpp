@@ -35,6 +35,10 @@ struct RecurrentOptions {
   bool go_backwards = false;      // process the sequence in reverse; outputs stay in processing order (Keras)
   bool zero_output_for_mask = false;
   std::string activation = "tanh";  // simple_rnn only: "tanh" or "relu"
+  // Keras's recurrent_dropout: [B, H] factors (0 or 1 / (1 - rate)) multiplying the state where it
+  // meets the recurrent kernel (h U), the same at every step; the state carried on (LSTM's c,
+  // GRU's z h term) is not masked. Undefined: none. Not differentiated.
+  Tensor recurrent_dropout_mask;
 };
 
 struct RecurrentResult {

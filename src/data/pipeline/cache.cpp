@@ -104,13 +104,20 @@ class FileRecordStream : public Stream {
       return std::nullopt;
     }
     out_.put(1);
-    const std::uint8_t flags = (e->x.defined() ? 1 : 0) | (e->y.defined() ? 2 : 0);
+    const std::uint8_t flags = (e->x.defined() ? 1 : 0) | (e->y.defined() ? 2 : 0) |
+                               (e->sample_weight.defined() ? 4 : 0) | (e->targets.empty() ? 0 : 8);
     out_.put(static_cast<char>(flags));
     const auto inputs = static_cast<std::uint32_t>(e->inputs.size());
     out_.write(reinterpret_cast<const char*>(&inputs), sizeof inputs);
     if (e->inputs.empty() && e->x.defined()) put_tensor(out_, e->x);
     if (e->y.defined()) put_tensor(out_, e->y);
     for (const auto& t : e->inputs) put_tensor(out_, t);
+    if (e->sample_weight.defined()) put_tensor(out_, e->sample_weight);
+    if (!e->targets.empty()) {
+      const auto targets = static_cast<std::uint32_t>(e->targets.size());
+      out_.write(reinterpret_cast<const char*>(&targets), sizeof targets);
+      for (const auto& t : e->targets) put_tensor(out_, t);
+    }
     return e;
   }
 
@@ -140,6 +147,13 @@ class FileReplayStream : public Stream {
     if (flags & 2) b.y = get_tensor();
     for (std::uint32_t i = 0; i < inputs; ++i) b.inputs.push_back(get_tensor());
     if (!b.inputs.empty()) b.x = b.inputs[0];
+    if (flags & 4) b.sample_weight = get_tensor();
+    if (flags & 8) {
+      std::uint32_t targets = 0;
+      if (!in_.read(reinterpret_cast<char*>(&targets), sizeof targets) || targets > 1024) corrupt();
+      for (std::uint32_t i = 0; i < targets; ++i) b.targets.push_back(get_tensor());
+      if (!b.targets.empty()) b.y = b.targets[0];
+    }
     return b;
   }
 

@@ -82,6 +82,7 @@ Batch stack(const std::vector<Batch>& elements, const std::string& where) {
   };
   out.x = gather([](const Batch& b) -> const Tensor& { return b.x; }, "x");
   out.y = gather([](const Batch& b) -> const Tensor& { return b.y; }, "a target");
+  out.sample_weight = gather([](const Batch& b) -> const Tensor& { return b.sample_weight; }, "a sample weight");
   const std::size_t inputs = elements[0].inputs.size();
   for (std::size_t k = 0; k < inputs; ++k) {
     for (const auto& e : elements) {
@@ -90,6 +91,14 @@ Batch stack(const std::vector<Batch>& elements, const std::string& where) {
     out.inputs.push_back(gather([k](const Batch& b) -> const Tensor& { return b.inputs[k]; }, "an input"));
   }
   if (!out.inputs.empty()) out.x = out.inputs[0];
+  const std::size_t targets = elements[0].targets.size();
+  for (std::size_t k = 0; k < targets; ++k) {
+    for (const auto& e : elements) {
+      if (e.targets.size() != targets) throw Error(where + ": elements of a batch have different numbers of targets");
+    }
+    out.targets.push_back(gather([k](const Batch& b) -> const Tensor& { return b.targets[k]; }, "a target"));
+  }
+  if (!out.targets.empty()) out.y = out.targets[0];
   return out;
 }
 
@@ -116,8 +125,11 @@ class MemoryStream : public Stream {
       };
       b.x = row(b.x);
       if (b.y.defined()) b.y = row(b.y);
+      if (b.sample_weight.defined()) b.sample_weight = row(b.sample_weight);
       for (auto& in : b.inputs) in = row(in);
       if (!b.inputs.empty()) b.x = b.inputs[0];
+      for (auto& t : b.targets) t = row(t);
+      if (!b.targets.empty()) b.y = b.targets[0];
     }
     return b;
   }
