@@ -25,12 +25,15 @@
 #include "kiln/error.hpp"
 #include "kiln/io/files.hpp"
 #include "kiln/layers/activation.hpp"
+#include "kiln/layers/activation_layers.hpp"
 #include "kiln/layers/attention.hpp"
 #include "kiln/layers/batch_normalization.hpp"
 #include "kiln/layers/conv2d.hpp"
 #include "kiln/layers/conv2d_transpose.hpp"
 #include "kiln/layers/dense.hpp"
+#include "kiln/layers/depthwise_conv2d.hpp"
 #include "kiln/layers/embedding.hpp"
+#include "kiln/layers/global_pooling.hpp"
 #include "kiln/layers/leaky_relu.hpp"
 #include "kiln/layers/merging.hpp"
 #include "kiln/layers/normalization.hpp"
@@ -57,10 +60,13 @@ constexpr std::int64_t kMaxSample = std::int64_t{1} << 24;
 constexpr std::int64_t kBatch = std::numeric_limits<std::int64_t>::min();
 
 const char* kSupported =
-    "Conv, ConvTranspose, MaxPool, AveragePool, Gemm, MatMul, Add, Sum, Mul, Sub, Div (by scalars), Concat, Flatten, "
+    "Conv (grouped and depthwise too), ConvTranspose, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Gemm, "
+    "MatMul, Add, Sum, Mul, Sub (by scalars or of two values), Div (by scalars), Concat, Flatten, "
     "Reshape, "
-    "Transpose, Pad (of zero width), RNN, LSTM, GRU (with Squeeze, Slice, Shape, ConstantOfShape for their states), "
-    "Relu, LeakyRelu, Sigmoid, Tanh, Softmax, BatchNormalization, LayerNormalization, "
+    "Max, Min, Mean, Transpose, Pad (of zero width), RNN, LSTM, GRU (with Squeeze, Slice, Shape, ConstantOfShape for "
+    "their states), "
+    "Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, HardSwish, "
+    "Clip, BatchNormalization, LayerNormalization, "
     "Gather, "
     "Resize, Dropout, Identity, Constant";
 
@@ -452,10 +458,19 @@ class Importer {
     if (op == "Conv") return conv(node);
     if (op == "ConvTranspose") return conv_transpose(node);
     if (op == "MaxPool" || op == "AveragePool") return pool(node);
+    if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
+      // [N, C, 1, 1]: Keras's keepdims form of an NHWC image, still channels first.
+      Sym x = image(node);
+      const layers::GlobalPoolingOptions keep{.keepdims = true};
+      x.tensor = op == "GlobalAveragePool" ? call(std::make_shared<layers::GlobalAveragePooling2D>(keep), x.tensor, {})
+                                           : call(std::make_shared<layers::GlobalMaxPooling2D>(keep), x.tensor, {});
+      return set(node, x);
+    }
     if (op == "Gemm") return gemm(node);
     if (op == "MatMul") return matmul(node);
     if (op == "Add" || op == "Sum") return add(node);
     if (op == "Mul" || op == "Sub" || op == "Div") return scalar_arithmetic(node);
+    if (op == "Max" || op == "Min" || op == "Mean") return merge(node);
     if (op == "Concat") return concat(node);
     if (op == "Flatten") return flatten(node);
     if (op == "Reshape") return reshape(node);
@@ -470,7 +485,11 @@ class Importer {
       x.tensor = call(std::make_shared<layers::LeakyReLU>(float_attr(node, "alpha", 0.01f)), x.tensor, {});
       return set(node, x);
     }
-    if (op == "Softmax") return softmax(node);
+    if (op == "Softmax" || op == "LogSoftmax") return softmax(node);
+    if (op == "Elu" || op == "Selu" || op == "Softplus" || op == "Softsign" || op == "Exp" || op == "HardSigmoid" ||
+        op == "HardSwish" || op == "Clip") {
+      return activation_node(node);
+    }
     if (op == "BatchNormalization") return batch_norm(node);
     if (op == "LayerNormalization") return layer_norm(node);
     if (op == "Gather") return gather(node);
@@ -589,22 +608,40 @@ class Importer {
     const std::string who = describe(node);
     const Tensor& w = constant(node, 1);
     const Shape& in = x.tensor.shape();  // H, W, C
-    if (w.ndim() != 4 || w.size(1) != in[2]) {
-      throw Error(who + ": weights " + shape_str(w.shape()) + " do not fit " + std::to_string(in[2]) +
-                  " input channels (expected [out, " + std::to_string(in[2]) + ", kh, kw])");
+    const std::int64_t groups = int_attr(node, "group", 1);
+    if (groups < 1 || in[2] % groups != 0 || w.ndim() != 4 || w.size(1) != in[2] / groups || w.size(0) % groups != 0) {
+      throw Error(who + ": weights " + shape_str(w.shape()) + " in " + std::to_string(groups) +
+                  " group(s) do not fit " + std::to_string(in[2]) + " input channels (expected [out, " +
+                  std::to_string(groups > 0 && in[2] % groups == 0 ? in[2] / groups : in[2]) + ", kh, kw])");
     }
-    if (int_attr(node, "group", 1) != 1) throw Error(who + ": grouped convolutions (group != 1) are not supported");
     const auto kernel = kernel_of(node, w);
     const auto strides = two(ints(node, "strides", {1, 1}), who, "strides");
     const auto dilations = two(ints(node, "dilations", {1, 1}), who, "dilations");
     const std::string pad = padding(node, in, kernel, strides, dilations);
     Tensor bias;
     if (node.input_size() > 2 && !node.input(2).empty()) bias = constant(node, 2);
+    if (groups > 1 && groups == in[2]) {
+      // One group per channel: DepthwiseConv2D, output channel c * m + j in both.
+      const std::int64_t m = w.size(0) / groups;
+      auto layer = std::make_shared<layers::DepthwiseConv2D>(
+          layers::Size2(kernel[0], kernel[1]),
+          layers::DepthwiseConv2DOptions{.strides = layers::Size2(strides[0], strides[1]),
+                                         .padding = pad,
+                                         .depth_multiplier = m,
+                                         .dilation_rate = layers::Size2(dilations[0], dilations[1]),
+                                         .use_bias = bias.defined()});
+      // [C * m, 1, kh, kw] -> Keras's [kh, kw, C, m].
+      std::vector<Tensor> weights{kernel_from_onnx(w).reshape({kernel[0], kernel[1], groups, m})};
+      if (bias.defined()) weights.push_back(bias);
+      x.tensor = call(layer, x.tensor, weights);
+      return set(node, x);
+    }
     auto layer = std::make_shared<layers::Conv2D>(
         w.size(0), layers::Size2(kernel[0], kernel[1]),
         layers::Conv2DOptions{.strides = layers::Size2(strides[0], strides[1]),
                               .padding = pad,
                               .dilation_rate = layers::Size2(dilations[0], dilations[1]),
+                              .groups = groups,
                               .use_bias = bias.defined()});
     std::vector<Tensor> weights{kernel_from_onnx(w)};
     if (bias.defined()) weights.push_back(bias);
@@ -874,10 +911,43 @@ class Importer {
   }
 
   // Mul, Sub and Div with a scalar constant (preprocessing: (x - mean) / std) as Rescaling.
+  bool attention_value(const std::string& name) const {
+    const auto it = syms_.find(name);
+    return it != syms_.end() && (it->second.attention || it->second.heads);
+  }
+
+  // Element-wise Sub, Mul, Max, Min and Mean of values of one shape and layout: Keras's merge layers.
+  void merge(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const std::string& op = node.op_type();
+    std::vector<SymbolicTensor> in;
+    Sym first = sym(node.input(0), who);
+    for (const auto& name : node.input()) {
+      const Sym& s = sym(name, who);
+      if (s.channels_first != first.channels_first || !s.flat_chw.empty() || s.tensor.shape() != first.tensor.shape()) {
+        throw Error(who + ": inputs must have one shape and layout (Keras's merge layers do not broadcast)");
+      }
+      in.push_back(s.tensor);
+    }
+    if (in.size() == 1) return set(node, first);
+    std::shared_ptr<layers::MergeLayer> layer;
+    if (op == "Sub") layer = std::make_shared<layers::Subtract>();
+    if (op == "Mul") layer = std::make_shared<layers::Multiply>();
+    if (op == "Max") layer = std::make_shared<layers::Maximum>();
+    if (op == "Min") layer = std::make_shared<layers::Minimum>();
+    if (op == "Mean") layer = std::make_shared<layers::Average>();
+    first.tensor = (*layer)(in);
+    set(node, first);
+  }
+
   void scalar_arithmetic(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     const std::string& op = node.op_type();
     const bool const_first = node.input_size() == 2 && is_const(node.input(0));
+    if (node.input_size() == 2 && op != "Div" && !is_const(node.input(0)) && !is_const(node.input(1)) &&
+        !attention_value(node.input(0)) && !attention_value(node.input(1))) {
+      return merge(node);  // two values: Subtract, Multiply
+    }
     // x * c, c * x, x - c, x / c: c - x and c / x are not a Rescaling.
     if (node.input_size() != 2 || !(is_const(node.input(1)) || (op == "Mul" && const_first))) {
       throw Error(who + ": only " + op + " of a value by a scalar constant is supported");
@@ -1037,8 +1107,65 @@ class Importer {
     set(node, y);
   }
 
+  // Single-node activations Keras has by name (or as a layer: ELU's alpha, ReLU's max_value).
+  void activation_node(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    const std::string who = describe(node);
+    Sym x = sym(node.input(0), who);
+    std::shared_ptr<layers::Layer> layer;
+    auto near = [](double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(1.0, std::abs(b)); };
+    if (op == "Elu") {
+      layer = std::make_shared<layers::ELU>(float_attr(node, "alpha", 1.0f));
+    } else if (op == "Selu") {
+      const double alpha = float_attr(node, "alpha", 1.67326319f), gamma = float_attr(node, "gamma", 1.05070102f);
+      if (!near(alpha, 1.6732632423543772) || !near(gamma, 1.0507009873554805)) {
+        throw Error(who + ": Selu with alpha " + std::to_string(alpha) + " and gamma " + std::to_string(gamma) +
+                    " is not supported (Keras's selu has alpha 1.6732632 and gamma 1.0507010)");
+      }
+      layer = std::make_shared<layers::Activation>("selu");
+    } else if (op == "HardSigmoid") {
+      const double alpha = float_attr(node, "alpha", 0.2f), beta = float_attr(node, "beta", 0.5f);
+      if (!near(alpha, 1.0 / 6.0) || !near(beta, 0.5)) {
+        throw Error(who + ": HardSigmoid with alpha " + std::to_string(alpha) + " and beta " + std::to_string(beta) +
+                    " is not supported (Keras 3's hard_sigmoid has alpha 1/6 and beta 0.5)");
+      }
+      layer = std::make_shared<layers::Activation>("hard_sigmoid");
+    } else if (op == "Clip") {
+      // Bounds are inputs from opset 11 on, attributes before; only a lower bound of 0 is a relu.
+      auto bound = [&](int input, const char* name) -> std::optional<double> {
+        if (opset_ < 11) {
+          if (const auto* a = attr(node, name)) return a->f();
+          return std::nullopt;
+        }
+        if (node.input_size() <= input || node.input(input).empty()) return std::nullopt;
+        if (!is_const(node.input(input))) throw Error(who + ": a Clip bound that is not a constant");
+        const Tensor t = consts_.at(node.input(input));
+        if (t.numel() != 1) throw Error(who + ": a Clip bound of " + std::to_string(t.numel()) + " values");
+        return t.to(DType::Float64).to_vector<double>()[0];
+      };
+      const auto low = bound(1, "min"), high = bound(2, "max");
+      if (!low || *low != 0.0) {
+        throw Error(who + ": Clip with a lower bound of " + (low ? std::to_string(*low) : std::string("none")) +
+                    " is not supported (only 0: relu with a max_value)");
+      }
+      if (high && *high == 6.0) {
+        layer = std::make_shared<layers::Activation>("relu6");
+      } else {
+        layer = std::make_shared<layers::ReLU>(high);
+      }
+    } else {
+      layer = std::make_shared<layers::Activation>(op == "Softplus"   ? "softplus"
+                                                   : op == "Softsign" ? "softsign"
+                                                   : op == "Exp"      ? "exponential"
+                                                                      : "hard_silu");
+    }
+    x.tensor = call(layer, x.tensor, {});
+    set(node, x);
+  }
+
   void softmax(const onnx::NodeProto& node) {
-    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.attention) {
+    const bool log = node.op_type() == "LogSoftmax";
+    if (const auto it = syms_.find(node.input(0)); !log && it != syms_.end() && it->second.attention) {
       const std::int64_t axis = int_attr(node, "axis", -1);
       if (it->second.attention->stage != 1 || (axis != -1 && axis != 3)) {
         throw Error(describe(node) + ": a softmax inside attention other than over the scaled scores' keys");
@@ -1057,7 +1184,7 @@ class Importer {
       throw Error(describe(node) + ": softmax over axis " + std::to_string(axis) +
                   " is not supported (only the features axis)");
     }
-    x.tensor = call(std::make_shared<layers::Activation>("softmax"), x.tensor, {});
+    x.tensor = call(std::make_shared<layers::Activation>(log ? "log_softmax" : "softmax"), x.tensor, {});
     set(node, x);
   }
 

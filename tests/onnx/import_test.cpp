@@ -158,6 +158,92 @@ TEST(OnnxImport, FunctionalTwoInputRoundTrip) {
   EXPECT_LE(testing::max_relative_difference((*imported)(inputs)[0], model(inputs)[0]), 1e-6);
 }
 
+TEST(OnnxImport, ActivationsAndMergesRoundTripAtOpsets13And17) {
+  // Single-node activations (LogSoftmax included) and element-wise merges of two values come
+  // back as Keras's layers with the same predictions.
+  auto x = Input({4, 6}, "x"), y = Input({4, 6}, "y");
+  std::vector<SymbolicTensor> outs;
+  for (const char* a : {"softmax", "log_softmax", "elu", "selu", "softplus", "softsign", "hard_sigmoid", "hard_silu",
+                        "relu6", "exponential"}) {
+    outs.push_back(Activation(a)(x));
+  }
+  outs.push_back(ELU(0.7)(x));
+  outs.push_back(ReLU(1.5)(x));
+  outs.push_back(ReLU(std::nullopt, 0.2)(y));
+  outs.push_back(Subtract()({x, y}));
+  outs.push_back(Multiply()({x, y}));
+  outs.push_back(Maximum()({x, y, Activation("tanh")(y)}));
+  outs.push_back(Minimum()({x, y}));
+  outs.push_back(Average()({x, y}));
+  Model model({x, y}, outs, "activations");
+  const std::vector<Tensor> inputs{random::uniform({3, 4, 6}, -4, 4, 30), random::uniform({3, 4, 6}, -4, 4, 31)};
+  const auto expected = model(inputs);
+  for (int opset : {13, 17}) {
+    SCOPED_TRACE(opset);
+    TempDir dir;
+    export_onnx(model, dir.path() / "m.onnx", {.opset = opset});
+    auto imported = load_onnx(dir.path() / "m.onnx");
+    const auto got = (*imported)(inputs);
+    ASSERT_EQ(got.size(), expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_LE(testing::max_relative_difference(got[i], expected[i]), 1e-6) << "output " << i;
+    }
+    std::map<std::string, int> types;
+    for (const auto& layer : imported->layers()) ++types[layer->type()];
+    EXPECT_EQ(types["ELU"], 2);  // elu by name has alpha 1: the layer's form
+    EXPECT_EQ(types["ReLU"], 1);
+    EXPECT_EQ(types["LeakyReLU"], 1);
+    EXPECT_EQ(types["Subtract"], 1);
+    EXPECT_EQ(types["Multiply"], 2);  // hard_silu comes back as x * hard_sigmoid(x)
+    EXPECT_EQ(types["Maximum"], 1);
+    EXPECT_EQ(types["Minimum"], 1);
+    EXPECT_EQ(types["Average"], 1);
+  }
+}
+
+TEST(OnnxImport, GroupedDepthwiseAndSeparableConvolutionsRoundTrip) {
+  // Conv with groups is Conv2D(groups) or, one group per channel, DepthwiseConv2D; a
+  // SeparableConv2D comes back as its two convolutions; global pooling keeps its dims.
+  auto image = Input({8, 7, 4}, "image");
+  auto h = Conv2D(6, 3, Conv2DOptions{.padding = "same", .groups = 2, .activation = "relu"})(image);
+  h = DepthwiseConv2D(3, {.strides = 2, .padding = "same", .depth_multiplier = 2})(h);
+  h = SeparableConv2D(5, 2, {.depth_multiplier = 3, .activation = "softplus"})(h);
+  auto average = Dense(3)(GlobalAveragePooling2D()(h));
+  auto most = Flatten()(GlobalMaxPooling2D({.keepdims = true})(h));
+  Model model({image}, {average, most}, "separable");
+  std::uint64_t seed = 40;
+  for (const auto& layer : model.layers()) {
+    for (const auto& w : layer->weights()) w.value.detach().copy_(random::uniform(w.value.shape(), -1, 1, seed++));
+  }
+  TempDir dir;
+  export_onnx(model, dir.path() / "m.onnx");
+  auto imported = load_onnx(dir.path() / "m.onnx");
+  const std::vector<Tensor> x{random::uniform({3, 8, 7, 4}, -1, 1, 41)};
+  const std::vector<Tensor> got = (*imported)(x), expected = model(x);
+  ASSERT_EQ(got.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_LE(testing::max_relative_difference(got[i], expected[i]), 1e-5);
+  std::map<std::string, int> types;
+  for (const auto& layer : imported->layers()) ++types[layer->type()];
+  EXPECT_EQ(types["DepthwiseConv2D"], 2);  // the depthwise layer and the separable one's first half
+  EXPECT_EQ(types["Conv2D"], 2);           // the grouped one and the separable one's 1x1
+  EXPECT_EQ(types["GlobalAveragePooling2D"], 1);
+  EXPECT_EQ(types["GlobalMaxPooling2D"], 1);
+  int grouped = 0;
+  for (const auto& layer : imported->layers())
+    grouped += layer->type() == "Conv2D" && layer->get_config().at("groups") == 2;
+  EXPECT_EQ(grouped, 1);
+}
+
+TEST(OnnxImport, CompositeActivationsAreAnErrorNamingTheOperator) {
+  // gelu is exported as its Erf formula, which no single Kiln layer reads back.
+  Sequential model;
+  model.add(Dense(3, "gelu", {4}));
+  TempDir dir;
+  export_onnx(model, dir.path() / "gelu.onnx");
+  const std::string e = testing::error_of([&] { load_onnx(dir.path() / "gelu.onnx"); });
+  EXPECT_NE(e.find("operator 'Erf' is not supported"), std::string::npos) << e;
+}
+
 std::string import_error(const std::string& file) {
   return testing::error_of([&] { load_onnx(kOnnxFixtures / file); });
 }
