@@ -54,6 +54,25 @@ TEST(OnnxImport, PyTorchLstmAndGruGivePyTorchsOutputs) {
   EXPECT_EQ(types, (std::vector<std::string>{"LSTM", "GRU", "Dense"}));
 }
 
+TEST(OnnxImport, PyTorchActivationsAndGroupedConvolutionsGivePyTorchsOutputs) {
+  // Grouped and depthwise Conv, Relu + Clip (relu6), HardSigmoid, Elu, HardSwish, Max, Min,
+  // Sub and Mul of two values, GlobalAveragePool, Selu, Softplus, Exp and LogSoftmax.
+  auto model = load_onnx(kOnnxFixtures / "torch_activations.onnx");
+  const Tensor x = nchw_to_nhwc(io::read_npy(kOnnxFixtures / "torch_activations_input.npy"));
+  EXPECT_LE(
+      testing::max_relative_difference(model->predict(x), io::read_npy(kOnnxFixtures / "torch_activations_output.npy")),
+      1e-5);
+  std::map<std::string, int> types;
+  for (const auto& layer : model->layers()) ++types[layer->type()];
+  EXPECT_EQ(types["Conv2D"], 1);
+  EXPECT_EQ(types["DepthwiseConv2D"], 1);
+  EXPECT_EQ(types["ELU"], 1);
+  EXPECT_EQ(types["Maximum"], 1);
+  EXPECT_EQ(types["Minimum"], 1);
+  EXPECT_EQ(types["Subtract"], 1);
+  EXPECT_EQ(types["Multiply"], 2);
+}
+
 TEST(OnnxImport, RecurrentRoundTrip) {
   Sequential model;
   model.add(SimpleRNN(4, {.return_sequences = true, .input_shape = {5, 3}}));
