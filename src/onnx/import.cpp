@@ -13,6 +13,7 @@
 // checked against the bytes that hold it before anything is allocated, external data must
 // be a file inside the model's folder, and a node whose inputs are not produced before it
 // (a cycle, a missing initializer) is named.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -28,8 +29,10 @@
 #include "kiln/layers/activation_layers.hpp"
 #include "kiln/layers/attention.hpp"
 #include "kiln/layers/batch_normalization.hpp"
+#include "kiln/layers/conv1d.hpp"
 #include "kiln/layers/conv2d.hpp"
 #include "kiln/layers/conv2d_transpose.hpp"
+#include "kiln/layers/cropping.hpp"
 #include "kiln/layers/dense.hpp"
 #include "kiln/layers/depthwise_conv2d.hpp"
 #include "kiln/layers/embedding.hpp"
@@ -38,10 +41,12 @@
 #include "kiln/layers/merging.hpp"
 #include "kiln/layers/normalization.hpp"
 #include "kiln/layers/pooling.hpp"
+#include "kiln/layers/pooling1d.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
 #include "kiln/layers/upsampling2d.hpp"
+#include "kiln/layers/zero_padding.hpp"
 #include "kiln/onnx.hpp"
 #include "onnx/proto.hpp"
 #include "onnx/same_padding.hpp"
@@ -60,10 +65,12 @@ constexpr std::int64_t kMaxSample = std::int64_t{1} << 24;
 constexpr std::int64_t kBatch = std::numeric_limits<std::int64_t>::min();
 
 const char* kSupported =
-    "Conv (grouped and depthwise too), ConvTranspose, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Gemm, "
+    "Conv (1-D, grouped and depthwise too), ConvTranspose, MaxPool, AveragePool (1-D too), GlobalAveragePool, "
+    "GlobalMaxPool, Gemm, "
     "MatMul, Add, Sum, Mul, Sub (by scalars or of two values), Div (by scalars), Concat, Flatten, "
     "Reshape, "
-    "Max, Min, Mean, Transpose, Pad (of zero width), RNN, LSTM, GRU (with Squeeze, Slice, Shape, ConstantOfShape for "
+    "Max, Min, Mean, Transpose, Pad (zeros around steps or pixels), Slice (cropping them), RNN, LSTM, GRU (with "
+    "Squeeze, Slice, Shape, ConstantOfShape for "
     "their states), "
     "Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, HardSwish, "
     "Clip, BatchNormalization, LayerNormalization, "
@@ -462,8 +469,16 @@ class Importer {
       // [N, C, 1, 1]: Keras's keepdims form of an NHWC image, still channels first.
       Sym x = image(node);
       const layers::GlobalPoolingOptions keep{.keepdims = true};
-      x.tensor = op == "GlobalAveragePool" ? call(std::make_shared<layers::GlobalAveragePooling2D>(keep), x.tensor, {})
-                                           : call(std::make_shared<layers::GlobalMaxPooling2D>(keep), x.tensor, {});
+      const bool average = op == "GlobalAveragePool", sequence = x.tensor.shape().size() == 2;
+      std::shared_ptr<layers::Layer> layer;
+      if (sequence) {
+        layer = average ? std::shared_ptr<layers::Layer>(std::make_shared<layers::GlobalAveragePooling1D>(keep))
+                        : std::make_shared<layers::GlobalMaxPooling1D>(keep);
+      } else {
+        layer = average ? std::shared_ptr<layers::Layer>(std::make_shared<layers::GlobalAveragePooling2D>(keep))
+                        : std::make_shared<layers::GlobalMaxPooling2D>(keep);
+      }
+      x.tensor = call(layer, x.tensor, {});
       return set(node, x);
     }
     if (op == "Gemm") return gemm(node);
@@ -503,10 +518,90 @@ class Importer {
     std::vector<std::int64_t> pads = ints(node, "pads");
     if (node.input_size() > 1 && !node.input(1).empty())
       pads = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
-    if (!std::all_of(pads.begin(), pads.end(), [](auto p) { return p == 0; })) {
-      throw Error(who + ": only a Pad of zero width is supported (Kiln layers pad by their \"same\" rule)");
+    if (std::all_of(pads.begin(), pads.end(), [](auto p) { return p == 0; })) return set(node, sym(node.input(0), who));
+    // Zeros around the steps or pixels only: ZeroPadding1D/2D.
+    Sym x = sym(node.input(0), who);
+    double value = float_attr(node, "value", 0.0f);
+    if (node.input_size() > 2 && !node.input(2).empty()) value = constant(node, 2).to(DType::Float64).item();
+    if (string_attr(node, "mode", "constant") != "constant" || value != 0.0) {
+      throw Error(who + ": only a Pad with zeros (mode constant, value 0) is supported");
     }
-    set(node, sym(node.input(0), who));
+    const std::size_t rank = x.tensor.shape().size() + 1;
+    const auto spatial = spatial_axes(x, rank, who);
+    if (pads.size() != 2 * rank) {
+      throw Error(who + ": " + std::to_string(pads.size()) + " pads for a value of rank " + std::to_string(rank));
+    }
+    for (std::size_t a = 0; a < rank; ++a) {
+      const bool is_spatial = std::find(spatial.begin(), spatial.end(), a) != spatial.end();
+      if (pads[a] < 0 || pads[a + rank] < 0 || (!is_spatial && (pads[a] != 0 || pads[a + rank] != 0))) {
+        throw Error(who +
+                    ": only padding of the steps or pixels (not the batch or channels, not negative) is supported");
+      }
+    }
+    const std::size_t a0 = spatial[0];
+    if (spatial.size() == 1) {
+      x.tensor =
+          call(std::make_shared<layers::ZeroPadding1D>(layers::Margins1(pads[a0], pads[a0 + rank])), x.tensor, {});
+    } else {
+      const std::size_t a1 = spatial[1];
+      x.tensor = call(std::make_shared<layers::ZeroPadding2D>(
+                          layers::Margins2(pads[a0], pads[a0 + rank], pads[a1], pads[a1 + rank])),
+                      x.tensor, {});
+    }
+    set(node, x);
+  }
+
+  // The ONNX axes of a sequence's steps or an image's rows and columns, in their order.
+  static std::vector<std::size_t> spatial_axes(const Sym& x, std::size_t rank, const std::string& who) {
+    if (x.time_major || !x.flat_chw.empty() || (rank != 3 && rank != 4)) {
+      throw Error(who + ": expected a sequence [N, T, C] or an image, got a value of rank " + std::to_string(rank));
+    }
+    if (x.channels_first) return rank == 3 ? std::vector<std::size_t>{2} : std::vector<std::size_t>{2, 3};
+    return rank == 3 ? std::vector<std::size_t>{1} : std::vector<std::size_t>{1, 2};
+  }
+
+  // A Slice of steps or pixels with step 1: Cropping1D/2D.
+  void crop(const onnx::NodeProto& node, Sym x) {
+    const std::string who = describe(node);
+    const Shape& shape = x.tensor.shape();
+    const std::size_t rank = shape.size() + 1;
+    const auto spatial = spatial_axes(x, rank, who);
+    const auto starts = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    const auto ends = constant(node, 2).to(DType::Int64).to_vector<std::int64_t>();
+    std::vector<std::int64_t> axes(starts.size());
+    std::iota(axes.begin(), axes.end(), 0);
+    if (node.input_size() > 3 && !node.input(3).empty())
+      axes = constant(node, 3).to(DType::Int64).to_vector<std::int64_t>();
+    if (node.input_size() > 4 && !node.input(4).empty()) {
+      for (auto step : constant(node, 4).to(DType::Int64).to_vector<std::int64_t>()) {
+        if (step != 1) throw Error(who + ": only a Slice with steps of 1 is supported (or a time reversal)");
+      }
+    }
+    if (ends.size() != starts.size() || axes.size() != starts.size())
+      throw Error(who + ": starts, ends and axes differ in length");
+    std::vector<std::pair<std::int64_t, std::int64_t>> margins(spatial.size(), {0, 0});
+    for (std::size_t i = 0; i < axes.size(); ++i) {
+      const std::int64_t axis = axes[i] < 0 ? axes[i] + static_cast<std::int64_t>(rank) : axes[i];
+      const auto at = std::find(spatial.begin(), spatial.end(), static_cast<std::size_t>(axis));
+      if (at == spatial.end()) throw Error(who + ": only a Slice of the steps or pixels is supported");
+      const std::size_t k = static_cast<std::size_t>(at - spatial.begin());
+      // The Kiln axis of ONNX's axis: channels first, the spatial axes follow the channels.
+      const std::int64_t dim = shape[k];
+      std::int64_t start = starts[i] < 0 ? starts[i] + dim : starts[i], end = ends[i] < 0 ? ends[i] + dim : ends[i];
+      start = std::clamp<std::int64_t>(start, 0, dim);
+      end = std::clamp<std::int64_t>(end, 0, dim);
+      if (end <= start) throw Error(who + ": a Slice that leaves no steps or pixels");
+      margins[k] = {start, dim - end};
+    }
+    if (spatial.size() == 1) {
+      x.tensor = call(std::make_shared<layers::Cropping1D>(layers::Margins1(margins[0].first, margins[0].second)),
+                      x.tensor, {});
+    } else {
+      x.tensor = call(std::make_shared<layers::Cropping2D>(
+                          layers::Margins2(margins[0].first, margins[0].second, margins[1].first, margins[1].second)),
+                      x.tensor, {});
+    }
+    set(node, x);
   }
 
   void transpose(const onnx::NodeProto& node) {
@@ -531,10 +626,12 @@ class Importer {
       x.channels_first = false;
     } else if (rank == 3 && x.flat_chw.empty() && perm == std::vector<std::int64_t>{1, 0, 2}) {
       x.time_major = !x.time_major;
+    } else if (rank == 3 && x.flat_chw.empty() && !x.time_major && perm == std::vector<std::int64_t>{0, 2, 1}) {
+      x.channels_first = !x.channels_first;  // [N, T, C] <-> [N, C, T]: Conv1D's and pooling's layout
     } else {
       throw Error(describe(node) +
-                  ": only the NHWC <-> NCHW transposes of 4-D images and [N, T, F] <-> [T, N, F] "
-                  "transposes of sequences are supported");
+                  ": only the NHWC <-> NCHW transposes of 4-D images and [N, T, F] <-> [T, N, F] or "
+                  "[N, C, T] transposes of sequences are supported");
     }
     set(node, x);
   }
@@ -544,10 +641,90 @@ class Importer {
     if (!x.channels_first) {
       throw Error(describe(node) +
                   ": its input must be an NCHW image (a 4-D input, or a Transpose [0, 3, 1, 2] of an "
-                  "NHWC one), got a value of per-sample shape " +
+                  "NHWC one) or an [N, C, T] sequence (a Transpose [0, 2, 1] of an [N, T, C] one), got a value "
+                  "of per-sample shape " +
                   shape_str(x.tensor.shape()));
     }
     return x;
+  }
+
+  static std::int64_t one(const std::vector<std::int64_t>& v, const std::string& who, const char* what) {
+    if (v.size() != 1) throw Error(who + ": expected 1 " + what + " for a sequence, got " + std::to_string(v.size()));
+    if (v[0] < 1 || v[0] > 65536)
+      throw Error(who + ": " + what + " must be from 1 to 65536, got " + std::to_string(v[0]));
+    return v[0];
+  }
+
+  // Kiln's padding name for ONNX's pads on a sequence of `steps`: "valid", "same" or (for
+  // Conv1D) "causal", everything before the first step.
+  std::string padding_1d(const onnx::NodeProto& node, std::int64_t steps, std::int64_t k, std::int64_t s,
+                         std::int64_t d, bool causal_allowed) {
+    const std::string auto_pad = string_attr(node, "auto_pad", "NOTSET");
+    if (auto_pad == "VALID") return "valid";
+    if (auto_pad == "SAME_UPPER") return "same";
+    if (auto_pad != "NOTSET") throw Error(describe(node) + ": auto_pad " + auto_pad + " is not supported");
+    const auto pads = ints(node, "pads", {0, 0});
+    if (pads.size() != 2) throw Error(describe(node) + ": expected 2 pads, got " + std::to_string(pads.size()));
+    if (pads[0] == 0 && pads[1] == 0) return "valid";
+    const auto [before, after] = same_pads(steps, k, s, d);
+    if (pads[0] == before && pads[1] == after) return "same";
+    if (causal_allowed && pads[0] == d * (k - 1) && pads[1] == 0) return "causal";
+    throw Error(describe(node) + ": pads [" + std::to_string(pads[0]) + ", " + std::to_string(pads[1]) +
+                "] are neither Keras's \"valid\" (none), its \"same\" for this input ([" + std::to_string(before) +
+                ", " + std::to_string(after) + "])" +
+                (causal_allowed ? " nor \"causal\" ([" + std::to_string(d * (k - 1)) + ", 0])" : std::string()));
+  }
+
+  // Conv on [N, C, T]: Conv1D, weights [F, C / group, k].
+  void conv1d(const onnx::NodeProto& node, Sym x) {
+    const std::string who = describe(node);
+    const Tensor& w = constant(node, 1);
+    const Shape& in = x.tensor.shape();  // T, C
+    const std::int64_t groups = int_attr(node, "group", 1);
+    if (groups < 1 || in[1] % groups != 0 || w.ndim() != 3 || w.size(1) != in[1] / groups || w.size(0) % groups != 0) {
+      throw Error(who + ": weights " + shape_str(w.shape()) + " in " + std::to_string(groups) +
+                  " group(s) do not fit a sequence of " + std::to_string(in[1]) + " channels");
+    }
+    const std::int64_t filters = w.size(0), k = w.size(2);
+    if (ints(node, "kernel_shape", {k}) != std::vector<std::int64_t>{k}) {
+      throw Error(who + ": kernel_shape differs from the weights' " + shape_str(w.shape()));
+    }
+    const std::int64_t s = one(ints(node, "strides", {1}), who, "strides");
+    const std::int64_t d = one(ints(node, "dilations", {1}), who, "dilations");
+    const std::string pad = padding_1d(node, in[0], k, s, d, true);
+    Tensor bias;
+    if (node.input_size() > 2 && !node.input(2).empty()) bias = constant(node, 2);
+    auto layer = std::make_shared<layers::Conv1D>(
+        filters, k,
+        layers::Conv1DOptions{
+            .strides = s, .padding = pad, .dilation_rate = d, .groups = groups, .use_bias = bias.defined()});
+    // [F, C / groups, k] as a 2-D kernel of height 1, to Keras's [k, C / groups, F].
+    std::vector<Tensor> weights{
+        kernel_from_onnx(w.reshape({filters, w.size(1), 1, k})).reshape({k, w.size(1), filters})};
+    if (bias.defined()) weights.push_back(bias);
+    x.tensor = call(layer, x.tensor, weights);
+    set(node, x);
+  }
+
+  void pool1d(const onnx::NodeProto& node, Sym x) {
+    const std::string who = describe(node);
+    const std::int64_t k = one(ints(node, "kernel_shape"), who, "kernel sizes");
+    const std::int64_t s = one(ints(node, "strides", {1}), who, "strides");
+    if (int_attr(node, "ceil_mode", 0) != 0) throw Error(who + ": ceil_mode = 1 is not supported");
+    if (ints(node, "dilations", {1}) != std::vector<std::int64_t>{1})
+      throw Error(who + ": dilations are not supported");
+    if (node.output_size() > 1 && !node.output(1).empty()) throw Error(who + ": the Indices output is not supported");
+    const std::string pad = padding_1d(node, x.tensor.shape()[0], k, s, 1, false);
+    if (node.op_type() == "AveragePool" && pad == "same" && int_attr(node, "count_include_pad", 0) != 0) {
+      throw Error(who + ": count_include_pad = 1 with padding is not supported (Keras leaves padding out of the mean)");
+    }
+    const layers::Pooling1DOptions options{.strides = s, .padding = pad};
+    if (node.op_type() == "MaxPool") {
+      x.tensor = call(std::make_shared<layers::MaxPooling1D>(k, options), x.tensor, {});
+    } else {
+      x.tensor = call(std::make_shared<layers::AveragePooling1D>(k, options), x.tensor, {});
+    }
+    set(node, x);
   }
 
   // Kiln's padding name for ONNX's pads on input `hw` (NHWC's H and W), or an Error.
@@ -605,6 +782,7 @@ class Importer {
 
   void conv(const onnx::NodeProto& node) {
     Sym x = image(node);
+    if (x.tensor.shape().size() == 2) return conv1d(node, x);
     const std::string who = describe(node);
     const Tensor& w = constant(node, 1);
     const Shape& in = x.tensor.shape();  // H, W, C
@@ -700,6 +878,7 @@ class Importer {
 
   void pool(const onnx::NodeProto& node) {
     Sym x = image(node);
+    if (x.tensor.shape().size() == 2) return pool1d(node, x);
     const std::string who = describe(node);
     const auto kernel = two(ints(node, "kernel_shape"), who, "kernel sizes");
     const auto strides = two(ints(node, "strides", {1, 1}), who, "strides");
@@ -1023,7 +1202,9 @@ class Importer {
     else
       y.tensor = x.tensor;
     // H, W, C features in Kiln; C, H, W in ONNX. They agree when C or H*W is 1.
-    if (x.channels_first && s[2] != 1 && s[0] * s[1] != 1) y.flat_chw = {s[2], s[0], s[1]};
+    if (x.channels_first && s.size() == 3 && s[2] != 1 && s[0] * s[1] != 1) y.flat_chw = {s[2], s[0], s[1]};
+    // A channels-first sequence [C, T] flattens as an image of height 1.
+    if (x.channels_first && s.size() == 2 && s[0] != 1 && s[1] != 1) y.flat_chw = {s[1], 1, s[0]};
     set(node, y);
   }
 
@@ -1417,6 +1598,9 @@ class Importer {
   void slice(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     auto it = syms_.find(node.input(0));
+    if (node.input_size() >= 3 && it != syms_.end() && !it->second.time_major && !it->second.rnn) {
+      return crop(node, sym(node.input(0), who));
+    }
     if (node.input_size() < 5 || it == syms_.end() || !it->second.time_major) {
       throw Error(who + ": only the reversal of a time-major sequence is supported");
     }

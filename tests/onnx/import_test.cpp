@@ -253,6 +253,57 @@ TEST(OnnxImport, GroupedDepthwiseAndSeparableConvolutionsRoundTrip) {
   EXPECT_EQ(grouped, 1);
 }
 
+TEST(OnnxImport, Conv1DAndOneDimensionalPoolingRoundTrip) {
+  // A Transpose [0, 2, 1] into [N, C, T], Conv on it (causal and dilated, strided "same" with
+  // groups, "valid"), 1-D MaxPool and AveragePool, GlobalMaxPool: Kiln's 1-D layers again.
+  Sequential model;
+  model.add(Conv1D(4, 3, {.padding = "causal", .dilation_rate = 2, .activation = "relu", .input_shape = {11, 4}}));
+  model.add(Conv1D(6, 3, {.strides = 2, .padding = "same", .groups = 2, .activation = "tanh"}));
+  model.add(MaxPooling1D(2, {.padding = "same"}));
+  model.add(Conv1D(4, 2));
+  model.add(AveragePooling1D(2, {.strides = 1, .padding = "same"}));
+  model.add(GlobalMaxPooling1D());
+  model.add(Dense(3, "log_softmax"));
+  std::uint64_t seed = 50;
+  for (const auto& layer : model.layers()) {
+    for (const auto& w : layer->weights()) w.value.detach().copy_(random::uniform(w.value.shape(), -1, 1, seed++));
+  }
+  TempDir dir;
+  export_onnx(model, dir.path() / "m.onnx");
+  auto imported = load_onnx(dir.path() / "m.onnx");
+  const Tensor x = random::uniform({3, 11, 4}, -1, 1, 51);
+  EXPECT_LE(testing::max_relative_difference(imported->predict(x), model.predict(x)), 1e-6);
+  std::vector<std::string> paddings;
+  for (const auto& layer : imported->layers()) {
+    if (layer->type() == "Conv1D") paddings.push_back(layer->get_config().at("padding"));
+  }
+  EXPECT_EQ(paddings, (std::vector<std::string>{"causal", "same", "valid"}));
+}
+
+TEST(OnnxImport, PaddingAndCroppingRoundTrip) {
+  // Pad with zeros and Slice of steps or pixels, in Kiln's layout and channels first.
+  auto image = Input({6, 5, 2}, "image");
+  auto padded =
+      Cropping2D({1, 0, 2, 1})(ZeroPadding2D({1, 2, 0, 3})(Conv2D(3, 3, Conv2DOptions{.padding = "same"})(image)));
+  auto seq = Input({7, 3}, "seq");
+  auto s = Cropping1D({2, 1})(ZeroPadding1D({1, 2})(seq));
+  auto c = Cropping1D(Margins1(0, 1))(ZeroPadding1D(Margins1(2, 0))(Conv1D(2, 3)(s)));
+  Model model({image, seq}, {Dense(2)(Flatten()(padded)), s, GlobalAveragePooling1D()(c)}, "margins");
+  TempDir dir;
+  export_onnx(model, dir.path() / "m.onnx");
+  auto imported = load_onnx(dir.path() / "m.onnx");
+  const std::vector<Tensor> x{random::uniform({2, 6, 5, 2}, -1, 1, 60), random::uniform({2, 7, 3}, -1, 1, 61)};
+  const std::vector<Tensor> got = (*imported)(x), expected = model(x);
+  ASSERT_EQ(got.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_LE(testing::max_relative_difference(got[i], expected[i]), 1e-6) << i;
+  std::map<std::string, int> types;
+  for (const auto& layer : imported->layers()) ++types[layer->type()];
+  EXPECT_EQ(types["ZeroPadding2D"], 1);
+  EXPECT_EQ(types["Cropping2D"], 1);
+  EXPECT_EQ(types["ZeroPadding1D"], 2);
+  EXPECT_EQ(types["Cropping1D"], 2);
+}
+
 TEST(OnnxImport, CompositeActivationsAreAnErrorNamingTheOperator) {
   // gelu is exported as its Erf formula, which no single Kiln layer reads back.
   Sequential model;
