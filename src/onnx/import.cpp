@@ -72,7 +72,8 @@ const char* kSupported =
     "Max, Min, Mean, Transpose, Pad (zeros around steps or pixels), Slice (cropping them), RNN, LSTM, GRU (with "
     "Squeeze, Slice, Shape, ConstantOfShape for "
     "their states), "
-    "Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, HardSwish, "
+    "Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, "
+    "HardSwish, "
     "Clip, BatchNormalization, LayerNormalization, "
     "Gather, "
     "Resize, Dropout, Identity, Constant";
@@ -501,6 +502,7 @@ class Importer {
       return set(node, x);
     }
     if (op == "Softmax" || op == "LogSoftmax") return softmax(node);
+    if (op == "PRelu") return prelu(node);
     if (op == "Elu" || op == "Selu" || op == "Softplus" || op == "Softsign" || op == "Exp" || op == "HardSigmoid" ||
         op == "HardSwish" || op == "Clip") {
       return activation_node(node);
@@ -1286,6 +1288,41 @@ class Importer {
                : out.size() == 1       ? call(std::make_shared<layers::Flatten>(), x.tensor, {})
                                        : call(std::make_shared<layers::Reshape>(out), x.tensor, {});
     set(node, y);
+  }
+
+  // PRelu with a constant slope: PReLU, the axes the slope broadcasts over shared.
+  void prelu(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = sym(node.input(0), who);
+    if (!x.flat_chw.empty() || x.time_major) throw Error(who + ": PRelu of a flattening or time-major value");
+    Tensor slope = constant(node, 1).to(DType::Float32);
+    const Shape& shape = x.tensor.shape();  // Kiln's layout
+    const std::size_t r = shape.size();
+    if (slope.ndim() > static_cast<std::int64_t>(r)) {
+      throw Error(who + ": a slope of rank " + std::to_string(slope.ndim()) + " for samples of rank " +
+                  std::to_string(r));
+    }
+    Shape s(r - static_cast<std::size_t>(slope.ndim()), 1);  // right-aligned, as ONNX broadcasts
+    for (auto d : slope.shape()) s.push_back(d);
+    slope = slope.contiguous().reshape(s);
+    if (x.channels_first) {
+      // [C, spatial...] -> [spatial..., C], Kiln's order.
+      Shape kiln(s.begin() + 1, s.end());
+      kiln.push_back(s[0]);
+      slope = slope.reshape({s[0], slope.numel() / s[0]}).transpose(0, 1).contiguous().reshape(kiln);
+      s = kiln;
+    }
+    layers::PReLUOptions options;
+    for (std::size_t k = 0; k < r; ++k) {
+      if (s[k] == shape[k]) continue;
+      if (s[k] != 1) {
+        throw Error(who + ": a slope of shape " + shape_str(slope.shape()) + " does not broadcast to " +
+                    shape_str(shape));
+      }
+      options.shared_axes.push_back(static_cast<int>(k) + 1);
+    }
+    x.tensor = call(std::make_shared<layers::PReLU>(options), x.tensor, {slope});
+    set(node, x);
   }
 
   // Single-node activations Keras has by name (or as a layer: ELU's alpha, ReLU's max_value).

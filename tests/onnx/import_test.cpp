@@ -304,6 +304,34 @@ TEST(OnnxImport, PaddingAndCroppingRoundTrip) {
   EXPECT_EQ(types["Cropping1D"], 2);
 }
 
+TEST(OnnxImport, PReluRoundTripsWithItsSharedAxes) {
+  // Slopes per pixel and channel, per channel of an image (channels first in the file), per
+  // step of a sequence.
+  auto image = Input({4, 3, 2}, "image");
+  auto conv = Conv2D(3, 2, Conv2DOptions{.padding = "same"})(image);
+  auto per_channel = PReLU({.shared_axes = {1, 2}})(conv);
+  auto full = PReLU()(per_channel);
+  auto seq = Input({5, 3}, "seq");
+  auto per_step = PReLU({.shared_axes = {2}})(seq);
+  Model model({image, seq}, {full, per_step}, "prelu");
+  std::uint64_t seed = 70;
+  for (const auto& layer : model.layers()) {
+    for (const auto& w : layer->weights()) w.value.detach().copy_(random::uniform(w.value.shape(), -1, 1, seed++));
+  }
+  TempDir dir;
+  export_onnx(model, dir.path() / "m.onnx");
+  auto imported = load_onnx(dir.path() / "m.onnx");
+  const std::vector<Tensor> x{random::uniform({2, 4, 3, 2}, -1, 1, 71), random::uniform({2, 5, 3}, -1, 1, 72)};
+  const std::vector<Tensor> got = (*imported)(x), expected = model(x);
+  ASSERT_EQ(got.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_LE(testing::max_relative_difference(got[i], expected[i]), 1e-6) << i;
+  std::vector<nlohmann::json> shared;
+  for (const auto& layer : imported->layers()) {
+    if (layer->type() == "PReLU") shared.push_back(layer->get_config().at("shared_axes"));
+  }
+  EXPECT_EQ(shared, (std::vector<nlohmann::json>{{1, 2}, nullptr, {2}}));
+}
+
 TEST(OnnxImport, CompositeActivationsAreAnErrorNamingTheOperator) {
   // gelu is exported as its Erf formula, which no single Kiln layer reads back.
   Sequential model;
