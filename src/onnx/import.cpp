@@ -40,11 +40,13 @@
 #include "kiln/layers/leaky_relu.hpp"
 #include "kiln/layers/merging.hpp"
 #include "kiln/layers/normalization.hpp"
+#include "kiln/layers/permute.hpp"
 #include "kiln/layers/pooling.hpp"
 #include "kiln/layers/pooling1d.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
+#include "kiln/layers/upsampling1d.hpp"
 #include "kiln/layers/upsampling2d.hpp"
 #include "kiln/layers/zero_padding.hpp"
 #include "kiln/onnx.hpp"
@@ -69,7 +71,8 @@ const char* kSupported =
     "GlobalMaxPool, Gemm, "
     "MatMul, Add, Sum, Mul, Sub (by scalars or of two values), Div (by scalars), Concat, Flatten, "
     "Reshape, "
-    "Max, Min, Mean, Transpose, Pad (zeros around steps or pixels), Slice (cropping them), RNN, LSTM, GRU (with "
+    "Max, Min, Mean, Transpose (layouts, or Permute), Pad (zeros around steps or pixels), Slice (cropping them), RNN, "
+    "LSTM, GRU (with "
     "Squeeze, Slice, Shape, ConstantOfShape for "
     "their states), "
     "Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, "
@@ -165,7 +168,9 @@ class Importer {
     for (const auto& node : graph.node()) import_node(node);
     std::vector<SymbolicTensor> outputs;
     for (const auto& out : graph.output()) {
-      Sym& s = sym(out.name(), "graph output");
+      Sym s = sym(out.name(), "graph output");
+      // A sequence the file gives as [N, C, T] (Permute((2, 1)) of Kiln's) is given so by the model too.
+      if (s.channels_first && s.tensor.shape().size() == 2) s = swapped_sequence(s);
       if (!s.flat_chw.empty()) {
         throw Error(source_ + ": graph output '" + out.name() +
                     "' is a channels-first flattening, which a Kiln model cannot output in ONNX's order");
@@ -425,6 +430,13 @@ class Importer {
     return Tensor::from_vector(dst, kernel.shape()).to(kernel.dtype());
   }
 
+  // An [N, C, T] view made a value of its own: Permute((2, 1)) of the [N, T, C] tensor.
+  Sym swapped_sequence(const Sym& x) {
+    Sym y;
+    y.tensor = call(std::make_shared<layers::Permute>(std::vector<int>{2, 1}), x.tensor, {});
+    return y;
+  }
+
   // --- nodes -----------------------------------------------------------------------------------
 
   void import_node(const onnx::NodeProto& node) {
@@ -630,6 +642,12 @@ class Importer {
       x.time_major = !x.time_major;
     } else if (rank == 3 && x.flat_chw.empty() && !x.time_major && perm == std::vector<std::int64_t>{0, 2, 1}) {
       x.channels_first = !x.channels_first;  // [N, T, C] <-> [N, C, T]: Conv1D's and pooling's layout
+    } else if (x.flat_chw.empty() && !x.time_major && !x.channels_first && perm.size() == rank && !perm.empty() &&
+               perm[0] == 0) {
+      // Any other order of the axes after the batch: Keras's Permute.
+      std::vector<int> dims;
+      for (std::size_t a = 1; a < perm.size(); ++a) dims.push_back(static_cast<int>(perm[a]));
+      x.tensor = call(std::make_shared<layers::Permute>(dims), x.tensor, {});
     } else {
       throw Error(describe(node) +
                   ": only the NHWC <-> NCHW transposes of 4-D images and [N, T, F] <-> [T, N, F] or "
@@ -905,6 +923,12 @@ class Importer {
   // Input 0 as a plain value for a layer over the last axis; a C,H,W flattening only for Dense.
   Sym plain(const onnx::NodeProto& node, bool for_dense = false) {
     Sym x = sym(node.input(0), describe(node));
+    if (x.channels_first && x.tensor.shape().size() == 2) {
+      // The same ONNX value as a tensor of its own, for this reader and the later ones (a
+      // MatMul's Dense is made from the name when its bias is known).
+      x = swapped_sequence(x);
+      syms_[node.input(0)] = x;
+    }
     if (x.channels_first) {
       throw Error(describe(node) + ": its input is an NCHW image; Kiln imports " + node.op_type() +
                   " on it only after a Transpose back to NHWC or a Flatten");
@@ -1658,12 +1682,23 @@ class Importer {
   void resize(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     Sym x = sym(node.input(0), who);
-    if (x.tensor.shape().size() != 3 || string_attr(node, "mode", "nearest") != "nearest") {
-      throw Error(who + ": only nearest-neighbour resizing of images is supported");
+    const bool sequence = x.tensor.shape().size() == 2;
+    if ((x.tensor.shape().size() != 3 && !sequence) || string_attr(node, "mode", "nearest") != "nearest") {
+      throw Error(who + ": only nearest-neighbour resizing of images and sequences is supported");
     }
     if (node.input_size() < 3 || node.input(2).empty())
       throw Error(who + ": only resizing by constant scales is supported");
     const auto s = constant(node, 2).to(DType::Float64).to_vector<double>();
+    if (sequence) {
+      // [N, T, C] or [N, C, T]: UpSampling1D by a whole number of steps.
+      if (s.size() != 3) throw Error(who + ": expected 3 scales");
+      const double steps = x.channels_first ? s[2] : s[1], channels = x.channels_first ? s[1] : s[2];
+      if (s[0] != 1 || channels != 1 || steps < 1 || steps > 64 || steps != std::floor(steps)) {
+        throw Error(who + ": scales must be a whole number on the steps only");
+      }
+      x.tensor = call(std::make_shared<layers::UpSampling1D>(static_cast<std::int64_t>(steps)), x.tensor, {});
+      return set(node, x);
+    }
     if (s.size() != 4) throw Error(who + ": expected 4 scales");
     const std::vector<double> hw = x.channels_first ? std::vector<double>{s[2], s[3]} : std::vector<double>{s[1], s[2]};
     const double batch = s[0], channels = x.channels_first ? s[1] : s[3];
