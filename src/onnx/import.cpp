@@ -44,6 +44,7 @@
 #include "kiln/layers/pooling.hpp"
 #include "kiln/layers/pooling1d.hpp"
 #include "kiln/layers/recurrent.hpp"
+#include "kiln/layers/repeat_vector.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
 #include "kiln/layers/upsampling1d.hpp"
@@ -71,7 +72,8 @@ const char* kSupported =
     "GlobalMaxPool, Gemm, "
     "MatMul, Add, Sum, Mul, Sub (by scalars or of two values), Div (by scalars), Concat, Flatten, "
     "Reshape, "
-    "Max, Min, Mean, Transpose (layouts, or Permute), Pad (zeros around steps or pixels), Slice (cropping them), RNN, "
+    "Max, Min, Mean, Unsqueeze + Tile (RepeatVector), Transpose (layouts, or Permute), Pad (zeros around steps or "
+    "pixels), Slice (cropping them), RNN, "
     "LSTM, GRU (with "
     "Squeeze, Slice, Shape, ConstantOfShape for "
     "their states), "
@@ -126,6 +128,7 @@ struct Sym {
   std::optional<PendingRnn> rnn;
   std::optional<Heads> heads;
   std::optional<AttentionParts> attention;
+  std::optional<SymbolicTensor> unsqueezed;  // [N, 1, F] of this [N, F] tensor, waiting for a Tile
 };
 
 std::int64_t checked_count(const Shape& dims, const std::string& where) {
@@ -338,6 +341,10 @@ class Importer {
       throw Error(source_ + ": " + who + " reads '" + name +
                   "', the steps of a reverse recurrent layer in input order; Kiln's go_backwards gives them reversed");
     }
+    if (it->second.unsqueezed) {
+      throw Error(source_ + ": " + who + " reads '" + name +
+                  "', an Unsqueeze of a value, which Kiln imports only before a Tile (RepeatVector)");
+    }
     if (it->second.heads || (it->second.attention && it->second.attention->stage < 6)) {
       throw Error(source_ + ": " + who + " reads '" + name +
                   "', a step inside an attention subgraph, which Kiln imports only as a whole MultiHeadAttention");
@@ -470,6 +477,8 @@ class Importer {
       shapes_[node.output(0)] = shapes_.at(node.input(0));
       return;
     }
+    if (op == "Unsqueeze") return unsqueeze(node);
+    if (op == "Tile") return tile(node);
     if (op == "ConstantOfShape") return constant_of_shape(node);
     if (op == "RNN" || op == "LSTM" || op == "GRU") return recurrent(node);
     if (op == "Squeeze") return squeeze(node);
@@ -1311,6 +1320,37 @@ class Importer {
     y.tensor = out == x.tensor.shape() ? x.tensor
                : out.size() == 1       ? call(std::make_shared<layers::Flatten>(), x.tensor, {})
                                        : call(std::make_shared<layers::Reshape>(out), x.tensor, {});
+    set(node, y);
+  }
+
+  // Unsqueeze of [N, F] at axis 1 then Tile by [1, n, 1]: Keras's RepeatVector(n).
+  void unsqueeze(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = sym(node.input(0), who);
+    std::vector<std::int64_t> axes = ints(node, "axes");
+    if (node.input_size() > 1 && !node.input(1).empty()) {
+      axes = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    }
+    if (x.tensor.shape().size() != 1 || !x.flat_chw.empty() || axes != std::vector<std::int64_t>{1}) {
+      throw Error(who + ": only an Unsqueeze of [N, F] at axis 1 (before a Tile: RepeatVector) is supported");
+    }
+    Sym y;
+    y.unsqueezed = x.tensor;
+    set(node, y);
+  }
+
+  void tile(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const auto it = syms_.find(node.input(0));
+    if (it == syms_.end() || !it->second.unsqueezed || node.input_size() < 2) {
+      throw Error(who + ": only a Tile of an Unsqueeze [N, 1, F] (Keras's RepeatVector) is supported");
+    }
+    const auto repeats = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    if (repeats.size() != 3 || repeats[0] != 1 || repeats[2] != 1 || repeats[1] < 1 || repeats[1] > kMaxSample) {
+      throw Error(who + ": repeats must be [1, n, 1] (RepeatVector(n))");
+    }
+    Sym y;
+    y.tensor = call(std::make_shared<layers::RepeatVector>(repeats[1]), *it->second.unsqueezed, {});
     set(node, y);
   }
 

@@ -332,24 +332,27 @@ TEST(OnnxImport, PReluRoundTripsWithItsSharedAxes) {
   EXPECT_EQ(shared, (std::vector<nlohmann::json>{{1, 2}, nullptr, {2}}));
 }
 
-TEST(OnnxImport, PermuteAndUpSampling1DRoundTrip) {
+TEST(OnnxImport, PermuteUpSampling1DAndRepeatVectorRoundTrip) {
   // Transpose [0, 2, 1] of a sequence read by a Dense or given as an output is Permute((2, 1));
-  // Resize of a sequence, in Kiln's layout or channels first, is UpSampling1D.
+  // Resize of a sequence, in Kiln's layout or channels first, is UpSampling1D; Unsqueeze and
+  // Tile are RepeatVector.
   auto seq = Input({4, 3}, "seq");
   auto swapped = Permute({2, 1})(seq);
-  Model model({seq}, {swapped, Dense(2)(swapped), UpSampling1D(2)(seq), UpSampling1D(3)(Conv1D(2, 2)(seq))},
+  auto repeated = RepeatVector(3)(Flatten()(swapped));
+  Model model({seq}, {swapped, Dense(2)(swapped), UpSampling1D(2)(seq), UpSampling1D(3)(Conv1D(2, 2)(seq)), repeated},
               "sequences");
   TempDir dir;
   export_onnx(model, dir.path() / "m.onnx");
   auto imported = load_onnx(dir.path() / "m.onnx");
   const std::vector<Tensor> x{random::uniform({2, 4, 3}, -1, 1, 80)};
   const std::vector<Tensor> got = (*imported)(x), expected = model(x);
-  ASSERT_EQ(got.size(), 4u);
-  for (std::size_t i = 0; i < 4; ++i) EXPECT_LE(testing::max_relative_difference(got[i], expected[i]), 1e-6) << i;
+  ASSERT_EQ(got.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_LE(testing::max_relative_difference(got[i], expected[i]), 1e-6) << i;
   std::map<std::string, int> types;
   for (const auto& layer : imported->layers()) ++types[layer->type()];
   EXPECT_EQ(types["Permute"], 1);  // the Dense and the output read one
   EXPECT_EQ(types["UpSampling1D"], 2);
+  EXPECT_EQ(types["RepeatVector"], 1);
 }
 
 TEST(OnnxImport, CompositeActivationsAreAnErrorNamingTheOperator) {
