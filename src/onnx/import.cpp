@@ -47,6 +47,7 @@
 #include "kiln/layers/repeat_vector.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
+#include "kiln/layers/unit_normalization.hpp"
 #include "kiln/layers/upsampling1d.hpp"
 #include "kiln/layers/upsampling2d.hpp"
 #include "kiln/layers/zero_padding.hpp"
@@ -72,7 +73,8 @@ const char* kSupported =
     "GlobalMaxPool, Gemm, "
     "MatMul, Add, Sum, Mul, Sub (by scalars or of two values), Div (by scalars), Concat, Flatten, "
     "Reshape, "
-    "Max, Min, Mean, Unsqueeze + Tile (RepeatVector), Transpose (layouts, or Permute), Pad (zeros around steps or "
+    "Max, Min, Mean, ReduceSumSquare + Max + Sqrt + Div (UnitNormalization), Unsqueeze + Tile (RepeatVector), "
+    "Transpose (layouts, or Permute), Pad (zeros around steps or "
     "pixels), Slice (cropping them), RNN, "
     "LSTM, GRU (with "
     "Squeeze, Slice, Shape, ConstantOfShape for "
@@ -118,6 +120,14 @@ struct PendingRnn {
   int output = 0;  // 0: Y [T, 1, N, H]; 1: Y_h [1, N, H]; 2: LSTM's Y_c
 };
 
+// Keras's l2 normalization, recognised step by step: 0 ReduceSumSquare of `input` over
+// `axes`, 1 Max with 1e-12, 2 Sqrt; then Div of the input by it is UnitNormalization.
+struct L2Parts {
+  std::string input;
+  std::vector<int> axes;  // Keras's numbering (the batch is 0), in Kiln's layout
+  int stage = 0;
+};
+
 struct Sym {
   SymbolicTensor tensor;
   bool channels_first = false;  // the ONNX value is the NCHW view of this NHWC tensor
@@ -128,7 +138,8 @@ struct Sym {
   std::optional<PendingRnn> rnn;
   std::optional<Heads> heads;
   std::optional<AttentionParts> attention;
-  std::optional<SymbolicTensor> unsqueezed;  // [N, 1, F] of this [N, F] tensor, waiting for a Tile
+  std::optional<SymbolicTensor> unsqueezed;
+  std::optional<L2Parts> l2;  // [N, 1, F] of this [N, F] tensor, waiting for a Tile
 };
 
 std::int64_t checked_count(const Shape& dims, const std::string& where) {
@@ -341,6 +352,10 @@ class Importer {
       throw Error(source_ + ": " + who + " reads '" + name +
                   "', the steps of a reverse recurrent layer in input order; Kiln's go_backwards gives them reversed");
     }
+    if (it->second.l2) {
+      throw Error(source_ + ": " + who + " reads '" + name +
+                  "', a step of an l2 normalization, which Kiln imports only as a whole UnitNormalization");
+    }
     if (it->second.unsqueezed) {
       throw Error(source_ + ": " + who + " reads '" + name +
                   "', an Unsqueeze of a value, which Kiln imports only before a Tile (RepeatVector)");
@@ -506,6 +521,8 @@ class Importer {
     if (op == "Gemm") return gemm(node);
     if (op == "MatMul") return matmul(node);
     if (op == "Add" || op == "Sum") return add(node);
+    if (op == "ReduceSumSquare" || op == "Sqrt" || (op == "Max" && l2_at(node.input(0), 0))) return l2_step(node);
+    if (op == "Div" && node.input_size() == 2 && l2_at(node.input(1), 2)) return l2_step(node);
     if (op == "Mul" || op == "Sub" || op == "Div") return scalar_arithmetic(node);
     if (op == "Max" || op == "Min" || op == "Mean") return merge(node);
     if (op == "Concat") return concat(node);
@@ -1321,6 +1338,57 @@ class Importer {
                : out.size() == 1       ? call(std::make_shared<layers::Flatten>(), x.tensor, {})
                                        : call(std::make_shared<layers::Reshape>(out), x.tensor, {});
     set(node, y);
+  }
+
+  bool l2_at(const std::string& name, int stage) const {
+    const auto it = syms_.find(name);
+    return it != syms_.end() && it->second.l2 && it->second.l2->stage == stage;
+  }
+
+  // x / sqrt(max(sum(x^2 over axes), 1e-12)), a step at a time: UnitNormalization at the Div.
+  void l2_step(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const std::string& op = node.op_type();
+    if (op == "ReduceSumSquare") {
+      const Sym& x = sym(node.input(0), who);
+      const std::int64_t rank = static_cast<std::int64_t>(x.tensor.shape().size()) + 1;
+      std::vector<std::int64_t> axes = ints(node, "axes");
+      if (node.input_size() > 1 && !node.input(1).empty())
+        axes = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+      if (int_attr(node, "keepdims", 1) != 1 || axes.empty() || !x.flat_chw.empty() || x.time_major) {
+        throw Error(who +
+                    ": only a ReduceSumSquare over given axes, keeping them, of an l2 normalization is supported");
+      }
+      L2Parts p{node.input(0), {}, 0};
+      for (std::int64_t a : axes) {
+        if (a < 0) a += rank;
+        if (a < 1 || a >= rank) throw Error(who + ": axis " + std::to_string(a) + " is the batch or outside the value");
+        // Channels first, ONNX's axis 1 is Kiln's last and the others move one back.
+        p.axes.push_back(static_cast<int>(x.channels_first ? (a == 1 ? rank - 1 : a - 1) : a));
+      }
+      Sym y;
+      y.l2 = p;
+      return set(node, y);
+    }
+    Sym y = syms_.at(node.input(op == "Div" ? 1 : 0));
+    if (op == "Max") {
+      const double floor = node.input_size() == 2 && is_const(node.input(1))
+                               ? constant(node, 1).to(DType::Float64).to_vector<double>().at(0)
+                               : -1.0;
+      if (std::abs(floor - 1e-12) > 1e-15) throw Error(who + ": an l2 normalization's floor must be 1e-12 (Keras's)");
+      y.l2->stage = 1;
+      return set(node, y);
+    }
+    if (op == "Sqrt") {
+      if (!l2_at(node.input(0), 1)) throw Error(who + ": only the Sqrt of an l2 normalization is supported");
+      y.l2->stage = 2;
+      return set(node, y);
+    }
+    // Div: the normalized input.
+    if (node.input(0) != y.l2->input) throw Error(who + ": an l2 norm dividing another value than its own");
+    Sym x = sym(node.input(0), who);
+    x.tensor = call(std::make_shared<layers::UnitNormalization>(y.l2->axes), x.tensor, {});
+    set(node, x);
   }
 
   // Unsqueeze of [N, F] at axis 1 then Tile by [1, n, 1]: Keras's RepeatVector(n).

@@ -355,6 +355,27 @@ TEST(OnnxImport, PermuteUpSampling1DAndRepeatVectorRoundTrip) {
   EXPECT_EQ(types["RepeatVector"], 1);
 }
 
+TEST(OnnxImport, UnitNormalizationRoundTripsInEitherLayout) {
+  // ReduceSumSquare, Max with 1e-12, Sqrt and Div: UnitNormalization over the same axes, on a
+  // sequence's features and on an image's rows and columns (channels first in the file).
+  auto seq = Input({4, 3}, "seq");
+  auto image = Input({5, 4, 2}, "image");
+  auto rows_and_columns = UnitNormalization(std::vector<int>{1, 2})(Conv2D(3, 2)(image));
+  Model model({seq, image}, {UnitNormalization()(seq), rows_and_columns}, "unit_norms");
+  TempDir dir;
+  export_onnx(model, dir.path() / "m.onnx");
+  auto imported = load_onnx(dir.path() / "m.onnx");
+  const std::vector<Tensor> x{random::uniform({2, 4, 3}, -1, 1, 90), random::uniform({2, 5, 4, 2}, -1, 1, 91)};
+  const std::vector<Tensor> got = (*imported)(x), expected = model(x);
+  ASSERT_EQ(got.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_LE(testing::max_relative_difference(got[i], expected[i]), 1e-6) << i;
+  std::vector<nlohmann::json> axes;
+  for (const auto& layer : imported->layers()) {
+    if (layer->type() == "UnitNormalization") axes.push_back(layer->get_config().at("axis"));
+  }
+  EXPECT_EQ(axes, (std::vector<nlohmann::json>{{2}, {1, 2}}));
+}
+
 TEST(OnnxImport, CompositeActivationsAreAnErrorNamingTheOperator) {
   // gelu is exported as its Erf formula, which no single Kiln layer reads back.
   Sequential model;
