@@ -183,7 +183,7 @@ TEST(OnnxImport, ActivationsAndMergesRoundTripAtOpsets13And17) {
   auto x = Input({4, 6}, "x"), y = Input({4, 6}, "y");
   std::vector<SymbolicTensor> outs;
   for (const char* a : {"softmax", "log_softmax", "elu", "selu", "softplus", "softsign", "hard_sigmoid", "hard_silu",
-                        "relu6", "exponential"}) {
+                        "relu6", "exponential", "silu", "mish"}) {
     outs.push_back(Activation(a)(x));
   }
   outs.push_back(ELU(0.7)(x));
@@ -213,7 +213,8 @@ TEST(OnnxImport, ActivationsAndMergesRoundTripAtOpsets13And17) {
     EXPECT_EQ(types["ReLU"], 1);
     EXPECT_EQ(types["LeakyReLU"], 1);
     EXPECT_EQ(types["Subtract"], 1);
-    EXPECT_EQ(types["Multiply"], 2);  // hard_silu comes back as x * hard_sigmoid(x)
+    // hard_silu, silu and mish come back as x * hard_sigmoid(x), x * sigmoid(x), x * tanh(softplus(x)).
+    EXPECT_EQ(types["Multiply"], 4);
     EXPECT_EQ(types["Maximum"], 1);
     EXPECT_EQ(types["Minimum"], 1);
     EXPECT_EQ(types["Average"], 1);
