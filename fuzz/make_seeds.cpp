@@ -1,6 +1,8 @@
 // Writes the seed corpora the fuzzers start from (committed under fuzz/corpus/):
 // small valid model, weights and checkpoint files, IDX files (plain and gzip'd),
-// a CIFAR-10 batch and a miniature cifar-10-binary.tar.gz.
+// a CIFAR-10 batch and a miniature cifar-10-binary.tar.gz, and Kiln's ONNX exports of the
+// layers whose ONNX forms the importer reads (beside the PyTorch files copied from
+// tests/fixtures/onnx/).
 //
 //   build/sanitize/fuzz/kiln_make_fuzz_seeds fuzz/corpus
 #include <archive.h>
@@ -132,6 +134,24 @@ void cifar_seeds(const fs::path& dir) {
   io::write_file_atomically(dir / "cifar-10-binary.tar.gz", std::string(buffer.data(), used));
 }
 
+// Every node kind the importer reads back from Kiln's own exports of the Keras layers.
+void onnx_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  manual_seed(3);
+  auto seq = Input({9, 4}, "seq");
+  auto h = Conv1D(4, 3, {.padding = "causal", .dilation_rate = 2, .activation = "elu"})(seq);
+  h = MaxPooling1D(2, {.padding = "same"})(ZeroPadding1D(Margins1(1, 2))(h));
+  h = UpSampling1D(2)(Cropping1D(Margins1(1, 0))(PReLU()(h)));
+  auto sequences = Dense(3, "log_softmax")(GlobalAveragePooling1D()(h));
+  auto image = Input({6, 6, 4}, "image");
+  auto a = Conv2D(4, 3, Conv2DOptions{.padding = "same", .groups = 2, .activation = "relu6"})(image);
+  auto b = DepthwiseConv2D(3, {.padding = "same", .activation = "hard_sigmoid"})(image);
+  auto m = Maximum()({Subtract()({a, b}), Multiply()({a, b})});
+  auto images = GlobalMaxPooling2D()(Cropping2D(Margins2(1, 0, 0, 1))(ZeroPadding2D(1)(Minimum()({m, a}))));
+  Model model({seq, image}, {sequences, Permute({2, 1})(h), images}, "onnx_seed");
+  export_onnx(model, dir / "kiln_keras_layers.onnx");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,6 +163,7 @@ int main(int argc, char** argv) {
   model_seeds(root / "model_file");
   idx_seeds(root / "idx");
   cifar_seeds(root / "cifar10");
+  onnx_seeds(root / "onnx");
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }

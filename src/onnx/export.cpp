@@ -15,7 +15,10 @@
 
 #include "kiln/error.hpp"
 #include "kiln/io/files.hpp"
+#include "kiln/layers/bidirectional.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/layers/merging.hpp"
+#include "kiln/layers/time_distributed.hpp"
 #include "kiln/onnx.hpp"
 #include "kiln/sequential.hpp"
 #include "kiln/version.hpp"
@@ -219,19 +222,40 @@ class Exporter {
   std::string plain(Value& v) {
     if (v.plain.empty()) {
       onnx::NodeProto* n;
-      v.plain = node("Transpose", {v.channels_first}, v.channels_first + "/nhwc", &n);
-      add_ints(*n, "perm", {0, 2, 3, 1});
+      const bool image = v.shape.size() == 3;
+      v.plain = node("Transpose", {v.channels_first}, v.channels_first + (image ? "/nhwc" : "/nwc"), &n);
+      add_ints(*n, "perm", image ? std::vector<std::int64_t>{0, 2, 3, 1} : std::vector<std::int64_t>{0, 2, 1});
     }
     return v.plain;
   }
 
+  // Images [H, W, C] as NCHW, sequences [T, C] as NCT (ONNX's Conv, pooling and friends).
   std::string channels_first(Value& v) {
     if (v.channels_first.empty()) {
+      if (v.shape.size() != 2 && v.shape.size() != 3) {
+        throw Error("export_onnx: internal: no channels-first layout for a value of rank " +
+                    std::to_string(v.shape.size() + 1));
+      }
       onnx::NodeProto* n;
-      v.channels_first = node("Transpose", {v.plain}, v.plain + "/nchw", &n);
-      add_ints(*n, "perm", {0, 3, 1, 2});
+      const bool image = v.shape.size() == 3;
+      v.channels_first = node("Transpose", {v.plain}, v.plain + (image ? "/nchw" : "/nct"), &n);
+      add_ints(*n, "perm", image ? std::vector<std::int64_t>{0, 3, 1, 2} : std::vector<std::int64_t>{0, 2, 1});
     }
     return v.channels_first;
+  }
+
+  // Where Keras's axis `axis` (the batch is 0; negative from the end) of a value of `rank` axes
+  // (with the batch) is in the channels-first layout: the channels move to 1, the others one on.
+  static int channels_first_axis(int axis, int rank) {
+    if (axis < 0) axis += rank;
+    if (axis == 0) return 0;
+    return axis == rank - 1 ? 1 : axis + 1;
+  }
+
+  static int positive_axis(int axis, int rank) { return axis < 0 ? axis + rank : axis; }
+
+  std::string scalar_constant(const std::string& name, double value, DType dtype) {
+    return initializer(name, Tensor::scalar(value, dtype));
   }
 
   // A value made in one layout; `shape` is per sample in Kiln's layout.
@@ -251,24 +275,69 @@ class Exporter {
     if (name.empty() || name == "linear") return in;
     Value v = in;
     auto [x, first] = any_layout(v);
+    return made(in.shape, in.dtype, activation_on(name, x, first ? 1 : -1, in.dtype, where, prefix), first);
+  }
+
+  // Keras's activation `name` of x (channels on `channel_axis`) in the standard operators of
+  // opsets 13 to 17: those without an operator of their own there (gelu, silu, mish, hard_silu)
+  // as their formulas.
+  std::string activation_on(const std::string& name, const std::string& x, int channel_axis, DType dtype,
+                            const std::string& where, const std::string& prefix) {
     onnx::NodeProto* n;
-    std::string out;
-    if (name == "relu") {
-      out = node("Relu", {x}, prefix + "/relu");
-    } else if (name == "sigmoid") {
-      out = node("Sigmoid", {x}, prefix + "/sigmoid");
-    } else if (name == "tanh") {
-      out = node("Tanh", {x}, prefix + "/tanh");
-    } else if (name == "leaky_relu") {
-      out = node("LeakyRelu", {x}, prefix + "/leaky_relu", &n);
+    const std::string at = prefix + "/" + name;
+    auto constant = [&](const std::string& what, double value) {
+      return scalar_constant(at + "/" + what, value, dtype);
+    };
+    if (name == "relu") return node("Relu", {x}, at);
+    if (name == "sigmoid") return node("Sigmoid", {x}, at);
+    if (name == "tanh") return node("Tanh", {x}, at);
+    if (name == "exponential") return node("Exp", {x}, at);
+    if (name == "softplus") return node("Softplus", {x}, at);
+    if (name == "softsign") return node("Softsign", {x}, at);
+    if (name == "leaky_relu") {
+      const std::string y = node("LeakyRelu", {x}, at, &n);
       add_float(*n, "alpha", 0.3f);  // Kiln's (and Keras 2's) default slope
-    } else if (name == "softmax") {
-      out = node("Softmax", {x}, prefix + "/softmax", &n);
-      add_int(*n, "axis", first ? 1 : -1);
-    } else {
-      throw Error("export_onnx: " + where + ": activation '" + name + "' has no ONNX form here");
+      return y;
     }
-    return made(in.shape, in.dtype, out, first);
+    if (name == "softmax" || name == "log_softmax") {
+      const std::string y = node(name == "softmax" ? "Softmax" : "LogSoftmax", {x}, at, &n);
+      add_int(*n, "axis", channel_axis);
+      return y;
+    }
+    if (name == "elu") {
+      const std::string y = node("Elu", {x}, at, &n);
+      add_float(*n, "alpha", 1.0f);
+      return y;
+    }
+    if (name == "selu") {
+      // Keras's constants (ONNX's defaults differ from them in the last float digits).
+      const std::string y = node("Selu", {x}, at, &n);
+      add_float(*n, "alpha", 1.6732632423543772f);
+      add_float(*n, "gamma", 1.0507009873554805f);
+      return y;
+    }
+    if (name == "hard_sigmoid" || name == "hard_silu" || name == "hard_swish") {
+      // relu6(x + 3) / 6 is max(0, min(1, x / 6 + 0.5)): HardSigmoid with alpha 1/6, beta 1/2.
+      const std::string y = node("HardSigmoid", {x}, name == "hard_sigmoid" ? at : at + "/hard_sigmoid", &n);
+      add_float(*n, "alpha", 1.0f / 6.0f);
+      add_float(*n, "beta", 0.5f);
+      return name == "hard_sigmoid" ? y : node("Mul", {x, y}, at);
+    }
+    if (name == "relu6") return node("Clip", {x, constant("min", 0.0), constant("max", 6.0)}, at);
+    if (name == "silu" || name == "swish") return node("Mul", {x, node("Sigmoid", {x}, at + "/sigmoid")}, at);
+    if (name == "mish") {
+      // x * tanh(softplus(x)); ONNX's Mish operator came with opset 18.
+      const std::string t = node("Tanh", {node("Softplus", {x}, at + "/softplus")}, at + "/tanh");
+      return node("Mul", {x, t}, at);
+    }
+    if (name == "gelu") {
+      // Keras's default, exact gelu: x / 2 * (1 + erf(x / sqrt(2))); ONNX's Gelu came with opset 20.
+      const std::string e =
+          node("Erf", {node("Div", {x, constant("sqrt2", std::sqrt(2.0))}, at + "/scaled")}, at + "/erf");
+      const std::string one_plus = node("Add", {e, constant("one", 1.0)}, at + "/one_plus");
+      return node("Mul", {node("Mul", {x, constant("half", 0.5)}, at + "/half"), one_plus}, at);
+    }
+    throw Error("export_onnx: " + where + ": activation '" + name + "' has no ONNX form here");
   }
 
   static Tensor weight(const layers::Layer& layer, const std::string& name) {
@@ -296,15 +365,61 @@ class Exporter {
     return Tensor::from_vector(dst, {b, a, kh, kw}).to(k.dtype());
   }
 
+  // ONNX's pads (all begins, then all ends) for Keras's padding over the spatial axes of
+  // `input` (per sample, channels last); empty for "valid".
+  static std::vector<std::int64_t> pads_for(const std::string& who, const std::string& padding,
+                                            const std::vector<std::int64_t>& kernel,
+                                            const std::vector<std::int64_t>& strides,
+                                            const std::vector<std::int64_t>& dilations, const Shape& input) {
+    if (padding == "valid") return {};
+    const std::size_t d = kernel.size();
+    std::vector<std::int64_t> pads(2 * d, 0);
+    for (std::size_t a = 0; a < d; ++a) {
+      if (padding == "same") {
+        std::tie(pads[a], pads[a + d]) = same_pads(input[a], kernel[a], strides[a], dilations[a]);
+      } else if (padding == "causal") {
+        pads[a] = dilations[a] * (kernel[a] - 1);  // all of it before the first step
+      } else {
+        throw Error("export_onnx: " + who + ": padding " + padding);
+      }
+    }
+    return pads;
+  }
+
   void spatial_pads(const layers::Layer& layer, const json& c, const std::vector<std::int64_t>& kernel,
                     const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations,
                     const Shape& input, onnx::NodeProto& n) {
-    const std::string padding = c.at("padding");
-    if (padding == "valid") return;
-    if (padding != "same") throw Error("export_onnx: " + layer.type() + " '" + layer.name() + "': padding " + padding);
-    const auto [top, bottom] = same_pads(input[0], kernel[0], strides[0], dilations[0]);
-    const auto [left, right] = same_pads(input[1], kernel[1], strides[1], dilations[1]);
-    add_ints(n, "pads", {top, left, bottom, right});
+    const auto pads =
+        pads_for(layer.type() + " '" + layer.name() + "'", c.at("padding"), kernel, strides, dilations, input);
+    if (!pads.empty()) add_ints(n, "pads", pads);
+  }
+
+  // A Conv node on the channels-first `x`; `w` is already ONNX's [out, in / group, kernel...].
+  std::string conv(const std::string& x, const Tensor& w, const Tensor& bias, const std::vector<std::int64_t>& kernel,
+                   const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations,
+                   const std::vector<std::int64_t>& pads, std::int64_t group, const std::string& prefix) {
+    std::vector<std::string> args{x, initializer(prefix + "/kernel", w)};
+    if (bias.defined()) args.push_back(initializer(prefix + "/bias", bias));
+    onnx::NodeProto* n;
+    const std::string y = node("Conv", args, prefix + "/conv", &n);
+    add_ints(*n, "kernel_shape", kernel);
+    add_ints(*n, "strides", strides);
+    add_ints(*n, "dilations", dilations);
+    if (!pads.empty()) add_ints(*n, "pads", pads);
+    if (group != 1) add_int(*n, "group", group);
+    return y;
+  }
+
+  // Keras's depthwise kernel [kh, kw, C, m] as ONNX's [C * m, 1, kh, kw] (output channel c * m + j, as Keras).
+  static Tensor depthwise_to_onnx(const Tensor& k) {
+    return kernel_to_onnx(k.reshape({k.size(0), k.size(1), 1, k.size(2) * k.size(3)}));
+  }
+
+  static std::vector<std::int64_t> ints_of(const json& j) {
+    if (j.is_number()) return {j.get<std::int64_t>()};
+    std::vector<std::int64_t> out;
+    for (const auto& e : j) out.push_back(e.get<std::int64_t>());
+    return out;
   }
 
   std::vector<Value> export_call(const layers::Layer& layer, const std::vector<Value*>& in, const std::string& prefix) {
@@ -312,6 +427,8 @@ class Exporter {
     if ((type == "SimpleRNN" || type == "LSTM" || type == "GRU") && in.size() == 1 && layer.built()) {
       return recurrent(layer, *in[0], layer.get_config(), prefix);
     }
+    if (type == "Bidirectional" && in.size() == 1 && layer.built()) return {bidirectional(layer, *in[0], prefix)};
+    if (type == "TimeDistributed" && in.size() == 1 && layer.built()) return {time_distributed(layer, *in[0], prefix)};
     return {export_layer(layer, in, prefix)};
   }
 
@@ -336,7 +453,9 @@ class Exporter {
   }
 
   // SimpleRNN / LSTM / GRU as ONNX's RNN / LSTM / GRU (batch-major Kiln, time-major ONNX).
-  std::vector<Value> recurrent(const layers::Layer& layer, Value& x, const json& c, const std::string& prefix) {
+  // `in_time_order`: a go_backwards sequence in input order (Bidirectional's), not Keras's run order.
+  std::vector<Value> recurrent(const layers::Layer& layer, Value& x, const json& c, const std::string& prefix,
+                               bool in_time_order = false) {
     const std::string type = layer.type();
     const std::string who = type + " '" + layer.name() + "'";
     const std::int64_t units = c.at("units");
@@ -393,7 +512,7 @@ class Exporter {
     const std::int64_t steps = x.shape[0];
     if (c.value("return_sequences", false)) {
       std::string seq = node("Squeeze", {y, squeeze_time}, prefix + "/sequence");  // [T, N, units]
-      if (c.value("go_backwards", false)) {
+      if (c.value("go_backwards", false) && !in_time_order) {
         // Keras returns the steps in the order it ran them (last input first); ONNX by input position.
         seq = node("Slice",
                    {seq, ints_constant(prefix + "/starts", {-1}),
@@ -418,12 +537,15 @@ class Exporter {
     const std::string type = layer.type();
     const std::string who = type + " '" + layer.name() + "'";
     const json c = layer.get_config();
-    if (!layer.built() && type != "Add" && type != "Concatenate") throw Error("export_onnx: " + who + " is not built");
-    if (in.size() != 1 && type != "Add" && type != "Concatenate") {
+    const auto* merge = dynamic_cast<const layers::MergeLayer*>(&layer);
+    if (!layer.built() && !merge) throw Error("export_onnx: " + who + " is not built");
+    if (in.size() != 1 && !merge) {
       throw Error("export_onnx: " + who + " takes " + std::to_string(in.size()) + " inputs here; expected 1");
     }
     Value& x = *in[0];
-    const Shape out_shape = type == "Add" || type == "Concatenate" ? Shape{} : layer.output_shape();
+    std::vector<Shape> in_shapes;
+    for (const Value* v : in) in_shapes.push_back(v->shape);
+    const Shape out_shape = merge ? merge->compute_output_shape(in_shapes) : layer.output_shape();
     onnx::NodeProto* n;
 
     if (type == "Dense") {
@@ -454,6 +576,7 @@ class Exporter {
       add_ints(*n, "dilations", dilations);
       if (!transpose) {
         spatial_pads(layer, c, ks, strides, dilations, x.shape, *n);
+        if (const std::int64_t groups = c.value("groups", 1); groups != 1) add_int(*n, "group", groups);
       } else {
         // The adjoint of a convolution from out_shape: its pads, and output_padding for the
         // rows a strided convolution would have dropped.
@@ -569,7 +692,219 @@ class Exporter {
       add_int(*n, "axis", 0);
       return made(out_shape, layer.dtype(), y, false);
     }
-    if (type == "Add" || type == "Concatenate") {
+    if (type == "Conv1D") {
+      const std::int64_t groups = c.value("groups", 1);
+      const std::vector<std::int64_t> ks = ints_of(c.at("kernel_size")), strides = ints_of(c.at("strides")),
+                                      dilations = ints_of(c.at("dilation_rate"));
+      // [k, C / groups, F] as a 2-D kernel of height 1, then ONNX's [F, C / groups, k].
+      const Tensor kernel = weight(layer, "kernel");
+      const Tensor w = kernel_to_onnx(kernel.reshape({1, kernel.size(0), kernel.size(1), kernel.size(2)}))
+                           .reshape({kernel.size(2), kernel.size(1), kernel.size(0)});
+      const auto pads = pads_for(who, c.at("padding"), ks, strides, dilations, x.shape);
+      const std::string y =
+          conv(channels_first(x), w, weight(layer, "bias"), ks, strides, dilations, pads, groups, prefix);
+      return activation(c.at("activation"), made(out_shape, x.dtype, y, true), who, prefix);
+    }
+    if (type == "DepthwiseConv2D" || type == "SeparableConv2D") {
+      const bool separable = type == "SeparableConv2D";
+      const auto ks = pair_of(c.at("kernel_size")), strides = pair_of(c.at("strides"));
+      const auto dilations = pair_of(c.at("dilation_rate"));
+      const auto pads = pads_for(who, c.at("padding"), ks, strides, dilations, x.shape);
+      const Tensor depthwise = weight(layer, separable ? "depthwise_kernel" : "kernel");
+      // One group per input channel, depth_multiplier outputs each.
+      std::string y =
+          conv(channels_first(x), depthwise_to_onnx(depthwise), separable ? Tensor() : weight(layer, "bias"), ks,
+               strides, dilations, pads, depthwise.size(2), prefix + (separable ? "/depthwise" : ""));
+      if (separable) {
+        y = conv(y, kernel_to_onnx(weight(layer, "pointwise_kernel")), weight(layer, "bias"), {1, 1}, {1, 1}, {1, 1},
+                 {}, 1, prefix + "/pointwise");
+      }
+      return activation(c.at("activation"), made(out_shape, x.dtype, y, true), who, prefix);
+    }
+    if (type == "MaxPooling1D" || type == "AveragePooling1D") {
+      const std::vector<std::int64_t> ps = ints_of(c.at("pool_size")), strides = ints_of(c.at("strides"));
+      const bool max = type == "MaxPooling1D";
+      const std::string y = node(max ? "MaxPool" : "AveragePool", {channels_first(x)},
+                                 prefix + (max ? "/max_pool" : "/average_pool"), &n);
+      add_ints(*n, "kernel_shape", ps);
+      add_ints(*n, "strides", strides);
+      // As in 2-D: Keras's "same" average leaves the padding out (count_include_pad = 0).
+      if (const auto pads = pads_for(who, c.at("padding"), ps, strides, {1}, x.shape); !pads.empty()) {
+        add_ints(*n, "pads", pads);
+      }
+      return made(out_shape, x.dtype, y, true);
+    }
+    if (type == "GlobalAveragePooling1D" || type == "GlobalAveragePooling2D" || type == "GlobalMaxPooling1D" ||
+        type == "GlobalMaxPooling2D") {
+      const bool average = type.find("Average") != std::string::npos, keepdims = c.value("keepdims", false);
+      if (!x.channels_first.empty()) {
+        // [N, C, 1(, 1)]: Keras's keepdims form in channels first, or flattened to [N, C].
+        const std::string pooled = node(average ? "GlobalAveragePool" : "GlobalMaxPool", {x.channels_first},
+                                        prefix + (average ? "/global_average_pool" : "/global_max_pool"));
+        if (keepdims) return made(out_shape, x.dtype, pooled, true);
+        const std::string y = node("Flatten", {pooled}, prefix + "/flatten", &n);
+        add_int(*n, "axis", 1);
+        return made(out_shape, x.dtype, y, false);
+      }
+      std::vector<std::int64_t> axes;
+      for (std::size_t a = 1; a < x.shape.size(); ++a) axes.push_back(static_cast<std::int64_t>(a));
+      const std::string y =
+          node(average ? "ReduceMean" : "ReduceMax", {plain(x)}, prefix + (average ? "/mean" : "/max"), &n);
+      add_ints(*n, "axes", axes);
+      add_int(*n, "keepdims", keepdims ? 1 : 0);
+      return made(out_shape, x.dtype, y, false);
+    }
+    if (type == "UpSampling1D") {
+      auto [name, first] = any_layout(x);
+      const double size = c.at("size").get<double>();
+      const std::vector<double> scales = first ? std::vector<double>{1, 1, size} : std::vector<double>{1, size, 1};
+      const std::string s = initializer(prefix + "/scales", Tensor::from_vector(scales, {3}).to(DType::Float32));
+      const std::string y = node("Resize", {name, "", s}, prefix + "/resize", &n);
+      add_string(*n, "mode", "nearest");
+      add_string(*n, "coordinate_transformation_mode", "asymmetric");
+      add_string(*n, "nearest_mode", "floor");
+      return made(out_shape, x.dtype, y, first);
+    }
+    if (type == "ZeroPadding1D" || type == "ZeroPadding2D" || type == "Cropping1D" || type == "Cropping2D") {
+      const bool pad = type.rfind("ZeroPadding", 0) == 0;
+      // Keras's margins per spatial axis: [before, after] (1-D) or [[top, bottom], [left, right]].
+      const json& m = c.at(pad ? "padding" : "cropping");
+      std::vector<std::pair<std::int64_t, std::int64_t>> margins;
+      if (m.at(0).is_number()) {
+        margins.emplace_back(m.at(0).get<std::int64_t>(), m.at(1).get<std::int64_t>());
+      } else {
+        for (const auto& axis : m) margins.emplace_back(axis.at(0).get<std::int64_t>(), axis.at(1).get<std::int64_t>());
+      }
+      auto [name, first] = any_layout(x);
+      const std::size_t rank = x.shape.size() + 1;
+      std::string y;
+      if (pad) {
+        std::vector<std::int64_t> pads(2 * rank, 0);
+        for (std::size_t a = 0; a < margins.size(); ++a) {
+          const std::size_t at = a + (first ? 2 : 1);
+          pads[at] = margins[a].first;
+          pads[at + rank] = margins[a].second;
+        }
+        y = node("Pad", {name, ints_constant(prefix + "/pads", pads)}, prefix + "/pad");
+      } else {
+        std::vector<std::int64_t> starts, ends, axes;
+        for (std::size_t a = 0; a < margins.size(); ++a) {
+          starts.push_back(margins[a].first);
+          ends.push_back(x.shape[a] - margins[a].second);
+          axes.push_back(static_cast<std::int64_t>(a + (first ? 2 : 1)));
+        }
+        y = node("Slice",
+                 {name, ints_constant(prefix + "/starts", starts), ints_constant(prefix + "/ends", ends),
+                  ints_constant(prefix + "/axes", axes)},
+                 prefix + "/crop");
+      }
+      return made(out_shape, x.dtype, y, first);
+    }
+    if (type == "Permute") {
+      std::vector<std::int64_t> perm{0};
+      for (const auto& d : c.at("dims")) perm.push_back(d.get<std::int64_t>());
+      const std::string y = node("Transpose", {plain(x)}, prefix + "/transpose", &n);
+      add_ints(*n, "perm", perm);
+      return made(out_shape, x.dtype, y, false);
+    }
+    if (type == "RepeatVector") {
+      // [N, F] -> [N, 1, F] -> [N, n, F].
+      const std::string one =
+          node("Unsqueeze", {plain(x), ints_constant(prefix + "/axes", {1})}, prefix + "/unsqueeze");
+      const std::string y = node(
+          "Tile", {one, ints_constant(prefix + "/repeats", {1, c.at("n").get<std::int64_t>(), 1})}, prefix + "/tile");
+      return made(out_shape, x.dtype, y, false);
+    }
+    if (type == "ReLU") {
+      const double slope = c.at("negative_slope"), threshold = c.at("threshold");
+      const bool capped = !c.at("max_value").is_null();
+      auto [name, first] = any_layout(x);
+      auto constant = [&](const std::string& what, double value) {
+        return scalar_constant(prefix + "/" + what, value, x.dtype);
+      };
+      std::string y;
+      if (threshold == 0 && slope == 0 && !capped) {
+        y = node("Relu", {name}, prefix + "/relu");
+      } else if (threshold == 0 && !capped) {
+        y = node("LeakyRelu", {name}, prefix + "/leaky_relu", &n);
+        add_float(*n, "alpha", static_cast<float>(slope));
+      } else if (threshold == 0 && slope == 0) {
+        y = node("Clip", {name, constant("min", 0), constant("max", c.at("max_value").get<double>())},
+                 prefix + "/clip");
+      } else {
+        // Keras's general form: min(x, max_value) above the threshold, slope * (x - threshold) otherwise.
+        const std::string above = node("Greater", {name, constant("threshold", threshold)}, prefix + "/above");
+        const std::string kept =
+            capped ? node("Min", {name, constant("max_value", c.at("max_value").get<double>())}, prefix + "/min")
+                   : name;
+        const std::string below =
+            node("Mul",
+                 {node("Sub", {name, constant("threshold", threshold)}, prefix + "/shifted"), constant("slope", slope)},
+                 prefix + "/below");
+        y = node("Where", {above, kept, below}, prefix + "/relu");
+      }
+      return made(out_shape, x.dtype, y, first);
+    }
+    if (type == "ELU") {
+      auto [name, first] = any_layout(x);
+      const std::string y = node("Elu", {name}, prefix + "/elu", &n);
+      add_float(*n, "alpha", c.at("alpha").get<float>());
+      return made(out_shape, x.dtype, y, first);
+    }
+    if (type == "PReLU") {
+      // Keras's relu(x) - alpha * relu(-x) is PRelu with slope alpha, broadcast from [dims...].
+      auto [name, first] = any_layout(x);
+      Tensor alpha = weight(layer, "alpha");
+      if (first) {
+        // [spatial..., C] -> [C, spatial...], as the channels-first value.
+        const std::int64_t channels = alpha.size(-1);
+        Shape shape{channels};
+        for (std::int64_t a = 0; a + 1 < alpha.ndim(); ++a) shape.push_back(alpha.size(a));
+        alpha = alpha.reshape({alpha.numel() / channels, channels}).transpose(0, 1).contiguous().reshape(shape);
+      }
+      const std::string y = node("PRelu", {name, initializer(prefix + "/alpha", alpha)}, prefix + "/prelu");
+      return made(out_shape, x.dtype, y, first);
+    }
+    if (type == "Softmax") {
+      auto [name, first] = any_layout(x);
+      const int rank = static_cast<int>(x.shape.size()) + 1, axis = c.at("axis").get<int>();
+      const std::string y = node("Softmax", {name}, prefix + "/softmax", &n);
+      add_int(*n, "axis", first ? channels_first_axis(axis, rank) : positive_axis(axis, rank));
+      return made(out_shape, x.dtype, y, first);
+    }
+    if (type == "SpatialDropout1D" || type == "SpatialDropout2D" || type == "GaussianNoise" ||
+        type == "GaussianDropout" || type == "RandomFlip") {
+      return x;  // inference: the identity
+    }
+    if (type == "Normalization") {
+      // (x - mean) / max(sqrt(variance), 1e-7), or its inverse, with the constants folded.
+      const Tensor mean = weight(layer, "mean"), variance = weight(layer, "variance");
+      auto v = variance.to(DType::Float64).to_vector<double>();
+      for (auto& e : v) e = std::max(std::sqrt(e), 1e-7);
+      const Tensor stddev = Tensor::from_vector(v, variance.shape()).to(x.dtype);
+      const std::string m = initializer(prefix + "/mean", mean.to(x.dtype)),
+                        s = initializer(prefix + "/stddev", stddev);
+      const std::string y =
+          c.value("invert", false)
+              ? node("Add", {node("Mul", {plain(x), s}, prefix + "/scaled"), m}, prefix + "/denormalized")
+              : node("Div", {node("Sub", {plain(x), m}, prefix + "/centered"), s}, prefix + "/normalized");
+      return made(out_shape, x.dtype, y, false);
+    }
+    if (type == "GroupNormalization") return group_normalization(layer, x, c, prefix);
+    if (type == "UnitNormalization") {
+      const int rank = static_cast<int>(x.shape.size()) + 1;
+      auto [name, first] = any_layout(x);
+      std::vector<std::int64_t> axes;
+      for (const auto a : ints_of(c.at("axis"))) {
+        const int axis = static_cast<int>(a);
+        axes.push_back(first ? channels_first_axis(axis, rank) : positive_axis(axis, rank));
+      }
+      return made(out_shape, x.dtype, l2_normalized(name, axes, x.dtype, prefix), first);
+    }
+    if (type == "Attention" || type == "AdditiveAttention") return dense_attention(layer, in, c, out_shape, prefix);
+    if (type == "Dot") return dot(layer, in, c, out_shape, prefix);
+    if (type == "Add" || type == "Concatenate" || type == "Subtract" || type == "Multiply" || type == "Average" ||
+        type == "Maximum" || type == "Minimum") {
       bool all_first = true;
       for (const Value* v : in) all_first = all_first && !v->channels_first.empty();
       std::vector<std::string> names;
@@ -577,22 +912,225 @@ class Exporter {
       std::vector<Shape> shapes;
       for (const Value* v : in) shapes.push_back(v->shape);
       Shape shape = in[0]->shape;
-      if (type == "Add") {
-        const std::string y = node("Sum", names, prefix + "/sum");
+      if (type != "Concatenate") {
+        static const std::map<std::string, std::string> ops = {
+            {"Add", "Sum"}, {"Average", "Mean"}, {"Maximum", "Max"}, {"Minimum", "Min"}};
+        std::string y;
+        if (type == "Subtract") {
+          y = node("Sub", names, prefix + "/sub");
+        } else if (type == "Multiply") {
+          // Mul takes two inputs: a chain for more.
+          y = names[0];
+          for (std::size_t i = 1; i < names.size(); ++i) y = node("Mul", {y, names[i]}, prefix + "/mul");
+        } else {
+          const std::string& op = ops.at(type);
+          y = node(op, names,
+                   prefix + "/" +
+                       (type == "Add"       ? std::string("sum")
+                        : type == "Average" ? "mean"
+                        : op == "Max"       ? "max"
+                                            : "min"));
+        }
         return made(shape, x.dtype, y, all_first);
       }
       const int rank = static_cast<int>(shape.size()) + 1;
-      int axis = c.at("axis").get<int>();
-      if (axis < 0) axis += rank;
+      int axis = positive_axis(c.at("axis").get<int>(), rank);
       std::int64_t total = 0;
       for (const auto& s : shapes) total += s.at(axis - 1);
       shape[axis - 1] = total;
-      if (all_first) axis = axis == 3 ? 1 : axis == 0 ? 0 : axis + 1;
+      if (all_first) axis = channels_first_axis(axis, rank);
       const std::string y = node("Concat", names, prefix + "/concat", &n);
       add_int(*n, "axis", axis);
       return made(shape, x.dtype, y, all_first);
     }
     throw Error("export_onnx: " + who + ": layer type " + type + " has no ONNX export");
+  }
+
+  // Both directions as their own RNN/LSTM/GRU nodes (the backward one reversed, its sequence
+  // in input order as Keras's Bidirectional returns it), merged as merge_mode says.
+  Value bidirectional(const layers::Layer& layer, Value& x, const std::string& prefix) {
+    const auto& bi = dynamic_cast<const layers::Bidirectional&>(layer);
+    const std::string who = "Bidirectional '" + layer.name() + "'";
+    const std::string& mode = bi.merge_mode();
+    if (mode.empty()) {
+      throw Error("export_onnx: " + who + ": merge_mode None gives two outputs, which a layer of a graph cannot");
+    }
+    const auto& f = *bi.forward_layer();
+    const auto& b = *bi.backward_layer();
+    const Value y = recurrent(f, x, f.get_config(), prefix + "/forward")[0];
+    const Value y_rev = recurrent(b, x, b.get_config(), prefix + "/backward", /*in_time_order=*/true)[0];
+    std::string out;
+    onnx::NodeProto* n;
+    if (mode == "concat") {
+      out = node("Concat", {y.plain, y_rev.plain}, prefix + "/concat", &n);
+      add_int(*n, "axis", -1);
+    } else if (mode == "sum") {
+      out = node("Add", {y.plain, y_rev.plain}, prefix + "/sum");
+    } else if (mode == "mul") {
+      out = node("Mul", {y.plain, y_rev.plain}, prefix + "/mul");
+    } else {
+      out =
+          node("Mul",
+               {node("Add", {y.plain, y_rev.plain}, prefix + "/sum"), scalar_constant(prefix + "/half", 0.5, x.dtype)},
+               prefix + "/ave");
+    }
+    return made(layer.output_shape(), x.dtype, out, false);
+  }
+
+  // The wrapped layer on [N * T, ...] between two Reshapes.
+  Value time_distributed(const layers::Layer& layer, Value& x, const std::string& prefix) {
+    const auto& inner = *dynamic_cast<const layers::TimeDistributed&>(layer).layer();
+    const Shape step(x.shape.begin() + 1, x.shape.end());
+    std::vector<std::int64_t> flat{-1};
+    flat.insert(flat.end(), step.begin(), step.end());
+    Value v{step, x.dtype, node("Reshape", {plain(x), ints_constant(prefix + "/steps_shape", flat)}, prefix + "/steps"),
+            ""};
+    auto outs = export_call(inner, {&v}, prefix + "/" + inner.name());
+    if (outs.size() != 1) {
+      throw Error("export_onnx: TimeDistributed '" + layer.name() + "': its layer gives " +
+                  std::to_string(outs.size()) + " outputs; expected 1");
+    }
+    const Shape out_shape = layer.output_shape();
+    std::vector<std::int64_t> back{-1};
+    back.insert(back.end(), out_shape.begin(), out_shape.end());
+    const std::string y =
+        node("Reshape", {plain(outs[0]), ints_constant(prefix + "/shape", back)}, prefix + "/time_distributed");
+    return made(out_shape, x.dtype, y, false);
+  }
+
+  // x / sqrt(max(sum(x^2 over axes), 1e-12)), Keras's l2_normalize.
+  std::string l2_normalized(const std::string& x, const std::vector<std::int64_t>& axes, DType dtype,
+                            const std::string& prefix) {
+    onnx::NodeProto* n;
+    const std::string squares = node("ReduceSumSquare", {x}, prefix + "/sum_of_squares", &n);
+    add_ints(*n, "axes", axes);
+    add_int(*n, "keepdims", 1);
+    const std::string floor =
+        node("Max", {squares, scalar_constant(prefix + "/epsilon", 1e-12, dtype)}, prefix + "/floor");
+    return node("Div", {x, node("Sqrt", {floor}, prefix + "/norm")}, prefix + "/l2_normalized");
+  }
+
+  // The channels split into groups, each normalized over its channels and all steps or pixels.
+  Value group_normalization(const layers::Layer& layer, Value& x, const json& c, const std::string& prefix) {
+    const std::int64_t groups = c.at("groups"), channels = x.shape.back();
+    const auto [name, first] = any_layout(x);
+    // Channels first: [N, G, C / G * spatial] normalized over axis 2; channels last: [N, spatial, G, C / G]
+    // over axes 1 and 3.
+    const std::vector<std::int64_t> grouping =
+        first ? std::vector<std::int64_t>{0, groups, -1} : std::vector<std::int64_t>{0, -1, groups, channels / groups};
+    const std::vector<std::int64_t> axes = first ? std::vector<std::int64_t>{2} : std::vector<std::int64_t>{1, 3};
+    std::vector<std::int64_t> shape{0};
+    if (first) shape.push_back(channels);
+    for (std::size_t a = 0; a + 1 < x.shape.size(); ++a) shape.push_back(x.shape[a]);
+    if (!first) shape.push_back(channels);
+    onnx::NodeProto* n;
+    const std::string g = node("Reshape", {name, ints_constant(prefix + "/groups", grouping)}, prefix + "/grouped");
+    const std::string mean = node("ReduceMean", {g}, prefix + "/mean", &n);
+    add_ints(*n, "axes", axes);
+    const std::string centered = node("Sub", {g, mean}, prefix + "/centered");
+    const std::string var =
+        node("ReduceMean", {node("Mul", {centered, centered}, prefix + "/squared")}, prefix + "/variance", &n);
+    add_ints(*n, "axes", axes);
+    const std::string eps = scalar_constant(prefix + "/epsilon", c.at("epsilon").get<double>(), x.dtype);
+    const std::string stddev = node("Sqrt", {node("Add", {var, eps}, prefix + "/var_eps")}, prefix + "/stddev");
+    std::string y = node(
+        "Reshape", {node("Div", {centered, stddev}, prefix + "/normalized"), ints_constant(prefix + "/shape", shape)},
+        prefix + "/ungrouped");
+    // gamma and beta per channel: [C] on the last axis, [C, 1(, 1)] channels first.
+    Shape param{channels};
+    if (first) param.insert(param.end(), x.shape.size() - 1, 1);
+    if (const Tensor gamma = weight(layer, "gamma"); gamma.defined()) {
+      y = node("Mul", {y, initializer(prefix + "/gamma", gamma.reshape(param))}, prefix + "/scaled");
+    }
+    if (const Tensor beta = weight(layer, "beta"); beta.defined()) {
+      y = node("Add", {y, initializer(prefix + "/beta", beta.reshape(param))}, prefix + "/group_norm");
+    }
+    return made(x.shape, x.dtype, y, first);
+  }
+
+  // Keras's Attention (dot or concat scores) and AdditiveAttention on [query, value(, key)].
+  Value dense_attention(const layers::Layer& layer, const std::vector<Value*>& in, const json& c,
+                        const Shape& out_shape, const std::string& prefix) {
+    const DType dtype = in[0]->dtype;
+    const std::string q = plain(*in[0]), v = plain(*in[1]), k = in.size() == 3 ? plain(*in[2]) : v;
+    const Tensor scale = weight(layer, "scale");
+    onnx::NodeProto* n;
+    std::string scores;
+    if (layer.type() == "Attention" && c.at("score_mode") == "dot") {
+      const std::string kt = node("Transpose", {k}, prefix + "/keys_transposed", &n);
+      add_ints(*n, "perm", {0, 2, 1});
+      scores = node("MatMul", {q, kt}, prefix + "/scores");
+      if (scale.defined())
+        scores = node("Mul", {scores, initializer(prefix + "/scale", scale)}, prefix + "/scaled_scores");
+    } else {
+      // [N, Tq, 1, D] + [N, 1, Tv, D] -> [N, Tq, Tv, D], reduced over D.
+      const std::string sum =
+          node("Add",
+               {node("Unsqueeze", {q, ints_constant(prefix + "/query_axes", {2})}, prefix + "/query"),
+                node("Unsqueeze", {k, ints_constant(prefix + "/key_axes", {1})}, prefix + "/key")},
+               prefix + "/query_plus_key");
+      const std::string reduce_axes = ints_constant(prefix + "/feature_axis", {-1});
+      if (layer.type() == "Attention") {
+        const std::string scaled =
+            scale.defined() ? node("Mul", {sum, initializer(prefix + "/scale", scale)}, prefix + "/scaled") : sum;
+        const std::string t = node("Tanh", {scaled}, prefix + "/tanh");
+        const std::string summed = node("ReduceSum", {t, reduce_axes}, prefix + "/summed", &n);
+        add_int(*n, "keepdims", 0);
+        scores =
+            node("Mul", {summed, initializer(prefix + "/concat_score_weight", weight(layer, "concat_score_weight"))},
+                 prefix + "/scores");
+      } else {
+        std::string t = node("Tanh", {sum}, prefix + "/tanh");
+        if (scale.defined()) t = node("Mul", {t, initializer(prefix + "/scale", scale)}, prefix + "/scaled");
+        scores = node("ReduceSum", {t, reduce_axes}, prefix + "/scores", &n);
+        add_int(*n, "keepdims", 0);
+      }
+    }
+    if (c.value("use_causal_mask", false)) {
+      // Keras subtracts 1e9 from the scores of the keys after each query.
+      const std::int64_t tq = in[0]->shape[0], tv = in[1]->shape[0];
+      std::vector<double> mask(tq * tv, 0.0);
+      for (std::int64_t i = 0; i < tq; ++i)
+        for (std::int64_t j = i + 1; j < tv; ++j) mask[i * tv + j] = 1e9;
+      scores =
+          node("Sub", {scores, initializer(prefix + "/causal_mask", Tensor::from_vector(mask, {tq, tv}).to(dtype))},
+               prefix + "/masked_scores");
+    }
+    const std::string weights = node("Softmax", {scores}, prefix + "/attention_weights", &n);
+    add_int(*n, "axis", -1);
+    return made(out_shape, dtype, node("MatMul", {weights, v}, prefix + "/attention"), false);
+  }
+
+  // Keras's Dot of two [N, D] (a [N, 1] of sums) or [N, A, B] values (a batched matrix product).
+  Value dot(const layers::Layer& layer, const std::vector<Value*>& in, const json& c, const Shape& out_shape,
+            const std::string& prefix) {
+    const int rank = static_cast<int>(in[0]->shape.size()) + 1;
+    const auto axes = ints_of(c.at("axes"));
+    const int a = positive_axis(static_cast<int>(axes.at(0)), rank);
+    const int b = positive_axis(static_cast<int>(axes.size() == 2 ? axes[1] : axes[0]), rank);
+    std::string x = plain(*in[0]), y = plain(*in[1]);
+    const DType dtype = in[0]->dtype;
+    if (c.value("normalize", false)) {
+      x = l2_normalized(x, {a}, dtype, prefix + "/x");
+      y = l2_normalized(y, {b}, dtype, prefix + "/y");
+    }
+    onnx::NodeProto* n;
+    if (rank == 2) {
+      const std::string product = node("Mul", {x, y}, prefix + "/product");
+      const std::string s = node("ReduceSum", {product, ints_constant(prefix + "/axes", {1})}, prefix + "/dot", &n);
+      add_int(*n, "keepdims", 1);
+      return made(out_shape, dtype, s, false);
+    }
+    if (rank != 3) throw Error("export_onnx: Dot '" + layer.name() + "': inputs of rank " + std::to_string(rank));
+    // x as [N, M, K], y as [N, K, P]: the summed axis inner.
+    auto transposed = [&](const std::string& t, const std::string& what) {
+      const std::string r = node("Transpose", {t}, prefix + "/" + what + "_transposed", &n);
+      add_ints(*n, "perm", {0, 2, 1});
+      return r;
+    };
+    if (a == 1) x = transposed(x, "x");
+    if (b == 2) y = transposed(y, "y");
+    return made(out_shape, dtype, node("MatMul", {x, y}, prefix + "/dot"), false);
   }
 
   using Weights = std::function<Tensor(const std::string&)>;

@@ -13,6 +13,7 @@
 // checked against the bytes that hold it before anything is allocated, external data must
 // be a file inside the model's folder, and a node whose inputs are not produced before it
 // (a cycle, a missing initializer) is named.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -25,20 +26,31 @@
 #include "kiln/error.hpp"
 #include "kiln/io/files.hpp"
 #include "kiln/layers/activation.hpp"
+#include "kiln/layers/activation_layers.hpp"
 #include "kiln/layers/attention.hpp"
 #include "kiln/layers/batch_normalization.hpp"
+#include "kiln/layers/conv1d.hpp"
 #include "kiln/layers/conv2d.hpp"
 #include "kiln/layers/conv2d_transpose.hpp"
+#include "kiln/layers/cropping.hpp"
 #include "kiln/layers/dense.hpp"
+#include "kiln/layers/depthwise_conv2d.hpp"
 #include "kiln/layers/embedding.hpp"
+#include "kiln/layers/global_pooling.hpp"
 #include "kiln/layers/leaky_relu.hpp"
 #include "kiln/layers/merging.hpp"
 #include "kiln/layers/normalization.hpp"
+#include "kiln/layers/permute.hpp"
 #include "kiln/layers/pooling.hpp"
+#include "kiln/layers/pooling1d.hpp"
 #include "kiln/layers/recurrent.hpp"
+#include "kiln/layers/repeat_vector.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
+#include "kiln/layers/unit_normalization.hpp"
+#include "kiln/layers/upsampling1d.hpp"
 #include "kiln/layers/upsampling2d.hpp"
+#include "kiln/layers/zero_padding.hpp"
 #include "kiln/onnx.hpp"
 #include "onnx/proto.hpp"
 #include "onnx/same_padding.hpp"
@@ -57,10 +69,19 @@ constexpr std::int64_t kMaxSample = std::int64_t{1} << 24;
 constexpr std::int64_t kBatch = std::numeric_limits<std::int64_t>::min();
 
 const char* kSupported =
-    "Conv, ConvTranspose, MaxPool, AveragePool, Gemm, MatMul, Add, Sum, Mul, Sub, Div (by scalars), Concat, Flatten, "
+    "Conv (1-D, grouped and depthwise too), ConvTranspose, MaxPool, AveragePool (1-D too), GlobalAveragePool, "
+    "GlobalMaxPool, Gemm, "
+    "MatMul, Add, Sum, Mul, Sub (by scalars or of two values), Div (by scalars), Concat, Flatten, "
     "Reshape, "
-    "Transpose, Pad (of zero width), RNN, LSTM, GRU (with Squeeze, Slice, Shape, ConstantOfShape for their states), "
-    "Relu, LeakyRelu, Sigmoid, Tanh, Softmax, BatchNormalization, LayerNormalization, "
+    "Max, Min, Mean, ReduceSumSquare + Max + Sqrt + Div (UnitNormalization), Unsqueeze + Tile (RepeatVector), "
+    "Transpose (layouts, or Permute), Pad (zeros around steps or "
+    "pixels), Slice (cropping them), RNN, "
+    "LSTM, GRU (with "
+    "Squeeze, Slice, Shape, ConstantOfShape for "
+    "their states), "
+    "Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, "
+    "HardSwish, "
+    "Clip, BatchNormalization, LayerNormalization, "
     "Gather, "
     "Resize, Dropout, Identity, Constant";
 
@@ -99,6 +120,14 @@ struct PendingRnn {
   int output = 0;  // 0: Y [T, 1, N, H]; 1: Y_h [1, N, H]; 2: LSTM's Y_c
 };
 
+// Keras's l2 normalization, recognised step by step: 0 ReduceSumSquare of `input` over
+// `axes`, 1 Max with 1e-12, 2 Sqrt; then Div of the input by it is UnitNormalization.
+struct L2Parts {
+  std::string input;
+  std::vector<int> axes;  // Keras's numbering (the batch is 0), in Kiln's layout
+  int stage = 0;
+};
+
 struct Sym {
   SymbolicTensor tensor;
   bool channels_first = false;  // the ONNX value is the NCHW view of this NHWC tensor
@@ -109,6 +138,8 @@ struct Sym {
   std::optional<PendingRnn> rnn;
   std::optional<Heads> heads;
   std::optional<AttentionParts> attention;
+  std::optional<SymbolicTensor> unsqueezed;
+  std::optional<L2Parts> l2;  // [N, 1, F] of this [N, F] tensor, waiting for a Tile
 };
 
 std::int64_t checked_count(const Shape& dims, const std::string& where) {
@@ -151,7 +182,9 @@ class Importer {
     for (const auto& node : graph.node()) import_node(node);
     std::vector<SymbolicTensor> outputs;
     for (const auto& out : graph.output()) {
-      Sym& s = sym(out.name(), "graph output");
+      Sym s = sym(out.name(), "graph output");
+      // A sequence the file gives as [N, C, T] (Permute((2, 1)) of Kiln's) is given so by the model too.
+      if (s.channels_first && s.tensor.shape().size() == 2) s = swapped_sequence(s);
       if (!s.flat_chw.empty()) {
         throw Error(source_ + ": graph output '" + out.name() +
                     "' is a channels-first flattening, which a Kiln model cannot output in ONNX's order");
@@ -319,6 +352,14 @@ class Importer {
       throw Error(source_ + ": " + who + " reads '" + name +
                   "', the steps of a reverse recurrent layer in input order; Kiln's go_backwards gives them reversed");
     }
+    if (it->second.l2) {
+      throw Error(source_ + ": " + who + " reads '" + name +
+                  "', a step of an l2 normalization, which Kiln imports only as a whole UnitNormalization");
+    }
+    if (it->second.unsqueezed) {
+      throw Error(source_ + ": " + who + " reads '" + name +
+                  "', an Unsqueeze of a value, which Kiln imports only before a Tile (RepeatVector)");
+    }
     if (it->second.heads || (it->second.attention && it->second.attention->stage < 6)) {
       throw Error(source_ + ": " + who + " reads '" + name +
                   "', a step inside an attention subgraph, which Kiln imports only as a whole MultiHeadAttention");
@@ -411,6 +452,13 @@ class Importer {
     return Tensor::from_vector(dst, kernel.shape()).to(kernel.dtype());
   }
 
+  // An [N, C, T] view made a value of its own: Permute((2, 1)) of the [N, T, C] tensor.
+  Sym swapped_sequence(const Sym& x) {
+    Sym y;
+    y.tensor = call(std::make_shared<layers::Permute>(std::vector<int>{2, 1}), x.tensor, {});
+    return y;
+  }
+
   // --- nodes -----------------------------------------------------------------------------------
 
   void import_node(const onnx::NodeProto& node) {
@@ -444,6 +492,8 @@ class Importer {
       shapes_[node.output(0)] = shapes_.at(node.input(0));
       return;
     }
+    if (op == "Unsqueeze") return unsqueeze(node);
+    if (op == "Tile") return tile(node);
     if (op == "ConstantOfShape") return constant_of_shape(node);
     if (op == "RNN" || op == "LSTM" || op == "GRU") return recurrent(node);
     if (op == "Squeeze") return squeeze(node);
@@ -452,10 +502,29 @@ class Importer {
     if (op == "Conv") return conv(node);
     if (op == "ConvTranspose") return conv_transpose(node);
     if (op == "MaxPool" || op == "AveragePool") return pool(node);
+    if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
+      // [N, C, 1, 1]: Keras's keepdims form of an NHWC image, still channels first.
+      Sym x = image(node);
+      const layers::GlobalPoolingOptions keep{.keepdims = true};
+      const bool average = op == "GlobalAveragePool", sequence = x.tensor.shape().size() == 2;
+      std::shared_ptr<layers::Layer> layer;
+      if (sequence) {
+        layer = average ? std::shared_ptr<layers::Layer>(std::make_shared<layers::GlobalAveragePooling1D>(keep))
+                        : std::make_shared<layers::GlobalMaxPooling1D>(keep);
+      } else {
+        layer = average ? std::shared_ptr<layers::Layer>(std::make_shared<layers::GlobalAveragePooling2D>(keep))
+                        : std::make_shared<layers::GlobalMaxPooling2D>(keep);
+      }
+      x.tensor = call(layer, x.tensor, {});
+      return set(node, x);
+    }
     if (op == "Gemm") return gemm(node);
     if (op == "MatMul") return matmul(node);
     if (op == "Add" || op == "Sum") return add(node);
+    if (op == "ReduceSumSquare" || op == "Sqrt" || (op == "Max" && l2_at(node.input(0), 0))) return l2_step(node);
+    if (op == "Div" && node.input_size() == 2 && l2_at(node.input(1), 2)) return l2_step(node);
     if (op == "Mul" || op == "Sub" || op == "Div") return scalar_arithmetic(node);
+    if (op == "Max" || op == "Min" || op == "Mean") return merge(node);
     if (op == "Concat") return concat(node);
     if (op == "Flatten") return flatten(node);
     if (op == "Reshape") return reshape(node);
@@ -470,7 +539,12 @@ class Importer {
       x.tensor = call(std::make_shared<layers::LeakyReLU>(float_attr(node, "alpha", 0.01f)), x.tensor, {});
       return set(node, x);
     }
-    if (op == "Softmax") return softmax(node);
+    if (op == "Softmax" || op == "LogSoftmax") return softmax(node);
+    if (op == "PRelu") return prelu(node);
+    if (op == "Elu" || op == "Selu" || op == "Softplus" || op == "Softsign" || op == "Exp" || op == "HardSigmoid" ||
+        op == "HardSwish" || op == "Clip") {
+      return activation_node(node);
+    }
     if (op == "BatchNormalization") return batch_norm(node);
     if (op == "LayerNormalization") return layer_norm(node);
     if (op == "Gather") return gather(node);
@@ -484,10 +558,90 @@ class Importer {
     std::vector<std::int64_t> pads = ints(node, "pads");
     if (node.input_size() > 1 && !node.input(1).empty())
       pads = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
-    if (!std::all_of(pads.begin(), pads.end(), [](auto p) { return p == 0; })) {
-      throw Error(who + ": only a Pad of zero width is supported (Kiln layers pad by their \"same\" rule)");
+    if (std::all_of(pads.begin(), pads.end(), [](auto p) { return p == 0; })) return set(node, sym(node.input(0), who));
+    // Zeros around the steps or pixels only: ZeroPadding1D/2D.
+    Sym x = sym(node.input(0), who);
+    double value = float_attr(node, "value", 0.0f);
+    if (node.input_size() > 2 && !node.input(2).empty()) value = constant(node, 2).to(DType::Float64).item();
+    if (string_attr(node, "mode", "constant") != "constant" || value != 0.0) {
+      throw Error(who + ": only a Pad with zeros (mode constant, value 0) is supported");
     }
-    set(node, sym(node.input(0), who));
+    const std::size_t rank = x.tensor.shape().size() + 1;
+    const auto spatial = spatial_axes(x, rank, who);
+    if (pads.size() != 2 * rank) {
+      throw Error(who + ": " + std::to_string(pads.size()) + " pads for a value of rank " + std::to_string(rank));
+    }
+    for (std::size_t a = 0; a < rank; ++a) {
+      const bool is_spatial = std::find(spatial.begin(), spatial.end(), a) != spatial.end();
+      if (pads[a] < 0 || pads[a + rank] < 0 || (!is_spatial && (pads[a] != 0 || pads[a + rank] != 0))) {
+        throw Error(who +
+                    ": only padding of the steps or pixels (not the batch or channels, not negative) is supported");
+      }
+    }
+    const std::size_t a0 = spatial[0];
+    if (spatial.size() == 1) {
+      x.tensor =
+          call(std::make_shared<layers::ZeroPadding1D>(layers::Margins1(pads[a0], pads[a0 + rank])), x.tensor, {});
+    } else {
+      const std::size_t a1 = spatial[1];
+      x.tensor = call(std::make_shared<layers::ZeroPadding2D>(
+                          layers::Margins2(pads[a0], pads[a0 + rank], pads[a1], pads[a1 + rank])),
+                      x.tensor, {});
+    }
+    set(node, x);
+  }
+
+  // The ONNX axes of a sequence's steps or an image's rows and columns, in their order.
+  static std::vector<std::size_t> spatial_axes(const Sym& x, std::size_t rank, const std::string& who) {
+    if (x.time_major || !x.flat_chw.empty() || (rank != 3 && rank != 4)) {
+      throw Error(who + ": expected a sequence [N, T, C] or an image, got a value of rank " + std::to_string(rank));
+    }
+    if (x.channels_first) return rank == 3 ? std::vector<std::size_t>{2} : std::vector<std::size_t>{2, 3};
+    return rank == 3 ? std::vector<std::size_t>{1} : std::vector<std::size_t>{1, 2};
+  }
+
+  // A Slice of steps or pixels with step 1: Cropping1D/2D.
+  void crop(const onnx::NodeProto& node, Sym x) {
+    const std::string who = describe(node);
+    const Shape& shape = x.tensor.shape();
+    const std::size_t rank = shape.size() + 1;
+    const auto spatial = spatial_axes(x, rank, who);
+    const auto starts = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    const auto ends = constant(node, 2).to(DType::Int64).to_vector<std::int64_t>();
+    std::vector<std::int64_t> axes(starts.size());
+    std::iota(axes.begin(), axes.end(), 0);
+    if (node.input_size() > 3 && !node.input(3).empty())
+      axes = constant(node, 3).to(DType::Int64).to_vector<std::int64_t>();
+    if (node.input_size() > 4 && !node.input(4).empty()) {
+      for (auto step : constant(node, 4).to(DType::Int64).to_vector<std::int64_t>()) {
+        if (step != 1) throw Error(who + ": only a Slice with steps of 1 is supported (or a time reversal)");
+      }
+    }
+    if (ends.size() != starts.size() || axes.size() != starts.size())
+      throw Error(who + ": starts, ends and axes differ in length");
+    std::vector<std::pair<std::int64_t, std::int64_t>> margins(spatial.size(), {0, 0});
+    for (std::size_t i = 0; i < axes.size(); ++i) {
+      const std::int64_t axis = axes[i] < 0 ? axes[i] + static_cast<std::int64_t>(rank) : axes[i];
+      const auto at = std::find(spatial.begin(), spatial.end(), static_cast<std::size_t>(axis));
+      if (at == spatial.end()) throw Error(who + ": only a Slice of the steps or pixels is supported");
+      const std::size_t k = static_cast<std::size_t>(at - spatial.begin());
+      // The Kiln axis of ONNX's axis: channels first, the spatial axes follow the channels.
+      const std::int64_t dim = shape[k];
+      std::int64_t start = starts[i] < 0 ? starts[i] + dim : starts[i], end = ends[i] < 0 ? ends[i] + dim : ends[i];
+      start = std::clamp<std::int64_t>(start, 0, dim);
+      end = std::clamp<std::int64_t>(end, 0, dim);
+      if (end <= start) throw Error(who + ": a Slice that leaves no steps or pixels");
+      margins[k] = {start, dim - end};
+    }
+    if (spatial.size() == 1) {
+      x.tensor = call(std::make_shared<layers::Cropping1D>(layers::Margins1(margins[0].first, margins[0].second)),
+                      x.tensor, {});
+    } else {
+      x.tensor = call(std::make_shared<layers::Cropping2D>(
+                          layers::Margins2(margins[0].first, margins[0].second, margins[1].first, margins[1].second)),
+                      x.tensor, {});
+    }
+    set(node, x);
   }
 
   void transpose(const onnx::NodeProto& node) {
@@ -512,10 +666,18 @@ class Importer {
       x.channels_first = false;
     } else if (rank == 3 && x.flat_chw.empty() && perm == std::vector<std::int64_t>{1, 0, 2}) {
       x.time_major = !x.time_major;
+    } else if (rank == 3 && x.flat_chw.empty() && !x.time_major && perm == std::vector<std::int64_t>{0, 2, 1}) {
+      x.channels_first = !x.channels_first;  // [N, T, C] <-> [N, C, T]: Conv1D's and pooling's layout
+    } else if (x.flat_chw.empty() && !x.time_major && !x.channels_first && perm.size() == rank && !perm.empty() &&
+               perm[0] == 0) {
+      // Any other order of the axes after the batch: Keras's Permute.
+      std::vector<int> dims;
+      for (std::size_t a = 1; a < perm.size(); ++a) dims.push_back(static_cast<int>(perm[a]));
+      x.tensor = call(std::make_shared<layers::Permute>(dims), x.tensor, {});
     } else {
       throw Error(describe(node) +
-                  ": only the NHWC <-> NCHW transposes of 4-D images and [N, T, F] <-> [T, N, F] "
-                  "transposes of sequences are supported");
+                  ": only the NHWC <-> NCHW transposes of 4-D images and [N, T, F] <-> [T, N, F] or "
+                  "[N, C, T] transposes of sequences are supported");
     }
     set(node, x);
   }
@@ -525,10 +687,90 @@ class Importer {
     if (!x.channels_first) {
       throw Error(describe(node) +
                   ": its input must be an NCHW image (a 4-D input, or a Transpose [0, 3, 1, 2] of an "
-                  "NHWC one), got a value of per-sample shape " +
+                  "NHWC one) or an [N, C, T] sequence (a Transpose [0, 2, 1] of an [N, T, C] one), got a value "
+                  "of per-sample shape " +
                   shape_str(x.tensor.shape()));
     }
     return x;
+  }
+
+  static std::int64_t one(const std::vector<std::int64_t>& v, const std::string& who, const char* what) {
+    if (v.size() != 1) throw Error(who + ": expected 1 " + what + " for a sequence, got " + std::to_string(v.size()));
+    if (v[0] < 1 || v[0] > 65536)
+      throw Error(who + ": " + what + " must be from 1 to 65536, got " + std::to_string(v[0]));
+    return v[0];
+  }
+
+  // Kiln's padding name for ONNX's pads on a sequence of `steps`: "valid", "same" or (for
+  // Conv1D) "causal", everything before the first step.
+  std::string padding_1d(const onnx::NodeProto& node, std::int64_t steps, std::int64_t k, std::int64_t s,
+                         std::int64_t d, bool causal_allowed) {
+    const std::string auto_pad = string_attr(node, "auto_pad", "NOTSET");
+    if (auto_pad == "VALID") return "valid";
+    if (auto_pad == "SAME_UPPER") return "same";
+    if (auto_pad != "NOTSET") throw Error(describe(node) + ": auto_pad " + auto_pad + " is not supported");
+    const auto pads = ints(node, "pads", {0, 0});
+    if (pads.size() != 2) throw Error(describe(node) + ": expected 2 pads, got " + std::to_string(pads.size()));
+    if (pads[0] == 0 && pads[1] == 0) return "valid";
+    const auto [before, after] = same_pads(steps, k, s, d);
+    if (pads[0] == before && pads[1] == after) return "same";
+    if (causal_allowed && pads[0] == d * (k - 1) && pads[1] == 0) return "causal";
+    throw Error(describe(node) + ": pads [" + std::to_string(pads[0]) + ", " + std::to_string(pads[1]) +
+                "] are neither Keras's \"valid\" (none), its \"same\" for this input ([" + std::to_string(before) +
+                ", " + std::to_string(after) + "])" +
+                (causal_allowed ? " nor \"causal\" ([" + std::to_string(d * (k - 1)) + ", 0])" : std::string()));
+  }
+
+  // Conv on [N, C, T]: Conv1D, weights [F, C / group, k].
+  void conv1d(const onnx::NodeProto& node, Sym x) {
+    const std::string who = describe(node);
+    const Tensor& w = constant(node, 1);
+    const Shape& in = x.tensor.shape();  // T, C
+    const std::int64_t groups = int_attr(node, "group", 1);
+    if (groups < 1 || in[1] % groups != 0 || w.ndim() != 3 || w.size(1) != in[1] / groups || w.size(0) % groups != 0) {
+      throw Error(who + ": weights " + shape_str(w.shape()) + " in " + std::to_string(groups) +
+                  " group(s) do not fit a sequence of " + std::to_string(in[1]) + " channels");
+    }
+    const std::int64_t filters = w.size(0), k = w.size(2);
+    if (ints(node, "kernel_shape", {k}) != std::vector<std::int64_t>{k}) {
+      throw Error(who + ": kernel_shape differs from the weights' " + shape_str(w.shape()));
+    }
+    const std::int64_t s = one(ints(node, "strides", {1}), who, "strides");
+    const std::int64_t d = one(ints(node, "dilations", {1}), who, "dilations");
+    const std::string pad = padding_1d(node, in[0], k, s, d, true);
+    Tensor bias;
+    if (node.input_size() > 2 && !node.input(2).empty()) bias = constant(node, 2);
+    auto layer = std::make_shared<layers::Conv1D>(
+        filters, k,
+        layers::Conv1DOptions{
+            .strides = s, .padding = pad, .dilation_rate = d, .groups = groups, .use_bias = bias.defined()});
+    // [F, C / groups, k] as a 2-D kernel of height 1, to Keras's [k, C / groups, F].
+    std::vector<Tensor> weights{
+        kernel_from_onnx(w.reshape({filters, w.size(1), 1, k})).reshape({k, w.size(1), filters})};
+    if (bias.defined()) weights.push_back(bias);
+    x.tensor = call(layer, x.tensor, weights);
+    set(node, x);
+  }
+
+  void pool1d(const onnx::NodeProto& node, Sym x) {
+    const std::string who = describe(node);
+    const std::int64_t k = one(ints(node, "kernel_shape"), who, "kernel sizes");
+    const std::int64_t s = one(ints(node, "strides", {1}), who, "strides");
+    if (int_attr(node, "ceil_mode", 0) != 0) throw Error(who + ": ceil_mode = 1 is not supported");
+    if (ints(node, "dilations", {1}) != std::vector<std::int64_t>{1})
+      throw Error(who + ": dilations are not supported");
+    if (node.output_size() > 1 && !node.output(1).empty()) throw Error(who + ": the Indices output is not supported");
+    const std::string pad = padding_1d(node, x.tensor.shape()[0], k, s, 1, false);
+    if (node.op_type() == "AveragePool" && pad == "same" && int_attr(node, "count_include_pad", 0) != 0) {
+      throw Error(who + ": count_include_pad = 1 with padding is not supported (Keras leaves padding out of the mean)");
+    }
+    const layers::Pooling1DOptions options{.strides = s, .padding = pad};
+    if (node.op_type() == "MaxPool") {
+      x.tensor = call(std::make_shared<layers::MaxPooling1D>(k, options), x.tensor, {});
+    } else {
+      x.tensor = call(std::make_shared<layers::AveragePooling1D>(k, options), x.tensor, {});
+    }
+    set(node, x);
   }
 
   // Kiln's padding name for ONNX's pads on input `hw` (NHWC's H and W), or an Error.
@@ -586,25 +828,44 @@ class Importer {
 
   void conv(const onnx::NodeProto& node) {
     Sym x = image(node);
+    if (x.tensor.shape().size() == 2) return conv1d(node, x);
     const std::string who = describe(node);
     const Tensor& w = constant(node, 1);
     const Shape& in = x.tensor.shape();  // H, W, C
-    if (w.ndim() != 4 || w.size(1) != in[2]) {
-      throw Error(who + ": weights " + shape_str(w.shape()) + " do not fit " + std::to_string(in[2]) +
-                  " input channels (expected [out, " + std::to_string(in[2]) + ", kh, kw])");
+    const std::int64_t groups = int_attr(node, "group", 1);
+    if (groups < 1 || in[2] % groups != 0 || w.ndim() != 4 || w.size(1) != in[2] / groups || w.size(0) % groups != 0) {
+      throw Error(who + ": weights " + shape_str(w.shape()) + " in " + std::to_string(groups) +
+                  " group(s) do not fit " + std::to_string(in[2]) + " input channels (expected [out, " +
+                  std::to_string(groups > 0 && in[2] % groups == 0 ? in[2] / groups : in[2]) + ", kh, kw])");
     }
-    if (int_attr(node, "group", 1) != 1) throw Error(who + ": grouped convolutions (group != 1) are not supported");
     const auto kernel = kernel_of(node, w);
     const auto strides = two(ints(node, "strides", {1, 1}), who, "strides");
     const auto dilations = two(ints(node, "dilations", {1, 1}), who, "dilations");
     const std::string pad = padding(node, in, kernel, strides, dilations);
     Tensor bias;
     if (node.input_size() > 2 && !node.input(2).empty()) bias = constant(node, 2);
+    if (groups > 1 && groups == in[2]) {
+      // One group per channel: DepthwiseConv2D, output channel c * m + j in both.
+      const std::int64_t m = w.size(0) / groups;
+      auto layer = std::make_shared<layers::DepthwiseConv2D>(
+          layers::Size2(kernel[0], kernel[1]),
+          layers::DepthwiseConv2DOptions{.strides = layers::Size2(strides[0], strides[1]),
+                                         .padding = pad,
+                                         .depth_multiplier = m,
+                                         .dilation_rate = layers::Size2(dilations[0], dilations[1]),
+                                         .use_bias = bias.defined()});
+      // [C * m, 1, kh, kw] -> Keras's [kh, kw, C, m].
+      std::vector<Tensor> weights{kernel_from_onnx(w).reshape({kernel[0], kernel[1], groups, m})};
+      if (bias.defined()) weights.push_back(bias);
+      x.tensor = call(layer, x.tensor, weights);
+      return set(node, x);
+    }
     auto layer = std::make_shared<layers::Conv2D>(
         w.size(0), layers::Size2(kernel[0], kernel[1]),
         layers::Conv2DOptions{.strides = layers::Size2(strides[0], strides[1]),
                               .padding = pad,
                               .dilation_rate = layers::Size2(dilations[0], dilations[1]),
+                              .groups = groups,
                               .use_bias = bias.defined()});
     std::vector<Tensor> weights{kernel_from_onnx(w)};
     if (bias.defined()) weights.push_back(bias);
@@ -663,6 +924,7 @@ class Importer {
 
   void pool(const onnx::NodeProto& node) {
     Sym x = image(node);
+    if (x.tensor.shape().size() == 2) return pool1d(node, x);
     const std::string who = describe(node);
     const auto kernel = two(ints(node, "kernel_shape"), who, "kernel sizes");
     const auto strides = two(ints(node, "strides", {1, 1}), who, "strides");
@@ -687,6 +949,12 @@ class Importer {
   // Input 0 as a plain value for a layer over the last axis; a C,H,W flattening only for Dense.
   Sym plain(const onnx::NodeProto& node, bool for_dense = false) {
     Sym x = sym(node.input(0), describe(node));
+    if (x.channels_first && x.tensor.shape().size() == 2) {
+      // The same ONNX value as a tensor of its own, for this reader and the later ones (a
+      // MatMul's Dense is made from the name when its bias is known).
+      x = swapped_sequence(x);
+      syms_[node.input(0)] = x;
+    }
     if (x.channels_first) {
       throw Error(describe(node) + ": its input is an NCHW image; Kiln imports " + node.op_type() +
                   " on it only after a Transpose back to NHWC or a Flatten");
@@ -874,10 +1142,43 @@ class Importer {
   }
 
   // Mul, Sub and Div with a scalar constant (preprocessing: (x - mean) / std) as Rescaling.
+  bool attention_value(const std::string& name) const {
+    const auto it = syms_.find(name);
+    return it != syms_.end() && (it->second.attention || it->second.heads);
+  }
+
+  // Element-wise Sub, Mul, Max, Min and Mean of values of one shape and layout: Keras's merge layers.
+  void merge(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const std::string& op = node.op_type();
+    std::vector<SymbolicTensor> in;
+    Sym first = sym(node.input(0), who);
+    for (const auto& name : node.input()) {
+      const Sym& s = sym(name, who);
+      if (s.channels_first != first.channels_first || !s.flat_chw.empty() || s.tensor.shape() != first.tensor.shape()) {
+        throw Error(who + ": inputs must have one shape and layout (Keras's merge layers do not broadcast)");
+      }
+      in.push_back(s.tensor);
+    }
+    if (in.size() == 1) return set(node, first);
+    std::shared_ptr<layers::MergeLayer> layer;
+    if (op == "Sub") layer = std::make_shared<layers::Subtract>();
+    if (op == "Mul") layer = std::make_shared<layers::Multiply>();
+    if (op == "Max") layer = std::make_shared<layers::Maximum>();
+    if (op == "Min") layer = std::make_shared<layers::Minimum>();
+    if (op == "Mean") layer = std::make_shared<layers::Average>();
+    first.tensor = (*layer)(in);
+    set(node, first);
+  }
+
   void scalar_arithmetic(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     const std::string& op = node.op_type();
     const bool const_first = node.input_size() == 2 && is_const(node.input(0));
+    if (node.input_size() == 2 && op != "Div" && !is_const(node.input(0)) && !is_const(node.input(1)) &&
+        !attention_value(node.input(0)) && !attention_value(node.input(1))) {
+      return merge(node);  // two values: Subtract, Multiply
+    }
     // x * c, c * x, x - c, x / c: c - x and c / x are not a Rescaling.
     if (node.input_size() != 2 || !(is_const(node.input(1)) || (op == "Mul" && const_first))) {
       throw Error(who + ": only " + op + " of a value by a scalar constant is supported");
@@ -953,7 +1254,9 @@ class Importer {
     else
       y.tensor = x.tensor;
     // H, W, C features in Kiln; C, H, W in ONNX. They agree when C or H*W is 1.
-    if (x.channels_first && s[2] != 1 && s[0] * s[1] != 1) y.flat_chw = {s[2], s[0], s[1]};
+    if (x.channels_first && s.size() == 3 && s[2] != 1 && s[0] * s[1] != 1) y.flat_chw = {s[2], s[0], s[1]};
+    // A channels-first sequence [C, T] flattens as an image of height 1.
+    if (x.channels_first && s.size() == 2 && s[0] != 1 && s[1] != 1) y.flat_chw = {s[1], 1, s[0]};
     set(node, y);
   }
 
@@ -1037,8 +1340,182 @@ class Importer {
     set(node, y);
   }
 
+  bool l2_at(const std::string& name, int stage) const {
+    const auto it = syms_.find(name);
+    return it != syms_.end() && it->second.l2 && it->second.l2->stage == stage;
+  }
+
+  // x / sqrt(max(sum(x^2 over axes), 1e-12)), a step at a time: UnitNormalization at the Div.
+  void l2_step(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const std::string& op = node.op_type();
+    if (op == "ReduceSumSquare") {
+      const Sym& x = sym(node.input(0), who);
+      const std::int64_t rank = static_cast<std::int64_t>(x.tensor.shape().size()) + 1;
+      std::vector<std::int64_t> axes = ints(node, "axes");
+      if (node.input_size() > 1 && !node.input(1).empty())
+        axes = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+      if (int_attr(node, "keepdims", 1) != 1 || axes.empty() || !x.flat_chw.empty() || x.time_major) {
+        throw Error(who +
+                    ": only a ReduceSumSquare over given axes, keeping them, of an l2 normalization is supported");
+      }
+      L2Parts p{node.input(0), {}, 0};
+      for (std::int64_t a : axes) {
+        if (a < 0) a += rank;
+        if (a < 1 || a >= rank) throw Error(who + ": axis " + std::to_string(a) + " is the batch or outside the value");
+        // Channels first, ONNX's axis 1 is Kiln's last and the others move one back.
+        p.axes.push_back(static_cast<int>(x.channels_first ? (a == 1 ? rank - 1 : a - 1) : a));
+      }
+      Sym y;
+      y.l2 = p;
+      return set(node, y);
+    }
+    Sym y = syms_.at(node.input(op == "Div" ? 1 : 0));
+    if (op == "Max") {
+      const double floor = node.input_size() == 2 && is_const(node.input(1))
+                               ? constant(node, 1).to(DType::Float64).to_vector<double>().at(0)
+                               : -1.0;
+      if (std::abs(floor - 1e-12) > 1e-15) throw Error(who + ": an l2 normalization's floor must be 1e-12 (Keras's)");
+      y.l2->stage = 1;
+      return set(node, y);
+    }
+    if (op == "Sqrt") {
+      if (!l2_at(node.input(0), 1)) throw Error(who + ": only the Sqrt of an l2 normalization is supported");
+      y.l2->stage = 2;
+      return set(node, y);
+    }
+    // Div: the normalized input.
+    if (node.input(0) != y.l2->input) throw Error(who + ": an l2 norm dividing another value than its own");
+    Sym x = sym(node.input(0), who);
+    x.tensor = call(std::make_shared<layers::UnitNormalization>(y.l2->axes), x.tensor, {});
+    set(node, x);
+  }
+
+  // Unsqueeze of [N, F] at axis 1 then Tile by [1, n, 1]: Keras's RepeatVector(n).
+  void unsqueeze(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = sym(node.input(0), who);
+    std::vector<std::int64_t> axes = ints(node, "axes");
+    if (node.input_size() > 1 && !node.input(1).empty()) {
+      axes = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    }
+    if (x.tensor.shape().size() != 1 || !x.flat_chw.empty() || axes != std::vector<std::int64_t>{1}) {
+      throw Error(who + ": only an Unsqueeze of [N, F] at axis 1 (before a Tile: RepeatVector) is supported");
+    }
+    Sym y;
+    y.unsqueezed = x.tensor;
+    set(node, y);
+  }
+
+  void tile(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const auto it = syms_.find(node.input(0));
+    if (it == syms_.end() || !it->second.unsqueezed || node.input_size() < 2) {
+      throw Error(who + ": only a Tile of an Unsqueeze [N, 1, F] (Keras's RepeatVector) is supported");
+    }
+    const auto repeats = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    if (repeats.size() != 3 || repeats[0] != 1 || repeats[2] != 1 || repeats[1] < 1 || repeats[1] > kMaxSample) {
+      throw Error(who + ": repeats must be [1, n, 1] (RepeatVector(n))");
+    }
+    Sym y;
+    y.tensor = call(std::make_shared<layers::RepeatVector>(repeats[1]), *it->second.unsqueezed, {});
+    set(node, y);
+  }
+
+  // PRelu with a constant slope: PReLU, the axes the slope broadcasts over shared.
+  void prelu(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = sym(node.input(0), who);
+    if (!x.flat_chw.empty() || x.time_major) throw Error(who + ": PRelu of a flattening or time-major value");
+    Tensor slope = constant(node, 1).to(DType::Float32);
+    const Shape& shape = x.tensor.shape();  // Kiln's layout
+    const std::size_t r = shape.size();
+    if (slope.ndim() > static_cast<std::int64_t>(r)) {
+      throw Error(who + ": a slope of rank " + std::to_string(slope.ndim()) + " for samples of rank " +
+                  std::to_string(r));
+    }
+    Shape s(r - static_cast<std::size_t>(slope.ndim()), 1);  // right-aligned, as ONNX broadcasts
+    for (auto d : slope.shape()) s.push_back(d);
+    slope = slope.contiguous().reshape(s);
+    if (x.channels_first) {
+      // [C, spatial...] -> [spatial..., C], Kiln's order.
+      Shape kiln(s.begin() + 1, s.end());
+      kiln.push_back(s[0]);
+      slope = slope.reshape({s[0], slope.numel() / s[0]}).transpose(0, 1).contiguous().reshape(kiln);
+      s = kiln;
+    }
+    layers::PReLUOptions options;
+    for (std::size_t k = 0; k < r; ++k) {
+      if (s[k] == shape[k]) continue;
+      if (s[k] != 1) {
+        throw Error(who + ": a slope of shape " + shape_str(slope.shape()) + " does not broadcast to " +
+                    shape_str(shape));
+      }
+      options.shared_axes.push_back(static_cast<int>(k) + 1);
+    }
+    x.tensor = call(std::make_shared<layers::PReLU>(options), x.tensor, {slope});
+    set(node, x);
+  }
+
+  // Single-node activations Keras has by name (or as a layer: ELU's alpha, ReLU's max_value).
+  void activation_node(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    const std::string who = describe(node);
+    Sym x = sym(node.input(0), who);
+    std::shared_ptr<layers::Layer> layer;
+    auto near = [](double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(1.0, std::abs(b)); };
+    if (op == "Elu") {
+      layer = std::make_shared<layers::ELU>(float_attr(node, "alpha", 1.0f));
+    } else if (op == "Selu") {
+      const double alpha = float_attr(node, "alpha", 1.67326319f), gamma = float_attr(node, "gamma", 1.05070102f);
+      if (!near(alpha, 1.6732632423543772) || !near(gamma, 1.0507009873554805)) {
+        throw Error(who + ": Selu with alpha " + std::to_string(alpha) + " and gamma " + std::to_string(gamma) +
+                    " is not supported (Keras's selu has alpha 1.6732632 and gamma 1.0507010)");
+      }
+      layer = std::make_shared<layers::Activation>("selu");
+    } else if (op == "HardSigmoid") {
+      const double alpha = float_attr(node, "alpha", 0.2f), beta = float_attr(node, "beta", 0.5f);
+      if (!near(alpha, 1.0 / 6.0) || !near(beta, 0.5)) {
+        throw Error(who + ": HardSigmoid with alpha " + std::to_string(alpha) + " and beta " + std::to_string(beta) +
+                    " is not supported (Keras 3's hard_sigmoid has alpha 1/6 and beta 0.5)");
+      }
+      layer = std::make_shared<layers::Activation>("hard_sigmoid");
+    } else if (op == "Clip") {
+      // Bounds are inputs from opset 11 on, attributes before; only a lower bound of 0 is a relu.
+      auto bound = [&](int input, const char* name) -> std::optional<double> {
+        if (opset_ < 11) {
+          if (const auto* a = attr(node, name)) return a->f();
+          return std::nullopt;
+        }
+        if (node.input_size() <= input || node.input(input).empty()) return std::nullopt;
+        if (!is_const(node.input(input))) throw Error(who + ": a Clip bound that is not a constant");
+        const Tensor t = consts_.at(node.input(input));
+        if (t.numel() != 1) throw Error(who + ": a Clip bound of " + std::to_string(t.numel()) + " values");
+        return t.to(DType::Float64).to_vector<double>()[0];
+      };
+      const auto low = bound(1, "min"), high = bound(2, "max");
+      if (!low || *low != 0.0) {
+        throw Error(who + ": Clip with a lower bound of " + (low ? std::to_string(*low) : std::string("none")) +
+                    " is not supported (only 0: relu with a max_value)");
+      }
+      if (high && *high == 6.0) {
+        layer = std::make_shared<layers::Activation>("relu6");
+      } else {
+        layer = std::make_shared<layers::ReLU>(high);
+      }
+    } else {
+      layer = std::make_shared<layers::Activation>(op == "Softplus"   ? "softplus"
+                                                   : op == "Softsign" ? "softsign"
+                                                   : op == "Exp"      ? "exponential"
+                                                                      : "hard_silu");
+    }
+    x.tensor = call(layer, x.tensor, {});
+    set(node, x);
+  }
+
   void softmax(const onnx::NodeProto& node) {
-    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.attention) {
+    const bool log = node.op_type() == "LogSoftmax";
+    if (const auto it = syms_.find(node.input(0)); !log && it != syms_.end() && it->second.attention) {
       const std::int64_t axis = int_attr(node, "axis", -1);
       if (it->second.attention->stage != 1 || (axis != -1 && axis != 3)) {
         throw Error(describe(node) + ": a softmax inside attention other than over the scaled scores' keys");
@@ -1057,7 +1534,7 @@ class Importer {
       throw Error(describe(node) + ": softmax over axis " + std::to_string(axis) +
                   " is not supported (only the features axis)");
     }
-    x.tensor = call(std::make_shared<layers::Activation>("softmax"), x.tensor, {});
+    x.tensor = call(std::make_shared<layers::Activation>(log ? "log_softmax" : "softmax"), x.tensor, {});
     set(node, x);
   }
 
@@ -1290,6 +1767,9 @@ class Importer {
   void slice(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     auto it = syms_.find(node.input(0));
+    if (node.input_size() >= 3 && it != syms_.end() && !it->second.time_major && !it->second.rnn) {
+      return crop(node, sym(node.input(0), who));
+    }
     if (node.input_size() < 5 || it == syms_.end() || !it->second.time_major) {
       throw Error(who + ": only the reversal of a time-major sequence is supported");
     }
@@ -1310,12 +1790,23 @@ class Importer {
   void resize(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     Sym x = sym(node.input(0), who);
-    if (x.tensor.shape().size() != 3 || string_attr(node, "mode", "nearest") != "nearest") {
-      throw Error(who + ": only nearest-neighbour resizing of images is supported");
+    const bool sequence = x.tensor.shape().size() == 2;
+    if ((x.tensor.shape().size() != 3 && !sequence) || string_attr(node, "mode", "nearest") != "nearest") {
+      throw Error(who + ": only nearest-neighbour resizing of images and sequences is supported");
     }
     if (node.input_size() < 3 || node.input(2).empty())
       throw Error(who + ": only resizing by constant scales is supported");
     const auto s = constant(node, 2).to(DType::Float64).to_vector<double>();
+    if (sequence) {
+      // [N, T, C] or [N, C, T]: UpSampling1D by a whole number of steps.
+      if (s.size() != 3) throw Error(who + ": expected 3 scales");
+      const double steps = x.channels_first ? s[2] : s[1], channels = x.channels_first ? s[1] : s[2];
+      if (s[0] != 1 || channels != 1 || steps < 1 || steps > 64 || steps != std::floor(steps)) {
+        throw Error(who + ": scales must be a whole number on the steps only");
+      }
+      x.tensor = call(std::make_shared<layers::UpSampling1D>(static_cast<std::int64_t>(steps)), x.tensor, {});
+      return set(node, x);
+    }
     if (s.size() != 4) throw Error(who + ": expected 4 scales");
     const std::vector<double> hw = x.channels_first ? std::vector<double>{s[2], s[3]} : std::vector<double>{s[1], s[2]};
     const double batch = s[0], channels = x.channels_first ? s[1] : s[3];

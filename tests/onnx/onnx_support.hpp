@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -51,6 +53,57 @@ inline std::vector<Tensor> run_in_ort(const std::filesystem::path& model, const 
   return outputs;
 }
 
+// Many models in one ONNX Runtime process (node and onnxruntime-node load once, which costs
+// most of a run): job i's outputs, or its error as the message of a std::runtime_error when
+// that job failed.
+struct OrtJob {
+  std::filesystem::path model;
+  std::vector<Tensor> inputs;
+};
+
+struct OrtResult {
+  std::vector<Tensor> outputs;
+  std::string error;  // "" when the model ran
+};
+
+inline std::vector<OrtResult> run_in_ort_batch(const std::vector<OrtJob>& jobs, const std::filesystem::path& work) {
+  std::string manifest;
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const auto dir = work / ("ort_job_" + std::to_string(j));
+    std::filesystem::create_directories(dir);
+    manifest += jobs[j].model.string() + "\t" + dir.string();
+    for (std::size_t i = 0; i < jobs[j].inputs.size(); ++i) {
+      const auto path = dir / ("input_" + std::to_string(i) + ".npy");
+      io::write_npy(jobs[j].inputs[i], path);
+      manifest += "\t" + path.string();
+    }
+    manifest += "\n";
+  }
+  const auto list = work / "ort_jobs.txt";
+  {
+    std::ofstream out(list);
+    out << manifest;
+  }
+  const ProcessResult r =
+      run_command("NODE_PATH='" + (ort_dir() / "node_modules").string() +
+                  "' node '" KILN_ONNX_TEST_DIR "/ort_run.js' --batch '" + list.string() + "' 2>&1");
+  if (r.exit_code != 0) throw std::runtime_error("ONNX Runtime failed: " + r.output);
+  std::vector<OrtResult> results(jobs.size());
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const auto dir = work / ("ort_job_" + std::to_string(j));
+    if (std::filesystem::exists(dir / "error.txt")) {
+      std::ifstream in(dir / "error.txt");
+      results[j].error.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (results[j].error.empty()) results[j].error = "failed";
+      continue;
+    }
+    for (int i = 0; std::filesystem::exists(dir / ("output_" + std::to_string(i) + ".npy")); ++i) {
+      results[j].outputs.push_back(io::read_npy(dir / ("output_" + std::to_string(i) + ".npy")));
+    }
+  }
+  return results;
+}
+
 // What ONNX's own tools say about a file: onnx.checker.check_model(full_check=True)'s complaint
 // ("" when it passes) and how many nodes of each operator it has. `skipped` says why not, when
 // python3-onnx is missing.
@@ -85,6 +138,52 @@ inline OnnxCheck onnx_check(const std::filesystem::path& model) {
   }
   if (r.exit_code != 0) c.error = rest.empty() ? "onnx.checker failed" : rest;
   return c;
+}
+
+// onnx_check for many files in one python3 process (importing onnx costs most of a check).
+inline std::vector<OnnxCheck> onnx_check_all(const std::vector<std::filesystem::path>& models) {
+  std::vector<OnnxCheck> checks(models.size());
+  if (run_command("/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1").exit_code != 0) {
+    for (auto& c : checks) c.skipped = "python3-onnx is missing";
+    return checks;
+  }
+  std::string command =
+      "/usr/bin/python3 -c 'import collections, onnx, sys\n"
+      "for i, f in enumerate(sys.argv[1:]):\n"
+      "  print(\"model\", i, 0)\n"
+      "  m = onnx.load(f)\n"
+      "  for op, n in collections.Counter(n.op_type for n in m.graph.node).items(): print(\"op\", op, n)\n"
+      "  try: onnx.checker.check_model(m, full_check=True)\n"
+      "  except Exception as e: print(\"error\", str(e).replace(chr(10), \" \"))'";
+  for (const auto& m : models) command += " '" + m.string() + "'";
+  const ProcessResult r = run_command(command + " 2>&1");
+  std::istringstream lines(r.output);
+  std::string line;
+  OnnxCheck* current = nullptr;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string tag, op;
+    words >> tag;
+    if (tag == "model") {
+      std::size_t i = 0;
+      words >> i;
+      current = i < checks.size() ? &checks[i] : nullptr;
+    } else if (tag == "op" && current) {
+      int n = 0;
+      words >> op >> n;
+      current->ops[op] = n;
+    } else if (tag == "error" && current) {
+      current->error = line.substr(6);
+    } else if (current) {
+      current->error += line + "\n";  // a traceback: the file did not load
+    }
+  }
+  if (r.exit_code != 0) {
+    for (auto& c : checks) {
+      if (c.error.empty()) c.error = "python3 failed: " + r.output;
+    }
+  }
+  return checks;
 }
 
 // Largest |a - b| / max(1, |b|) over all elements; shapes must agree.

@@ -2,7 +2,11 @@
 // and writes each output as a .npy file: the other side of Kiln's ONNX parity tests.
 //
 //   node ort_run.js MODEL.onnx OUT_DIR INPUT0.npy [INPUT1.npy ...]
+//   node ort_run.js --batch JOBS.txt
 // Inputs go to the model's inputs in order; outputs are written as OUT_DIR/output_<i>.npy.
+// --batch runs many models in one process (node and ONNX Runtime start once): each line of
+// JOBS.txt is MODEL.onnx, OUT_DIR and the inputs, separated by tabs; a model that fails writes
+// its error to OUT_DIR/error.txt and the others still run.
 // Exit status 0 on success, 1 with the error on standard error otherwise.
 'use strict';
 const fs = require('fs');
@@ -48,9 +52,7 @@ function writeNpy(file, tensor) {
   fs.writeFileSync(file, Buffer.concat([prefix, Buffer.from(header, 'latin1'), data]));
 }
 
-async function main() {
-  const [model, outDir, ...inputs] = process.argv.slice(2);
-  if (!model || !outDir) throw new Error('usage: node ort_run.js MODEL.onnx OUT_DIR INPUT0.npy [INPUT1.npy ...]');
+async function runOne(model, outDir, inputs) {
   const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'disabled' });
   if (inputs.length !== session.inputNames.length) {
     throw new Error(`the model takes ${session.inputNames.length} inputs (${session.inputNames}), got ${inputs.length}`);
@@ -59,6 +61,25 @@ async function main() {
   session.inputNames.forEach((name, i) => { feeds[name] = readNpy(inputs[i]); });
   const results = await session.run(feeds);
   session.outputNames.forEach((name, i) => writeNpy(path.join(outDir, `output_${i}.npy`), results[name]));
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args[0] === '--batch') {
+    if (!args[1]) throw new Error('usage: node ort_run.js --batch JOBS.txt');
+    for (const line of fs.readFileSync(args[1], 'utf8').split('\n').filter((l) => l.length > 0)) {
+      const [model, outDir, ...inputs] = line.split('\t');
+      try {
+        await runOne(model, outDir, inputs);
+      } catch (e) {
+        fs.writeFileSync(path.join(outDir, 'error.txt'), String(e.message || e));
+      }
+    }
+    return;
+  }
+  const [model, outDir, ...inputs] = args;
+  if (!model || !outDir) throw new Error('usage: node ort_run.js MODEL.onnx OUT_DIR INPUT0.npy [INPUT1.npy ...]');
+  await runOne(model, outDir, inputs);
 }
 
 main().catch((e) => {
