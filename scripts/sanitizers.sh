@@ -43,7 +43,7 @@ case $step in
     cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DKILN_SANITIZE=ON -DKILN_FUZZ=ON -DKILN_BUILD_BENCH=OFF -DKILN_SANITIZER_TESTS=OFF \
-      -DKILN_BUILD_STATIC=OFF -DKILN_INSTALL=OFF -DKILN_UNITY_BUILD=OFF >/dev/null
+      -DKILN_BUILD_STATIC=OFF -DKILN_INSTALL=OFF -DKILN_UNITY_BUILD=OFF -DKILN_MPI=OFF >/dev/null
     cmake --build "$dir" --parallel "$jobs"
     echo "sanitizers: built $dir in $((SECONDS - start)) s"
     ;;

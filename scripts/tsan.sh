@@ -49,7 +49,8 @@ case $step in
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
       -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" \
-      -DKILN_SANITIZE=OFF -DKILN_BUILD_BENCH=OFF -DKILN_SANITIZER_TESTS=OFF -DKILN_BUILD_STATIC=OFF -DKILN_INSTALL=OFF >/dev/null
+      -DKILN_SANITIZE=OFF -DKILN_BUILD_BENCH=OFF -DKILN_SANITIZER_TESTS=OFF -DKILN_BUILD_STATIC=OFF -DKILN_INSTALL=OFF \
+      -DKILN_MPI=OFF >/dev/null
     cmake --build "$dir" --parallel "$jobs" --target kiln_tests
     echo "tsan: built $dir in $((SECONDS - start)) s"
     ;;
