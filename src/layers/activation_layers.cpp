@@ -2,19 +2,13 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "util/number_text.hpp"
 
 namespace kiln::layers {
 namespace {
-
-std::string number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 }  // namespace
 
@@ -24,13 +18,13 @@ ReLU::ReLU(std::optional<double> max_value, double negative_slope, double thresh
       negative_slope_(negative_slope),
       threshold_(threshold) {
   if (max_value_ && !(*max_value_ >= 0)) {
-    throw Error(describe() + ": max_value cannot be negative, got " + number(*max_value_));
+    throw Error(describe() + ": max_value cannot be negative, got " + detail::number_text(*max_value_));
   }
   if (!(negative_slope_ >= 0) || !std::isfinite(negative_slope_)) {
-    throw Error(describe() + ": negative_slope cannot be negative, got " + number(negative_slope_));
+    throw Error(describe() + ": negative_slope cannot be negative, got " + detail::number_text(negative_slope_));
   }
   if (!(threshold_ >= 0) || !std::isfinite(threshold_)) {
-    throw Error(describe() + ": threshold cannot be negative, got " + number(threshold_));
+    throw Error(describe() + ": threshold cannot be negative, got " + detail::number_text(threshold_));
   }
 }
 
@@ -48,7 +42,7 @@ Tensor ReLU::forward(const Tensor& x, bool) {
 }
 
 ELU::ELU(double alpha, std::string name) : Layer(name.empty() ? unique_name("elu") : name, "ELU"), alpha_(alpha) {
-  if (!std::isfinite(alpha_)) throw Error(describe() + ": alpha must be finite, got " + number(alpha_));
+  if (!std::isfinite(alpha_)) throw Error(describe() + ": alpha must be finite, got " + detail::number_text(alpha_));
 }
 
 nlohmann::json ELU::get_config() const {

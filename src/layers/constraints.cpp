@@ -4,11 +4,11 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "util/number_text.hpp"
 
 namespace kiln::constraints {
 namespace {
@@ -17,12 +17,6 @@ using nlohmann::json;
 
 constexpr double kEpsilon = 1e-7;  // Keras's backend epsilon
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
-
-std::string number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 Tensor norms(const Tensor& w, const std::vector<int>& axis, const std::string& constraint) {
   for (int a : axis) {
@@ -44,7 +38,7 @@ std::vector<int> axis_from(const json& c) {
 }  // namespace
 
 MaxNorm::MaxNorm(double max_value, std::vector<int> axis) : max_value_(max_value), axis_(std::move(axis)) {
-  if (!(max_value >= 0)) throw Error("MaxNorm: max_value must be non-negative, got " + number(max_value));
+  if (!(max_value >= 0)) throw Error("MaxNorm: max_value must be non-negative, got " + detail::number_text(max_value));
 }
 
 Tensor MaxNorm::operator()(const Tensor& w) const {
@@ -58,10 +52,10 @@ json MaxNorm::get_config() const { return {{"max_value", max_value_}, {"axis", a
 MinMaxNorm::MinMaxNorm(double min_value, double max_value, double rate, std::vector<int> axis)
     : min_value_(min_value), max_value_(max_value), rate_(rate), axis_(std::move(axis)) {
   if (!(min_value >= 0 && min_value <= max_value)) {
-    throw Error("MinMaxNorm: expected 0 <= min_value <= max_value, got min_value " + number(min_value) +
-                ", max_value " + number(max_value));
+    throw Error("MinMaxNorm: expected 0 <= min_value <= max_value, got min_value " + detail::number_text(min_value) +
+                ", max_value " + detail::number_text(max_value));
   }
-  if (!(rate >= 0 && rate <= 1)) throw Error("MinMaxNorm: rate must be in [0, 1], got " + number(rate));
+  if (!(rate >= 0 && rate <= 1)) throw Error("MinMaxNorm: rate must be in [0, 1], got " + detail::number_text(rate));
 }
 
 Tensor MinMaxNorm::operator()(const Tensor& w) const {

@@ -5,50 +5,45 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "kiln/autograd.hpp"
 #include "kiln/distribution.hpp"
 #include "kiln/error.hpp"
 #include "kiln/optimizers.hpp"
 #include "ops/op_helpers.hpp"
+#include "util/number_text.hpp"
 
 namespace kiln::optim {
 namespace {
 
 using nlohmann::json;
 
-std::string format_number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
 void check_rate(double lr, const std::string& who) {
   if (!std::isfinite(lr) || lr < 0) {
-    throw Error(who + ": learning_rate must be a finite non-negative number, got " + format_number(lr));
+    throw Error(who + ": learning_rate must be a finite non-negative number, got " + detail::number_text(lr));
   }
 }
 
 void check_common(const CommonOptions& c) {
   const auto positive = [](const std::optional<double>& v, const char* argument) {
     if (v && (!(*v > 0) || !std::isfinite(*v))) {
-      throw Error(std::string("optimizer: ") + argument + " must be a positive number, got " + format_number(*v));
+      throw Error(std::string("optimizer: ") + argument + " must be a positive number, got " + detail::number_text(*v));
     }
   };
   positive(c.clipnorm, "clipnorm");
   positive(c.clipvalue, "clipvalue");
   positive(c.global_clipnorm, "global_clipnorm");
   if (c.clipnorm && c.global_clipnorm) {
-    throw Error("optimizer: only one of clipnorm and global_clipnorm can be set; got clipnorm=" + format_number(*c.clipnorm) +
-                ", global_clipnorm=" + format_number(*c.global_clipnorm));
+    throw Error("optimizer: only one of clipnorm and global_clipnorm can be set; got clipnorm=" +
+                detail::number_text(*c.clipnorm) + ", global_clipnorm=" + detail::number_text(*c.global_clipnorm));
   }
   if (c.weight_decay && (!(*c.weight_decay >= 0) || !std::isfinite(*c.weight_decay))) {
-    throw Error("optimizer: weight_decay must be a finite non-negative number, got " + format_number(*c.weight_decay));
+    throw Error("optimizer: weight_decay must be a finite non-negative number, got " +
+                detail::number_text(*c.weight_decay));
   }
   if (c.use_ema) {
     if (!(c.ema_momentum >= 0 && c.ema_momentum <= 1)) {
-      throw Error("optimizer: ema_momentum must be in the range [0, 1], got " + format_number(c.ema_momentum));
+      throw Error("optimizer: ema_momentum must be in the range [0, 1], got " + detail::number_text(c.ema_momentum));
     }
     if (c.ema_overwrite_frequency && *c.ema_overwrite_frequency < 1) {
       throw Error("optimizer: ema_overwrite_frequency must be an integer >= 1 or unset, got " +
@@ -71,8 +66,8 @@ double LearningRate::at(std::int64_t step) const {
   if (!schedule_) return value_;
   const double lr = (*schedule_)(step);
   if (!std::isfinite(lr) || lr < 0) {
-    throw Error(schedule_->name() + " gave the learning rate " + format_number(lr) + " at step " + std::to_string(step) +
-                "; rates must be finite and non-negative");
+    throw Error(schedule_->name() + " gave the learning rate " + detail::number_text(lr) + " at step " +
+                std::to_string(step) + "; rates must be finite and non-negative");
   }
   return lr;
 }

@@ -3,30 +3,25 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numbers>
-#include <sstream>
 
 #include "kiln/error.hpp"
 #include "kiln/optimizers/schedules.hpp"
+#include "util/number_text.hpp"
 
 namespace kiln::optim::schedules {
 namespace {
 
 using nlohmann::json;
 
-std::string number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
 void check_positive(double v, const char* schedule, const char* argument) {
   if (!(v > 0) || !std::isfinite(v)) {
-    throw Error(std::string(schedule) + ": " + argument + " must be > 0, got " + number(v));
+    throw Error(std::string(schedule) + ": " + argument + " must be > 0, got " + detail::number_text(v));
   }
 }
 
 void check_finite(double v, const char* schedule, const char* argument) {
-  if (!std::isfinite(v)) throw Error(std::string(schedule) + ": " + argument + " must be finite, got " + number(v));
+  if (!std::isfinite(v))
+    throw Error(std::string(schedule) + ": " + argument + " must be finite, got " + detail::number_text(v));
 }
 
 }  // namespace
@@ -140,7 +135,7 @@ CosineDecay::CosineDecay(double initial_learning_rate, double decay_steps, doubl
   check_finite(alpha, "CosineDecay", "alpha");
   if (warmup_target) check_finite(*warmup_target, "CosineDecay", "warmup_target");
   if (!(warmup_steps >= 0) || !std::isfinite(warmup_steps)) {
-    throw Error("CosineDecay: warmup_steps must be >= 0, got " + number(warmup_steps));
+    throw Error("CosineDecay: warmup_steps must be >= 0, got " + detail::number_text(warmup_steps));
   }
 }
 

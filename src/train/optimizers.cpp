@@ -3,22 +3,16 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "kernels/cpu/optimizer.hpp"
 #include "kiln/error.hpp"
 #include "ops/op_helpers.hpp"
+#include "util/number_text.hpp"
 
 namespace kiln::optim {
 namespace {
 
 using nlohmann::json;
-
-std::string number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 template <typename O>
 CommonOptions common_of(const O& o) {
@@ -53,13 +47,14 @@ O with_common(O o, const json& c) {
 
 void check_beta(double beta, const char* optimizer, const char* argument) {
   if (!(beta >= 0 && beta < 1)) {
-    throw Error(std::string(optimizer) + ": " + argument + " must be in [0, 1), got " + number(beta));
+    throw Error(std::string(optimizer) + ": " + argument + " must be in [0, 1), got " + detail::number_text(beta));
   }
 }
 
 void check_epsilon(double epsilon, const char* optimizer) {
   if (!(epsilon >= 0) || !std::isfinite(epsilon)) {
-    throw Error(std::string(optimizer) + ": epsilon must be a finite non-negative number, got " + number(epsilon));
+    throw Error(std::string(optimizer) + ": epsilon must be a finite non-negative number, got " +
+                detail::number_text(epsilon));
   }
 }
 
@@ -69,7 +64,7 @@ void check_epsilon(double epsilon, const char* optimizer) {
 
 SGD::SGD(SGDOptions options) : Optimizer(options.learning_rate, common_of(options)), options_(options) {
   if (!(options_.momentum >= 0 && options_.momentum <= 1)) {
-    throw Error("SGD: momentum must be in [0, 1], got " + number(options_.momentum));
+    throw Error("SGD: momentum must be in [0, 1], got " + detail::number_text(options_.momentum));
   }
 }
 
@@ -167,7 +162,7 @@ void Nadam::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
 Adagrad::Adagrad(AdagradOptions options) : Optimizer(options.learning_rate, common_of(options)), options_(options) {
   if (!(options_.initial_accumulator_value >= 0) || !std::isfinite(options_.initial_accumulator_value)) {
     throw Error("Adagrad: initial_accumulator_value must be a finite non-negative number, got " +
-                number(options_.initial_accumulator_value));
+                detail::number_text(options_.initial_accumulator_value));
   }
   check_epsilon(options_.epsilon, "Adagrad");
 }
@@ -210,10 +205,10 @@ void Adamax::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
 Lion::Lion(LionOptions options) : Optimizer(options.learning_rate, common_of(options)), options_(options) {
   // Keras allows beta_1 = 1 (the sign of the momentum alone), not 0.
   if (!(options_.beta_1 > 0 && options_.beta_1 <= 1)) {
-    throw Error("Lion: beta_1 must be in (0, 1], got " + number(options_.beta_1));
+    throw Error("Lion: beta_1 must be in (0, 1], got " + detail::number_text(options_.beta_1));
   }
   if (!(options_.beta_2 >= 0 && options_.beta_2 <= 1)) {
-    throw Error("Lion: beta_2 must be in [0, 1], got " + number(options_.beta_2));
+    throw Error("Lion: beta_2 must be in [0, 1], got " + detail::number_text(options_.beta_2));
   }
 }
 
@@ -231,9 +226,9 @@ void Lion::update(Tensor& p, const Tensor& g, std::vector<Tensor>& slots) {
 
 RMSprop::RMSprop(RMSpropOptions options) : Optimizer(options.learning_rate, common_of(options)), options_(options) {
   if (!(options_.rho >= 0 && options_.rho < 1))
-    throw Error("RMSprop: rho must be in [0, 1), got " + number(options_.rho));
+    throw Error("RMSprop: rho must be in [0, 1), got " + detail::number_text(options_.rho));
   if (!(options_.momentum >= 0 && options_.momentum < 1)) {
-    throw Error("RMSprop: momentum must be in [0, 1), got " + number(options_.momentum));
+    throw Error("RMSprop: momentum must be in [0, 1), got " + detail::number_text(options_.momentum));
   }
   check_epsilon(options_.epsilon, "RMSprop");
 }
