@@ -659,11 +659,9 @@ def cpu_info():
 def git_rev():
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                               text=True).stdout.strip()
-        return rev + (" with uncommitted changes" if dirty else "")
     except OSError:
         return "unknown"
+    return rev + (" with uncommitted changes" if tree_is_dirty() else "")
 
 
 def first(key, field):

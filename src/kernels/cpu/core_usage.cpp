@@ -46,6 +46,17 @@ double others_busy_cores(const std::vector<long long>& before, const std::vector
   return std::max(0.0, (static_cast<double>(ticks) / ticks_per_second - own_cpu_seconds) / wall_seconds);
 }
 
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    }
+  }
+  return cpus;
+}
+
 int idle_cores(int cores, double others_busy) {
   return std::max(1, cores - static_cast<int>(std::lround(std::max(0.0, others_busy))));
 }
@@ -68,17 +79,6 @@ double own_cpu_seconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
 }
 
-std::vector<int> allowed_cpus() {
-  std::vector<int> cpus;
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    }
-  }
-  return cpus;
-}
-
 }  // namespace
 
 CoreUsage::CoreUsage()
@@ -89,7 +89,7 @@ CoreUsage::CoreUsage()
 CoreUsage::Reading CoreUsage::measure() const {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const auto busy_after = kernels::cpu::busy_ticks_per_cpu(read_proc_stat());
-  const auto cpus = allowed_cpus();
+  const auto cpus = kernels::cpu::allowed_cpus();
   const int cores = cpus.empty() ? 1 : static_cast<int>(cpus.size());
   const double others =
       kernels::cpu::others_busy_cores(busy_before_, busy_after, cpus, static_cast<double>(sysconf(_SC_CLK_TCK)),

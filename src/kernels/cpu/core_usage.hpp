@@ -17,6 +17,9 @@ double others_busy_cores(const std::vector<long long>& before, const std::vector
                          const std::vector<int>& cpus, double ticks_per_second, double own_cpu_seconds,
                          double wall_seconds);
 
+// The CPUs this process may run on (its affinity mask); empty when the system will not say.
+std::vector<int> allowed_cpus();
+
 // The cores left for this process: all of them minus those others keep busy (rounded, so a
 // background of less than half a core does not count), at least 1.
 int idle_cores(int cores, double others_busy);

@@ -1,18 +1,15 @@
-#include <omp.h>
-#include <sched.h>
-
 #include "kiln/threading.hpp"
+
+#include <omp.h>
+
+#include "kernels/cpu/core_usage.hpp"
 
 namespace kiln {
 namespace {
 
 int available_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
-  return omp_get_num_procs();
+  const auto cpus = kernels::cpu::allowed_cpus();
+  return cpus.empty() ? omp_get_num_procs() : static_cast<int>(cpus.size());
 }
 
 }  // namespace
