@@ -1,10 +1,10 @@
 #include "kiln/layers/batch_normalization.hpp"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "kiln/autograd.hpp"
+#include "kiln/distribution.hpp"
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
 
@@ -49,7 +49,12 @@ Tensor BatchNormalization::forward(const Tensor& x, bool training) {
     return batch_norm_inference(x, moving_mean_, moving_variance_, gamma_, beta_, options_.epsilon);
   }
   Tensor mean, var;
-  Tensor y = batch_norm_training(x, gamma_, beta_, options_.epsilon, &mean, &var);
+  SumOverProcesses sum_over_ranks;
+  distribution::Strategy* strategy = options_.synchronized ? distribution::strategy() : nullptr;
+  if (strategy && strategy->training && strategy->world_size() > 1) {
+    sum_over_ranks = [strategy](std::vector<double>& values) { strategy->sum(values); };
+  }
+  Tensor y = batch_norm_training(x, gamma_, beta_, options_.epsilon, &mean, &var, sum_over_ranks);
   NoGradGuard no_grad;
   const double m = options_.momentum;
   moving_mean_.copy_(moving_mean_ * m + mean * (1.0 - m));
@@ -64,6 +69,7 @@ nlohmann::json BatchNormalization::get_config() const {
   c["epsilon"] = options_.epsilon;
   c["center"] = options_.center;
   c["scale"] = options_.scale;
+  c["synchronized"] = options_.synchronized;
   c["beta_initializer"] = to_json(options_.beta_initializer);
   c["gamma_initializer"] = to_json(options_.gamma_initializer);
   c["moving_mean_initializer"] = to_json(options_.moving_mean_initializer);

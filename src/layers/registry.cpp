@@ -279,6 +279,7 @@ const std::map<std::string, Factory>& factories() {
              .epsilon = c.at("epsilon").get<double>(),
              .center = c.at("center").get<bool>(),
              .scale = c.at("scale").get<bool>(),
+             .synchronized = c.value("synchronized", false),
              .beta_initializer = initializer_from_json(c.at("beta_initializer")),
              .gamma_initializer = initializer_from_json(c.at("gamma_initializer")),
              .moving_mean_initializer = initializer_from_json(c.at("moving_mean_initializer")),

@@ -2,6 +2,7 @@
 // formulas). Both variants keep only x and the per-channel vectors for the
 // backward pass; x-hat is recomputed there rather than stored.
 #include <cmath>
+#include <memory>
 
 #include "kernels/cpu/batch_norm.hpp"
 #include "ops/op_helpers.hpp"
@@ -62,20 +63,45 @@ const T* data_or_null(const Tensor& t) {
 
 // The shared backward: sums, then the input gradient, and (in inference
 // mode) the gradients of the given mean and variance.
+// Synchronized statistics (see batch_norm_training): the function that sums over processes,
+// and this process's share of the global batch's rows.
+struct Synchronized {
+  SumOverProcesses sum;
+  double share = 1.0;
+};
+
 std::vector<Tensor> backward(const Tensor& gy_in, const Tensor& x, const Tensor& mean, const Tensor& inv_std,
                              const Tensor& gamma, Rows r, bool batch_statistics, bool need_x, bool need_gamma,
-                             bool need_beta, bool need_mean, bool need_var) {
+                             bool need_beta, bool need_mean, bool need_var, const Synchronized* sync = nullptr) {
   const Tensor gy = gy_in.contiguous();
   Tensor sum_dy = Tensor::empty({r.C}, gy.dtype()), sum_dy_xhat = Tensor::empty({r.C}, gy.dtype());
   Tensor gx, gmean, gvar;
   dispatch_floating(gy.dtype(), "batch_norm", [&]<typename T>() {
     kernels::cpu::batch_norm_backward_sums<T>(x.data<T>(), gy.data<T>(), mean.data<T>(), inv_std.data<T>(),
                                               sum_dy.data<T>(), sum_dy_xhat.data<T>(), r.M, r.C);
+    // This process's loss is its rows' mean, weighted by `share` in the global one, so the global
+    // sums are the share-weighted sums of every process; divided by the local row count they are
+    // the terms the global input gradient needs, rescaled to this process's loss (M = share x N).
+    // All processes sum even where none needs x's gradient, so that none waits alone.
+    const T* input_sum_dy = sum_dy.data<T>();
+    const T* input_sum_dy_xhat = sum_dy_xhat.data<T>();
+    std::vector<T> global_sums;
+    if (sync && batch_statistics) {
+      std::vector<double> sums(static_cast<std::size_t>(2 * r.C));
+      for (std::int64_t c = 0; c < r.C; ++c) {
+        sums[c] = sync->share * double(sum_dy.data<T>()[c]);
+        sums[r.C + c] = sync->share * double(sum_dy_xhat.data<T>()[c]);
+      }
+      sync->sum(sums);
+      global_sums.assign(sums.begin(), sums.end());
+      input_sum_dy = global_sums.data();
+      input_sum_dy_xhat = global_sums.data() + r.C;
+    }
     if (need_x) {
       gx = Tensor::empty(x.shape(), gy.dtype());
       kernels::cpu::batch_norm_backward_input<T>(x.data<T>(), gy.data<T>(), mean.data<T>(), inv_std.data<T>(),
-                                                 data_or_null<T>(gamma), sum_dy.data<T>(), sum_dy_xhat.data<T>(),
-                                                 gx.data<T>(), r.M, r.C, batch_statistics);
+                                                 data_or_null<T>(gamma), input_sum_dy, input_sum_dy_xhat, gx.data<T>(),
+                                                 r.M, r.C, batch_statistics);
     }
     // d/dmean = -gamma * inv_std * sum(dy);  d/dvar = -gamma * inv_std^2 * sum(dy * xhat) / 2.
     if (need_mean || need_var) {
@@ -114,7 +140,7 @@ Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contigu
 }  // namespace
 
 Tensor batch_norm_training(const Tensor& x_in, const Tensor& gamma_in, const Tensor& beta_in, double epsilon,
-                           Tensor* batch_mean, Tensor* batch_var) {
+                           Tensor* batch_mean, Tensor* batch_var, const SumOverProcesses& sum_over_processes) {
   const char* op = "batch_norm_training";
   const Rows r = rows_of(x_in, op);
   check_channel_vector(gamma_in, x_in, r.C, op, "gamma", true);
@@ -124,8 +150,27 @@ Tensor batch_norm_training(const Tensor& x_in, const Tensor& gamma_in, const Ten
   const Tensor x = x_in.contiguous().detach();
   const Tensor gamma = contiguous_or_undefined(gamma_in), beta = contiguous_or_undefined(beta_in);
   Tensor mean = Tensor::empty({r.C}, x.dtype()), var = Tensor::empty({r.C}, x.dtype());
+  std::shared_ptr<Synchronized> sync;
   dispatch_floating(x.dtype(), op, [&]<typename T>() {
-    kernels::cpu::batch_norm_statistics<T>(x.data<T>(), r.M, r.C, mean.data<T>(), var.data<T>());
+    if (!sum_over_processes) {
+      kernels::cpu::batch_norm_statistics<T>(x.data<T>(), r.M, r.C, mean.data<T>(), var.data<T>());
+      return;
+    }
+    // The same two passes over the global batch: sums and the row count, then squared deviations
+    // from the global mean.
+    std::vector<double> sums(static_cast<std::size_t>(r.C + 1)), squares(static_cast<std::size_t>(r.C));
+    kernels::cpu::batch_norm_channel_sums<T>(x.data<T>(), r.M, r.C, sums.data());
+    sums[r.C] = double(r.M);
+    sum_over_processes(sums);
+    const double rows = sums[r.C];
+    for (std::int64_t c = 0; c < r.C; ++c) sums[c] /= rows;
+    kernels::cpu::batch_norm_squared_deviations<T>(x.data<T>(), sums.data(), r.M, r.C, squares.data());
+    sum_over_processes(squares);
+    for (std::int64_t c = 0; c < r.C; ++c) {
+      mean.data<T>()[c] = static_cast<T>(sums[c]);
+      var.data<T>()[c] = static_cast<T>(squares[c] / rows);
+    }
+    sync = std::make_shared<Synchronized>(Synchronized{sum_over_processes, double(r.M) / rows});
   });
   const Tensor inv_std = inverse_std(var, epsilon);
   Tensor y = normalize(x, mean, inv_std, gamma, beta, r);
@@ -136,9 +181,9 @@ Tensor batch_norm_training(const Tensor& x_in, const Tensor& gamma_in, const Ten
     const bool need_gamma = gamma_in.defined() && gamma_in.requires_grad();
     const bool need_beta = beta_in.defined() && beta_in.requires_grad();
     autograd::record(y, "batch_norm_training", {x_in, gamma_in, beta_in},
-                     [x, mean, inv_std, gamma, r, need_x, need_gamma, need_beta](const Tensor& gy) {
+                     [x, mean, inv_std, gamma, r, need_x, need_gamma, need_beta, sync](const Tensor& gy) {
                        return backward(gy, x, mean, inv_std, gamma, r, true, need_x, need_gamma, need_beta, false,
-                                       false);
+                                       false, sync.get());
                      });
   }
   return y;

@@ -63,6 +63,22 @@ std::shared_ptr<Model> mpi_lstm_model(std::uint64_t seed) {
   return model;
 }
 
+// Conv, BatchNormalization (synchronized or not), pooling, Dense: the statistics of a batch's
+// rows decide every rank's gradients.
+std::shared_ptr<Model> mpi_batch_norm_cnn(std::uint64_t seed, bool synchronized) {
+  manual_seed(seed);
+  auto model = std::make_shared<Sequential>();
+  model->add(Conv2D(4, 3, "linear", {18, 18, 1}));
+  model->add(BatchNormalization({.momentum = 0.8, .synchronized = synchronized}));
+  model->add(Activation("relu"));
+  model->add(MaxPooling2D(2));
+  model->add(Flatten());
+  model->add(Dense(3, "softmax"));
+  model->compile(optim::SGD({.learning_rate = 0.1, .momentum = 0.9}), losses::SparseCategoricalCrossentropy(),
+                 {"accuracy"});
+  return model;
+}
+
 // A custom train_step that takes gradients itself (kiln::gradients) and applies them.
 class MpiCustomStep : public Sequential {
  public:
@@ -172,6 +188,25 @@ TEST(DataParallel, CustomTrainStepMatchesOneProcess) {
   const auto data = mpi_toy_images(24, 18, 6);
   const auto r = run_both(mpi_custom_step_model, data, {.epochs = 1, .batch_size = 8, .seed = 5});
   expect_equivalent(r, 2e-5);
+}
+
+// Synchronized BatchNormalization: N ranks on their rows of each batch end where one process does
+// on the whole batch, moving statistics included, through the uneven last batch (27 = 12 + 12 + 3:
+// 2 + 1 rows on 2 ranks, 1 + 1 + 1 on 3). Without synchronization each rank normalizes its own
+// rows, and the same check fails: the test can tell the two apart.
+TEST(DataParallel, SynchronizedBatchNormalizationMatchesOneProcess) {
+  const auto data = mpi_toy_images(27, 18, 10);
+  const FitOptions options{.epochs = 2, .batch_size = 12, .seed = 7};
+  const auto synced = run_both([](std::uint64_t seed) { return mpi_batch_norm_cnn(seed, true); }, data, options);
+  const auto local = run_both([](std::uint64_t seed) { return mpi_batch_norm_cnn(seed, false); }, data, options);
+  expect_equivalent(synced, 2e-5);
+  // Keras's weight order: kernel, bias, gamma, beta, moving_mean, moving_variance, ...
+  double worst = 0;
+  for (std::size_t i = 2; i < 6; ++i) {
+    const auto a = local.parallel[i].to_vector<float>(), b = local.reference[i].to_vector<float>();
+    for (std::size_t j = 0; j < a.size(); ++j) worst = std::max(worst, std::abs(double(a[j]) - double(b[j])));
+  }
+  EXPECT_GT(worst, 1e-3) << "rank-local BatchNormalization should not match the one-process run";
 }
 
 // A streaming pipeline, shuffled by itself: every rank iterates it alike and keeps its rows.

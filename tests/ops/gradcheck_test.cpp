@@ -104,6 +104,14 @@ std::vector<GradCase> op_cases() {
   c.push_back({"batch_norm_training", {{4, 3, 2, 5}, {5}, {5}}, [](V x) {
                  return batch_norm_training(x[0], x[1], x[2], 1e-3);
                }});
+  // Synchronized over three identical processes (a sum that triples): the global batch's
+  // statistics are this one's and each process's share is 1/3, so the gradient is unchanged.
+  c.push_back({"batch_norm_training_synchronized", {{4, 3, 2, 5}, {5}, {5}}, [](V x) {
+                 const SumOverProcesses three_replicas = [](std::vector<double>& v) {
+                   for (double& e : v) e *= 3;
+                 };
+                 return batch_norm_training(x[0], x[1], x[2], 1e-3, nullptr, nullptr, three_replicas);
+               }});
   c.push_back({"batch_norm_training_no_affine", {{6, 4}}, [](V x) {
                  return batch_norm_training(x[0], Tensor(), Tensor(), 1e-3);
                }});

@@ -9,6 +9,9 @@
 // Weights, in Keras's order: gamma, beta (trainable), moving_mean, moving_variance (not).
 // PyTorch's BatchNorm differs in two ways: its momentum is 1 - Keras's, and its
 // running variance uses the unbiased batch variance.
+// synchronized (Keras's argument; PyTorch's SyncBatchNorm): in data-parallel training
+// (kiln::distributed::DataParallel) the batch statistics are the global batch's, reduced over
+// every rank, so N ranks train as one process on the whole batch; elsewhere it changes nothing.
 #pragma once
 #include "kiln/layers/layer.hpp"
 
@@ -19,6 +22,7 @@ struct BatchNormalizationOptions {
   double epsilon = 1e-3;
   bool center = true;  // learn beta
   bool scale = true;   // learn gamma
+  bool synchronized = false;
   Initializer beta_initializer = "zeros";
   Initializer gamma_initializer = "ones";
   Initializer moving_mean_initializer = "zeros";

@@ -1,6 +1,9 @@
 // Normalisation ops: batch normalisation (per channel, over every axis but the
 // last) and layer normalisation (per sample, over the last axis).
 #pragma once
+#include <functional>
+#include <vector>
+
 #include "kiln/tensor.hpp"
 
 namespace kiln {
@@ -13,8 +16,18 @@ namespace kiln {
 // every axis but the last, and the gradient flows through them. When given,
 // *batch_mean and *batch_var receive those statistics (for moving averages;
 // they carry no gradient).
+//
+// Synchronized over several processes (data-parallel training, each holding some rows of one
+// global batch): `sum_over_processes` adds a vector element-wise over all of them, in place, and
+// every process calls the op at the same points. The statistics are then the global batch's
+// (two passes, as on one process), and the backward pass sums its per-channel sums too, each
+// weighted by its process's share of the rows, so that the gradient equals one process's on the
+// whole batch once each process's gradients are averaged with those shares (as DataParallel
+// does). gamma's and beta's gradients stay this process's own.
+using SumOverProcesses = std::function<void(std::vector<double>&)>;
 Tensor batch_norm_training(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon,
-                           Tensor* batch_mean = nullptr, Tensor* batch_var = nullptr);
+                           Tensor* batch_mean = nullptr, Tensor* batch_var = nullptr,
+                           const SumOverProcesses& sum_over_processes = {});
 
 // With given statistics (inference): mean, var [C]. Differentiable in every input.
 Tensor batch_norm_inference(const Tensor& x, const Tensor& mean, const Tensor& var, const Tensor& gamma,

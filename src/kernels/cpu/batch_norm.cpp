@@ -96,13 +96,25 @@ KILN_MULTIVERSION void backward_input_range(const T* x, const T* dy, const T* me
 }  // namespace
 
 template <typename T>
+void batch_norm_channel_sums(const T* x, std::int64_t M, std::int64_t C, double* sums) {
+  const auto total =
+      sum_rows(M, C, 1, [&](std::int64_t b, std::int64_t e, double* acc) { sum_range(x, acc, C, b, e); });
+  std::copy(total.begin(), total.end(), sums);
+}
+
+template <typename T>
+void batch_norm_squared_deviations(const T* x, const double* center, std::int64_t M, std::int64_t C, double* squares) {
+  const auto total = sum_rows(
+      M, C, 1, [&](std::int64_t b, std::int64_t e, double* acc) { squared_deviation_range(x, center, acc, C, b, e); });
+  std::copy(total.begin(), total.end(), squares);
+}
+
+template <typename T>
 void batch_norm_statistics(const T* x, std::int64_t M, std::int64_t C, T* mean, T* var) {
-  const auto sums = sum_rows(M, C, 1, [&](std::int64_t b, std::int64_t e, double* acc) { sum_range(x, acc, C, b, e); });
-  std::vector<double> mu(static_cast<std::size_t>(C));
-  for (std::int64_t c = 0; c < C; ++c) mu[c] = M > 0 ? sums[c] / double(M) : 0.0;
-  const auto squares = sum_rows(M, C, 1, [&](std::int64_t b, std::int64_t e, double* acc) {
-    squared_deviation_range(x, mu.data(), acc, C, b, e);
-  });
+  std::vector<double> mu(static_cast<std::size_t>(C)), squares(static_cast<std::size_t>(C));
+  batch_norm_channel_sums(x, M, C, mu.data());
+  for (std::int64_t c = 0; c < C; ++c) mu[c] = M > 0 ? mu[c] / double(M) : 0.0;
+  batch_norm_squared_deviations(x, mu.data(), M, C, squares.data());
   for (std::int64_t c = 0; c < C; ++c) {
     mean[c] = static_cast<T>(mu[c]);
     var[c] = static_cast<T>(M > 0 ? squares[c] / double(M) : 0.0);
@@ -152,14 +164,16 @@ void batch_norm_backward_input(const T* x, const T* dy, const T* mean, const T* 
   });
 }
 
-#define KILN_INSTANTIATE(T)                                                                                     \
-  template void batch_norm_statistics<T>(const T*, std::int64_t, std::int64_t, T*, T*);                        \
-  template void batch_norm_forward<T>(const T*, const T*, const T*, const T*, const T*, T*, std::int64_t,      \
-                                      std::int64_t);                                                           \
-  template void batch_norm_backward_sums<T>(const T*, const T*, const T*, const T*, T*, T*, std::int64_t,      \
-                                            std::int64_t);                                                     \
-  template void batch_norm_backward_input<T>(const T*, const T*, const T*, const T*, const T*, const T*,       \
-                                             const T*, T*, std::int64_t, std::int64_t, bool);
+#define KILN_INSTANTIATE(T)                                                                                            \
+  template void batch_norm_statistics<T>(const T*, std::int64_t, std::int64_t, T*, T*);                                \
+  template void batch_norm_channel_sums<T>(const T*, std::int64_t, std::int64_t, double*);                             \
+  template void batch_norm_squared_deviations<T>(const T*, const double*, std::int64_t, std::int64_t, double*);        \
+  template void batch_norm_forward<T>(const T*, const T*, const T*, const T*, const T*, T*, std::int64_t,              \
+                                      std::int64_t);                                                                   \
+  template void batch_norm_backward_sums<T>(const T*, const T*, const T*, const T*, T*, T*, std::int64_t,              \
+                                            std::int64_t);                                                             \
+  template void batch_norm_backward_input<T>(const T*, const T*, const T*, const T*, const T*, const T*, const T*, T*, \
+                                             std::int64_t, std::int64_t, bool);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)
 #undef KILN_INSTANTIATE

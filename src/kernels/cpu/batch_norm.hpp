@@ -15,6 +15,14 @@ namespace kiln::kernels::cpu {
 template <typename T>
 void batch_norm_statistics(const T* x, std::int64_t M, std::int64_t C, T* mean, T* var);
 
+// The two passes' sums, in double, for statistics gathered from several processes (which add
+// their sums up between the passes): sums[c] = sum_r x[r, c], and squares[c] =
+// sum_r (x[r, c] - center[c])^2.
+template <typename T>
+void batch_norm_channel_sums(const T* x, std::int64_t M, std::int64_t C, double* sums);
+template <typename T>
+void batch_norm_squared_deviations(const T* x, const double* center, std::int64_t M, std::int64_t C, double* squares);
+
 template <typename T>
 void batch_norm_forward(const T* x, const T* mean, const T* inv_std, const T* gamma, const T* beta, T* y,
                         std::int64_t M, std::int64_t C);
