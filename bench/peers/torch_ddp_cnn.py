@@ -3,7 +3,7 @@
 random data (28x28x1, 10 classes) under DistributedDataParallel with the gloo backend,
 --procs processes x --threads threads, global batch --batch split evenly, --warmup steps then
 --steps timed ones. Prints one JSON line (process 0). Run with Debian's python (/usr/bin/python3)
-and, as bench/distributed_bench.sh does, `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`.
+and, as bench/distributed_bench.py does, `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`.
 """
 import argparse
 import json
@@ -16,12 +16,15 @@ ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--batch", type=int, default=64)
 ap.add_argument("--warmup", type=int, default=10)
 ap.add_argument("--steps", type=int, default=60)
+ap.add_argument("--channels-last", action="store_true", help="torch.channels_last memory format")
 args = ap.parse_args()
 
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 import torch.multiprocessing as mp  # noqa: E402
 import torch.nn as nn  # noqa: E402
+
+import peer_env  # noqa: E402
 
 
 def article_cnn():
@@ -41,12 +44,17 @@ def worker(rank):
     torch.set_num_threads(args.threads)
     dist.init_process_group("gloo", rank=rank, world_size=args.procs)
     torch.manual_seed(0)
-    model = nn.parallel.DistributedDataParallel(article_cnn())
+    net = article_cnn()
+    if args.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    model = nn.parallel.DistributedDataParallel(net)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     local = args.batch // args.procs
     g = torch.Generator().manual_seed(1 + rank)
     xs = torch.rand(8, local, 1, 28, 28, generator=g)
+    if args.channels_last:
+        xs = [x.contiguous(memory_format=torch.channels_last) for x in xs]
     ys = torch.randint(0, 10, (8, local), generator=g)
 
     def step(i):
@@ -65,7 +73,9 @@ def worker(rank):
     if rank == 0:
         print(json.dumps({"impl": "pytorch-ddp-gloo", "torch": torch.__version__, "ranks": args.procs,
                           "threads_per_rank": args.threads, "global_batch": args.batch, "steps": args.steps,
-                          "samples_per_s": round(args.batch * args.steps / seconds, 1)}), flush=True)
+                          "channels_last": args.channels_last, "seconds": round(seconds, 2),
+                          "samples_per_s": round(args.batch * args.steps / seconds, 1), **peer_env.environment()}),
+              flush=True)
     dist.destroy_process_group()
 
 

@@ -183,6 +183,38 @@ TEST(ImageDataset, ValidationSplitIsDisjointAndReproducible) {
   EXPECT_NE(pairs(train), next_epoch);
 }
 
+// Workers decode a batch per task: the batches are the images of the unbatched pipeline, in its
+// order, cut every batch_size; every epoch is a new permutation of all the files.
+TEST(ImageDataset, BatchesHoldTheUnbatchedElementsInOrder) {
+  TempDir dir;
+  write_folder(dir, {{"a", 9}, {"b", 8}});
+  const auto with_batch = [&](std::int64_t b) {
+    return image_dataset_from_directory(dir.path(), quiet({.batch_size = b, .image_size = {4, 4}, .seed = 5}));
+  };
+  const auto batched = with_batch(5), single = with_batch(0);
+  EXPECT_EQ(batched.cardinality(), 4);
+  const auto sizes = [&] {
+    std::vector<std::int64_t> out;
+    for (const auto& b : batched.collect()) out.push_back(b.x.size(0));
+    return out;
+  }();
+  EXPECT_EQ(sizes, (std::vector<std::int64_t>{5, 5, 5, 2}));
+  EXPECT_EQ(pairs(batched), pairs(single));
+  std::set<std::pair<int, int>> seen;
+  for (const auto& pair : pairs(batched)) seen.insert(pair);
+  EXPECT_EQ(seen.size(), 17u);
+  EXPECT_EQ(pairs(batched), pairs(with_batch(5)));  // the same seed, the same first pass
+  std::vector<std::pair<int, int>> second_pass;
+  for (const auto& b : batched.collect(1)) {
+    const auto x = b.x.to_vector<float>();
+    const auto y = b.y.to_vector<std::int32_t>();
+    for (std::size_t i = 0; i < y.size(); ++i) second_pass.emplace_back(int(x[i * 48]), y[i]);
+  }
+  EXPECT_NE(second_pass, pairs(batched));
+  const std::set<std::pair<int, int>> second_seen(second_pass.begin(), second_pass.end());
+  EXPECT_EQ(second_seen, seen);
+}
+
 TEST(ImageDataset, OptionErrorsAreNamed) {
   TempDir dir;
   write_folder(dir, {{"a", 2}});

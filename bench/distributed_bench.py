@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Issue 15's data-parallel benchmark (docs/distributed.md): the article's CNN on Fashion-MNIST-sized
+data (28x28x1, 10 classes, global batch 64), alternating in each repetition
+  Kiln 1 rank x 1 thread, Kiln 2 ranks x 1 thread (mpirun), and PyTorch DistributedDataParallel
+  with gloo, 2 processes x 1 thread (its best memory format of the two, each tried every time),
+and records min/median/max samples/s of each, the speed-ups, Kiln's communication time per step
+and allreduce bandwidth, to bench/RESULTS-distributed.jsonl. Needs an idle machine and a build
+with -DKILN_BUILD_BENCH=ON (target kiln_bench_distributed).
+
+  /usr/bin/python3 bench/distributed_bench.py BUILD_DIR [--reps 3] [--steps 400]
+"""
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("build")
+ap.add_argument("--reps", type=int, default=3)
+ap.add_argument("--steps", type=int, default=400, help="timed steps per run (400 x 64 samples: ~10 s on 1 rank)")
+ap.add_argument("--record", default=os.path.join(HERE, "RESULTS-distributed.jsonl"))
+args = ap.parse_args()
+
+MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
+PEER_ENV = {k: v for k, v in MPI_ENV.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+
+
+def json_line(cmd, env):
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(" ".join(cmd) + "\n" + out.stdout + out.stderr)
+    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+
+
+def kiln(ranks):
+    return json_line(["mpirun", "-np", str(ranks), "--bind-to", "core",
+                      os.path.join(args.build, "bench", "kiln_bench_distributed"), "--batch", "64",
+                      "--steps", str(args.steps), "--threads", "1"], MPI_ENV)
+
+
+def peer(channels_last):
+    return json_line(["/usr/bin/python3", os.path.join(HERE, "peers", "torch_ddp_cnn.py"), "--procs", "2",
+                      "--threads", "1", "--batch", "64", "--steps", str(args.steps)] +
+                     (["--channels-last"] if channels_last else []), PEER_ENV)
+
+
+def spread(values):
+    return {"min": round(min(values), 1), "median": round(statistics.median(values), 1), "max": round(max(values), 1)}
+
+
+def git(*a):
+    return subprocess.run(["git", "-C", ROOT] + list(a), capture_output=True, text=True).stdout.strip()
+
+
+runs = {"kiln_1": [], "kiln_2": [], "ddp": []}
+peers = []
+for rep in range(args.reps):
+    runs["kiln_1"].append(kiln(1))
+    runs["kiln_2"].append(kiln(2))
+    tries = [peer(False), peer(True)]
+    peers.extend(tries)
+    runs["ddp"].append(max(tries, key=lambda r: r["samples_per_s"]))
+    print(f"rep {rep + 1}: " + ", ".join(f"{k} {v[-1]['samples_per_s']:.0f}/s" for k, v in runs.items()), flush=True)
+
+rate = {k: [r["samples_per_s"] for r in v] for k, v in runs.items()}
+speedup = [b / a for a, b in zip(rate["kiln_1"], rate["kiln_2"])]
+vs_ddp = [b / a for a, b in zip(rate["ddp"], rate["kiln_2"])]
+two = runs["kiln_2"]
+entry = {
+    "bench": "distributed_cnn", "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "command": "/usr/bin/python3 bench/distributed_bench.py " + " ".join(sys.argv[1:]),
+    "commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    "load_1min_at_end": round(os.getloadavg()[0], 2), "reps": args.reps, "steps": args.steps, "global_batch": 64,
+    "samples_per_s": {k: spread(v) for k, v in rate.items()},
+    "speedup_2_ranks_over_1": spread(speedup) | {"median": round(statistics.median(speedup), 3)},
+    "kiln_2_ranks_over_ddp": spread(vs_ddp) | {"median": round(statistics.median(vs_ddp), 3)},
+    "kiln_comm_ms_per_step": round(statistics.median(r["comm_ms_per_step"] for r in two), 3),
+    "kiln_gradient_mb_per_step": two[0]["gradient_mb_per_step"],
+    "allreduce_25mb_ms": round(statistics.median(r["allreduce_25mb_ms"] for r in two), 2),
+    "allreduce_bus_gb_per_s": round(statistics.median(r["allreduce_bus_gb_per_s"] for r in two), 3),
+    "ddp_channels_last_chosen": [r["channels_last"] for r in runs["ddp"]],
+    "peer": {k: peers[0].get(k) for k in ("torch", "allocator", "blas", "blas_kernel", "blas_version",
+                                         "openblas_coretype", "openblas_l2_size")},
+    "targets": {"speedup_2_ranks_over_1": ">= 1.8", "kiln_2_ranks_over_ddp": ">= 1.5"},
+}
+print(json.dumps(entry), flush=True)
+with open(args.record, "a") as f:
+    f.write(json.dumps(entry) + "\n")
