@@ -165,12 +165,33 @@ struct Loader {
   std::mutex mutex;
   std::set<std::size_t> warned;
 
+  // Filled by the workers when options.cache: each file's image, uint8 as decoded when it
+  // has the target size already (resizing would be the identity), float32 resized otherwise.
+  std::mutex cache_mutex;
+  std::vector<Tensor> cached;
+
+  Tensor decoded(std::size_t i) {
+    if (options.cache) {
+      std::lock_guard lock(cache_mutex);
+      if (cached.empty()) cached.resize(files.size());
+      if (cached[i].defined()) return cached[i].to(DType::Float32);
+    }
+    Tensor image = read_image(files[i], channels);
+    if (image.size(0) != options.image_size[0] || image.size(1) != options.image_size[1]) {
+      image = resize_image(image, options.image_size[0], options.image_size[1], options.interpolation,
+                           options.crop_to_aspect_ratio);
+    }
+    if (options.cache) {
+      std::lock_guard lock(cache_mutex);
+      cached[i] = image;
+    }
+    return image.to(DType::Float32);
+  }
+
   Batch load(std::size_t i) {
     Batch b;
     try {
-      const Tensor image = read_image(files[i], channels);
-      b.x = resize_image(image, options.image_size[0], options.image_size[1], options.interpolation,
-                         options.crop_to_aspect_ratio);
+      b.x = decoded(i);
     } catch (const Error& e) {
       if (!skip) throw;
       std::lock_guard lock(mutex);

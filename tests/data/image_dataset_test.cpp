@@ -215,6 +215,32 @@ TEST(ImageDataset, BatchesHoldTheUnbatchedElementsInOrder) {
   EXPECT_EQ(second_seen, seen);
 }
 
+// cache: the first pass decodes, later passes read no file (they work with the folder gone) and
+// give the same images; resized ones too.
+TEST(ImageDataset, CachedImagesAreDecodedOnce) {
+  for (const std::int64_t side : {4, 3}) {  // the files' size, and a resize
+    TempDir dir;
+    write_folder(dir, {{"a", 3}, {"b", 4}});
+    const auto ds = image_dataset_from_directory(
+        dir.path(), quiet({.batch_size = 3, .image_size = {side, side}, .seed = 2, .cache = true}));
+    const auto uncached =
+        image_dataset_from_directory(dir.path(), quiet({.batch_size = 3, .image_size = {side, side}, .seed = 2}));
+    const auto first = ds.collect(0);
+    EXPECT_EQ(pairs(uncached), pairs(ds));
+    std::filesystem::remove_all(dir / "a");
+    std::filesystem::remove_all(dir / "b");
+    const auto again = ds.collect(0);
+    ASSERT_EQ(again.size(), first.size());
+    for (std::size_t i = 0; i < first.size(); ++i) {
+      EXPECT_EQ(again[i].x.dtype(), DType::Float32);
+      EXPECT_EQ(again[i].x.to_vector<float>(), first[i].x.to_vector<float>()) << "batch " << i;
+      EXPECT_EQ(again[i].y.to_vector<std::int32_t>(), first[i].y.to_vector<std::int32_t>());
+    }
+    EXPECT_EQ(ds.collect(1).size(), first.size());  // another order, still from memory
+    EXPECT_NE(error_of([&] { uncached.collect(); }), "") << "without cache the files are read again";
+  }
+}
+
 TEST(ImageDataset, OptionErrorsAreNamed) {
   TempDir dir;
   write_folder(dir, {{"a", 2}});

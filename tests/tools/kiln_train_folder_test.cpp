@@ -75,6 +75,33 @@ TEST(KilnTrainFolder, ImageSizeAndColourModeOptions) {
   EXPECT_NE(bad.output.find("--image-size"), std::string::npos) << bad.output;
 }
 
+// --cache: decoded once or every epoch, the same run (same weights, same accuracy); auto caches a
+// small folder and says so.
+TEST(KilnTrainFolder, CachedAndStreamedRunsAgree) {
+  testing::TempDir home;
+  test::TempDir data;
+  write_two_classes(data.path(), 6);
+  const auto run = [&](const std::string& cache, const std::string& out) {
+    return run_command(isolated(home, "train --data " + data.path().string() + " --epochs 2 --batch-size 4 --lr 0.005 "
+                                      "--threads 1 --seed 3 --verbose 2 --out " + out + cache));
+  };
+  const auto streamed = run(" --cache none", "none"), cached = run(" --cache memory", "memory"), chosen = run("", "auto");
+  ASSERT_EQ(streamed.exit_code, 0) << streamed.output;
+  ASSERT_EQ(cached.exit_code, 0) << cached.output;
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.output;
+  std::smatch a, b;
+  ASSERT_TRUE(std::regex_search(streamed.output, a, std::regex("Test accuracy: [0-9.]+"))) << streamed.output;
+  ASSERT_TRUE(std::regex_search(cached.output, b, std::regex("Test accuracy: [0-9.]+"))) << cached.output;
+  EXPECT_EQ(a[0].str(), b[0].str());
+  EXPECT_EQ(io::read_file(home.path() / "none" / "model.safetensors"),
+            io::read_file(home.path() / "memory" / "model.safetensors"));
+  EXPECT_NE(chosen.output.find("Caching the decoded images in memory"), std::string::npos) << chosen.output;
+  EXPECT_EQ(streamed.output.find("Caching"), std::string::npos) << streamed.output;
+  const auto bad = run(" --cache disk", "bad");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--cache"), std::string::npos) << bad.output;
+}
+
 TEST(KilnTrainFolder, BadImagesAndFoldersEndWithExitCode1NamingTheFile) {
   testing::TempDir home;
   test::TempDir data;

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <ctime>
 #include <functional>
 #include <iostream>
@@ -70,6 +71,7 @@ struct TrainSettings {
   std::string color_mode;  // grayscale, rgb, rgba; empty: the first image's
   double validation_split = 0.2;
   bool skip_invalid = false;
+  std::string cache = "auto";  // memory, none, or auto: memory when the decoded images fit easily
   // CSV files.
   std::string csv, label;
   std::string task = "auto";         // auto, classification, regression
@@ -353,6 +355,36 @@ fs::path first_image(const fs::path& dir) {
   throw Error(dir.string() + ": no images in its sub-folders");
 }
 
+// Bytes of memory not in use (MemAvailable), or 0 when unknown.
+std::int64_t available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::int64_t kb = 0;
+  std::string unit;
+  while (meminfo >> key >> kb >> unit) {
+    if (key == "MemAvailable:") return kb * 1024;
+  }
+  return 0;
+}
+
+// --cache: whether the folder's decoded images stay in memory after the first epoch. "auto"
+// keeps them when, at one byte per value (uint8, as decoded at the target size), they take at
+// most a quarter of the memory available; then later epochs decode nothing.
+bool cache_folder(const TrainSettings& s, const fs::path& dir, bool talk) {
+  if (s.cache != "auto") return s.cache == "memory";
+  std::int64_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) files += entry.is_regular_file() ? 1 : 0;
+  const auto hw = parse_image_size(s.image_size);
+  const std::int64_t channels = s.color_mode == "grayscale" ? 1 : s.color_mode == "rgb" ? 3 : 4;
+  const std::int64_t bytes = files * hw[0] * hw[1] * channels;
+  const bool fits = bytes <= available_memory() / 4;
+  if (talk && fits) {
+    std::cout << "Caching the decoded images in memory (" << (bytes + (1 << 20) - 1) / (1 << 20)
+              << " MB; --cache none streams every epoch from the files)\n";
+  }
+  return fits;
+}
+
 TrainData load_folder(TrainSettings& s, bool talk) {
   const fs::path dir = s.data.data_dir;
   if (s.train_samples > 0 || s.test_samples > 0) {
@@ -369,6 +401,7 @@ TrainData load_folder(TrainSettings& s, bool talk) {
                                                                        .seed = s.seed,
                                                                        .validation_split = s.validation_split,
                                                                        .skip_invalid_images = s.skip_invalid,
+                                                                       .cache = cache_folder(s, dir, talk),
                                                                        .verbose = talk});
   // As the article: pixels / 255 (Keras's folders give [0, 255]), on the prefetching thread.
   auto unit = [](kiln::data::Batch b) {
@@ -774,6 +807,12 @@ Command add_train_command(CLI::App& parent) {
           ->capture_default_str());
   run_settings.push_back(train->add_flag("--skip-invalid-images", s.skip_invalid,
                                          "Image folders: skip unreadable images with a warning instead of stopping"));
+  train
+      ->add_option("--cache", s.cache,
+                   "Image folders: keep the decoded images in memory after the first epoch (memory), decode every "
+                   "epoch (none), or memory when they take at most a quarter of the available memory (auto)")
+      ->check(one_of({"auto", "memory", "none"}))
+      ->capture_default_str();
   auto* csv = train
                   ->add_option("--csv", s.csv,
                                "Train an MLP on a CSV file (a header row, one example per row) instead of images")

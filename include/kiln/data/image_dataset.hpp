@@ -50,6 +50,10 @@ struct ImageDatasetOptions {
   // Kiln's: an image that cannot be read is skipped with a warning naming it (once), not an
   // Error ending the run. skipped() counts them.
   bool skip_invalid_images = false;
+  // Kiln's: keep each image once decoded (and resized) in memory, so that later epochs read no
+  // files — Keras's `.cache()` after loading, but under the per-epoch shuffle. Images that need no
+  // resizing are kept as uint8 (1 byte a value). For folders whose decoded images fit in memory.
+  bool cache = false;
   bool verbose = true;  // "Found N files belonging to M classes." on standard output
   int num_parallel_calls = AUTOTUNE;
 };
