@@ -78,8 +78,9 @@ Tensor Softmax::forward(const Tensor& x, bool) {
   const int last = static_cast<int>(x.ndim()) - 1;
   const int axis = axis_ < 0 ? axis_ + last + 1 : axis_;
   if (axis == last) return softmax(x, -1);
-  // The softmax op normalises the last axis: move the axis there and back.
-  return transpose(softmax(transpose(x, axis, last).contiguous(), -1), axis, last).contiguous();
+  // The softmax op normalises the last axis: move the axis there and back (views the ops
+  // differentiate; Tensor::contiguous() would copy outside autograd and cut the gradient).
+  return transpose(softmax(transpose(x, axis, last), -1), axis, last);
 }
 
 PReLU::PReLU(PReLUOptions options)

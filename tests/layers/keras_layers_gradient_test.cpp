@@ -21,6 +21,10 @@ std::vector<LayerGradCase> keras_layer_cases() {
        {2, 3, 2, 3}},
       {"global_max_pooling1d", [] { return std::make_shared<GlobalMaxPooling1D>(); }, {2, 5, 3}},
       {"global_max_pooling2d", [] { return std::make_shared<GlobalMaxPooling2D>(); }, {2, 3, 4, 2}},
+      // Softmax over another axis than the last (moved there and back): once cut off from the
+      // gradient by a copy outside autograd.
+      {"softmax_axis_1", [] { return std::make_shared<Softmax>(1); }, {2, 4, 3}},
+      {"softmax_axis_2_of_4", [] { return std::make_shared<Softmax>(2); }, {2, 3, 4, 2}},
       {"conv1d_same_strided",
        [] { return std::make_shared<Conv1D>(3, 3, Conv1DOptions{.strides = 2, .padding = "same"}); },
        {2, 7, 2}},
