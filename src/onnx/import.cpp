@@ -19,6 +19,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -29,14 +30,17 @@
 #include "kiln/layers/activation_layers.hpp"
 #include "kiln/layers/attention.hpp"
 #include "kiln/layers/batch_normalization.hpp"
+#include "kiln/layers/bidirectional.hpp"
 #include "kiln/layers/conv1d.hpp"
 #include "kiln/layers/conv2d.hpp"
 #include "kiln/layers/conv2d_transpose.hpp"
 #include "kiln/layers/cropping.hpp"
 #include "kiln/layers/dense.hpp"
+#include "kiln/layers/dense_attention.hpp"
 #include "kiln/layers/depthwise_conv2d.hpp"
 #include "kiln/layers/embedding.hpp"
 #include "kiln/layers/global_pooling.hpp"
+#include "kiln/layers/group_normalization.hpp"
 #include "kiln/layers/leaky_relu.hpp"
 #include "kiln/layers/merging.hpp"
 #include "kiln/layers/normalization.hpp"
@@ -47,13 +51,16 @@
 #include "kiln/layers/repeat_vector.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
+#include "kiln/layers/time_distributed.hpp"
 #include "kiln/layers/unit_normalization.hpp"
 #include "kiln/layers/upsampling1d.hpp"
 #include "kiln/layers/upsampling2d.hpp"
 #include "kiln/layers/zero_padding.hpp"
 #include "kiln/onnx.hpp"
+#include "onnx/import_patterns.hpp"
 #include "onnx/proto.hpp"
 #include "onnx/same_padding.hpp"
+#include "util/number_text.hpp"
 
 namespace kiln {
 namespace {
@@ -80,7 +87,8 @@ const char* kSupported =
     "Squeeze, Slice, Shape, ConstantOfShape for "
     "their states), "
     "Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, "
-    "HardSwish, "
+    "HardSwish, Gelu, Erf (gelu's formula), Where (ReLU with a threshold), ReduceMean (GroupNormalization), ReduceSum "
+    "(Dot, Attention), "
     "Clip, BatchNormalization, LayerNormalization, "
     "Gather, "
     "Resize, Dropout, Identity, Constant";
@@ -117,7 +125,25 @@ struct PendingRnn {
   std::int64_t units = 0;
   bool go_backwards = false;
   std::string activation = "tanh";
-  int output = 0;  // 0: Y [T, 1, N, H]; 1: Y_h [1, N, H]; 2: LSTM's Y_c
+  int output = 0;  // 0: Y [T, 1, N, H]; 1: Y_h [1, N, H]; 2: LSTM's Y_c; 3: Y of both directions as [T, N, 2, H]
+  // direction = "bidirectional" (PyTorch's bidirectional=True): the reverse direction's weights.
+  std::vector<Tensor> backward_weights;
+};
+
+// A layer the importer made, with what it was called on (TimeDistributed's contents).
+struct MadeLayer {
+  std::shared_ptr<layers::Layer> layer;
+  SymbolicTensor input, output;
+};
+
+bool same_value(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return a.node() == b.node() && a.index() == b.index();
+}
+
+// The nodes to import in order: a node of the file, or the last node of a subgraph that is one layer.
+struct ImportStep {
+  const onnx::NodeProto* node = nullptr;
+  const FusedLayer* fused = nullptr;
 };
 
 // Keras's l2 normalization, recognised step by step: 0 ReduceSumSquare of `input` over
@@ -179,7 +205,8 @@ class Importer {
       inputs.push_back(add_input(in, graph));
     }
     if (inputs.empty()) throw Error(source_ + ": the graph has no inputs");
-    for (const auto& node : graph.node()) import_node(node);
+    find_subgraphs(graph);
+    while (next_ < steps_.size()) import_step(steps_[next_++]);
     std::vector<SymbolicTensor> outputs;
     for (const auto& out : graph.output()) {
       Sym s = sym(out.name(), "graph output");
@@ -428,6 +455,7 @@ class Importer {
   SymbolicTensor call(std::shared_ptr<L> layer, const SymbolicTensor& x, const std::vector<Tensor>& weights) {
     SymbolicTensor y = (*layer)(x);
     if (!weights.empty()) layer->set_weights(weights);
+    if (recording_) recording_->push_back({layer, x, y});
     return y;
   }
 
@@ -516,6 +544,18 @@ class Importer {
                         : std::make_shared<layers::GlobalMaxPooling2D>(keep);
       }
       x.tensor = call(layer, x.tensor, {});
+      return set(node, x);
+    }
+    if ((op == "Concat" || op == "Add" || op == "Mul") && node.input_size() == 2 && bidirectional_merge(node)) return;
+    if (op == "Mul" && node.input_size() == 2 && ave_sums_.count(node.input(0))) {
+      return set(node, syms_.at(node.input(0)));  // the 1/2 of Bidirectional's "ave", already in it
+    }
+    if (op == "Gelu") {
+      if (string_attr(node, "approximate", "none") != "none") {
+        throw Error(describe(node) + ": only the exact Gelu (approximate \"none\", Keras's gelu) is supported");
+      }
+      Sym x = sym(node.input(0), describe(node));
+      x.tensor = call(std::make_shared<layers::Activation>("gelu"), x.tensor, {});
       return set(node, x);
     }
     if (op == "Gemm") return gemm(node);
@@ -645,6 +685,20 @@ class Importer {
   }
 
   void transpose(const onnx::NodeProto& node) {
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end()) {
+      const auto perm = ints(node, "perm");
+      if (it->second.rnn && it->second.rnn->output == 0 && !it->second.rnn->backward_weights.empty() &&
+          perm == std::vector<std::int64_t>{0, 2, 1, 3}) {
+        Sym y = it->second;
+        y.rnn->output = 3;  // [T, N, 2, H], waiting for the Reshape that joins the directions
+        return set(node, y);
+      }
+      if (it->second.steps_reversed && perm == std::vector<std::int64_t>{1, 0, 2}) {
+        Sym y = it->second;  // a backward sequence in input order: half of a Bidirectional
+        y.time_major = !y.time_major;
+        return set(node, y);
+      }
+    }
     if (const auto it = syms_.find(node.input(0)); it != syms_.end() && (it->second.heads || it->second.attention)) {
       Sym y = it->second;
       const auto perm = ints(node, "perm");
@@ -1008,6 +1062,7 @@ class Importer {
   void matmul(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     if (node.input_size() == 2 && attention_matmul(node)) return;
+    if (node.input_size() == 2 && !is_const(node.input(1)) && syms_.count(node.input(1))) return batch_dot(node);
     Sym x = plain(node, true);
     Tensor b = constant(node, 1);
     if (b.ndim() != 2 || b.size(0) != x.tensor.shape().back()) {
@@ -1262,6 +1317,23 @@ class Importer {
 
   void reshape(const onnx::NodeProto& node) {
     const std::string who = describe(node);
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.rnn && it->second.rnn->output == 3) {
+      // PyTorch's bidirectional Y [T, N, 2, H] as [T, N, 2 * H]: both directions' sequences side by side.
+      const PendingRnn r = *it->second.rnn;
+      const auto target = node.input_size() > 1 && is_const(node.input(1))
+                              ? constant(node, 1).to(DType::Int64).to_vector<std::int64_t>()
+                              : std::vector<std::int64_t>{};
+      if (target != std::vector<std::int64_t>{0, 0, -1} && target != std::vector<std::int64_t>{0, 0, 2 * r.units}) {
+        throw Error(who + ": a bidirectional " + r.type + "'s output is imported only reshaped to [0, 0, -1] ([T, N, " +
+                    std::to_string(2 * r.units) + "]), got " + shape_str(target));
+      }
+      std::vector<Tensor> weights = r.weights;
+      weights.insert(weights.end(), r.backward_weights.begin(), r.backward_weights.end());
+      Sym y;
+      y.tensor = call(std::make_shared<layers::Bidirectional>(*recurrent_layer(r, true), "concat"), r.input, weights);
+      y.time_major = true;
+      return set(node, y);
+    }
     if (const auto it = syms_.find(node.input(0)); it != syms_.end() && (it->second.pending || it->second.attention) &&
                                                    node.input_size() > 1 && is_const(node.input(1))) {
       const auto target = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
@@ -1299,6 +1371,11 @@ class Importer {
     }
     if (target.size() < 2 || (target[0] != 0 && target[0] != -1)) {
       throw Error(who + ": the shape must keep the batch axis first (0 or -1), got " + shape_str(target));
+    }
+    if (const Shape& s = x.tensor.shape(); target[0] == -1 && s.size() >= 2 && !x.channels_first && !x.time_major &&
+                                           x.flat_chw.empty() &&
+                                           std::equal(target.begin() + 1, target.end(), s.begin() + 1, s.end())) {
+      return time_distributed(node, x);  // [N, T, ...] -> [N * T, ...]
     }
     Shape in = x.tensor.shape();  // ONNX's per-sample order
     if (x.channels_first) in = {in[2], in[0], in[1]};
@@ -1655,7 +1732,8 @@ class Importer {
     if (!x.time_major) throw Error(who + ": X must be time-major: a Transpose [1, 0, 2] of [batch, time, features]");
     if (int_attr(node, "layout", 0) != 0) throw Error(who + ": layout = 1 is not supported");
     const std::string direction = string_attr(node, "direction", "forward");
-    if (direction != "forward" && direction != "reverse")
+    const bool both = direction == "bidirectional";
+    if (direction != "forward" && direction != "reverse" && !both)
       throw Error(who + ": direction " + direction + " is not supported");
     if (attr(node, "clip") || int_attr(node, "input_forget", 0) != 0)
       throw Error(who + ": clip and input_forget are not supported");
@@ -1691,35 +1769,45 @@ class Importer {
     const Tensor& rk = constant(node, 2);
     const std::int64_t features = x.tensor.shape().at(1);
     const std::int64_t units = int_attr(node, "hidden_size", w.ndim() == 3 ? w.size(1) / G : 0);
-    if (w.shape() != Shape{1, G * units, features} || rk.shape() != Shape{1, G * units, units}) {
-      throw Error(who + ": W " + shape_str(w.shape()) + " and R " + shape_str(rk.shape()) + " must be [1, " +
-                  std::to_string(G * units) + ", " + std::to_string(features) + "] and [1, " +
-                  std::to_string(G * units) + ", " + std::to_string(units) + "]");
+    const std::int64_t D = both ? 2 : 1;  // directions
+    if (w.shape() != Shape{D, G * units, features} || rk.shape() != Shape{D, G * units, units}) {
+      throw Error(who + ": W " + shape_str(w.shape()) + " and R " + shape_str(rk.shape()) + " must be [" +
+                  std::to_string(D) + ", " + std::to_string(G * units) + ", " + std::to_string(features) + "] and [" +
+                  std::to_string(D) + ", " + std::to_string(G * units) + ", " + std::to_string(units) + "]");
     }
     r.units = units;
-    r.weights = {keras_kernel(w, units, order), keras_kernel(rk, units, order)};
-    std::vector<double> b(2 * G * units, 0.0);
+    std::vector<double> b(D * 2 * G * units, 0.0);
     if (node.input_size() > 3 && !node.input(3).empty()) {
       const Tensor& bt = constant(node, 3);
-      if (bt.numel() != 2 * G * units) throw Error(who + ": B must hold " + std::to_string(2 * G * units) + " values");
+      if (bt.numel() != D * 2 * G * units)
+        throw Error(who + ": B must hold " + std::to_string(D * 2 * G * units) + " values");
       b = bt.to(DType::Float64).to_vector<double>();
     }
-    auto reorder = [&](std::size_t from) {
-      std::vector<double> out(G * units);
-      for (int g = 0; g < G; ++g)
-        for (std::int64_t u = 0; u < units; ++u) out[order[g] * units + u] = b[from + g * units + u];
-      return out;
+    // Keras's kernel, recurrent kernel and bias of direction d.
+    auto keras_weights = [&](std::int64_t d) {
+      std::vector<Tensor> weights{keras_kernel(w.slice(d, d + 1).contiguous(), units, order),
+                                  keras_kernel(rk.slice(d, d + 1).contiguous(), units, order)};
+      auto reorder = [&](std::size_t from) {
+        std::vector<double> out(G * units);
+        for (int g = 0; g < G; ++g)
+          for (std::int64_t u = 0; u < units; ++u) out[order[g] * units + u] = b[from + g * units + u];
+        return out;
+      };
+      const std::size_t at = static_cast<std::size_t>(d * 2 * G * units);
+      const auto wb = reorder(at), rb = reorder(at + G * units);
+      if (op == "GRU") {
+        std::vector<double> two = wb;
+        two.insert(two.end(), rb.begin(), rb.end());
+        weights.push_back(Tensor::from_vector(two, {2, G * units}).to(DType::Float32));
+      } else {
+        std::vector<double> sum(wb.size());
+        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] = wb[i] + rb[i];  // one bias in Keras
+        weights.push_back(Tensor::from_vector(sum, {G * units}).to(DType::Float32));
+      }
+      return weights;
     };
-    const auto wb = reorder(0), rb = reorder(G * units);
-    if (op == "GRU") {
-      std::vector<double> both = wb;
-      both.insert(both.end(), rb.begin(), rb.end());
-      r.weights.push_back(Tensor::from_vector(both, {2, G * units}).to(DType::Float32));
-    } else {
-      std::vector<double> sum(wb.size());
-      for (std::size_t i = 0; i < sum.size(); ++i) sum[i] = wb[i] + rb[i];  // one bias in Keras
-      r.weights.push_back(Tensor::from_vector(sum, {G * units}).to(DType::Float32));
-    }
+    r.weights = keras_weights(0);
+    if (both) r.backward_weights = keras_weights(1);
     for (int o = 0; o < node.output_size(); ++o) {
       if (node.output(o).empty()) continue;
       Sym out;
@@ -1731,6 +1819,11 @@ class Importer {
 
   Sym materialize(const Sym& s, const std::string& who) {
     const PendingRnn& r = *s.rnn;
+    if (!r.backward_weights.empty()) {
+      throw Error(who + ": a bidirectional " + r.type +
+                  " is imported only through its Y, transposed [0, 2, 1, 3] and reshaped to [T, N, 2 * hidden] "
+                  "(both directions' sequences side by side)");
+    }
     if (r.output == 2) throw Error(who + ": LSTM's cell state Y_c cannot be a Kiln model's value");
     const layers::RNNOptions options{
         .activation = r.activation, .return_sequences = r.output == 0, .go_backwards = r.go_backwards};
@@ -1743,6 +1836,7 @@ class Importer {
       layer = std::make_shared<layers::SimpleRNN>(r.units, options);
     Sym y;
     y.tensor = call(layer, r.input, r.weights);
+    rnn_made_[{y.tensor.node().get(), y.tensor.index()}] = r;
     // Y's steps come out of a go_backwards layer last input first; ONNX lists them by input position.
     if (r.output == 0) y.time_major = true, y.steps_reversed = r.go_backwards;
     return y;
@@ -1818,6 +1912,350 @@ class Importer {
     set(node, x);
   }
 
+  // --- layers written as subgraphs ------------------------------------------------------------
+
+  // The steps to import: the file's nodes, each subgraph that is one layer (import_patterns.hpp)
+  // standing at its last node.
+  void find_subgraphs(const onnx::GraphProto& graph) {
+    std::map<std::string, int> constant_nodes;
+    for (int i = 0; i < graph.node_size(); ++i) {
+      const auto& n = graph.node(i);
+      if (n.op_type() == "Constant" && n.output_size() > 0) constant_nodes.emplace(n.output(0), i);
+      for (const auto& in : n.input()) readers_[in].push_back(&n);
+    }
+    // Constant nodes are read here ahead of their turn (and again at it), for the matchers' constants.
+    fused_ = find_fused_layers(graph, [&](const std::string& name) -> const Tensor* {
+      if (const auto it = consts_.find(name); it != consts_.end()) return &it->second;
+      if (const auto it = early_consts_.find(name); it != early_consts_.end()) return &it->second;
+      const auto c = constant_nodes.find(name);
+      if (c == constant_nodes.end()) return nullptr;
+      const auto* value = attr(graph.node(c->second), "value");
+      if (!value || !value->has_t()) return nullptr;
+      return &early_consts_.emplace(name, read_tensor(value->t(), "Constant '" + name + "'")).first->second;
+    });
+    std::map<std::size_t, const FusedLayer*> made_at;
+    std::set<std::size_t> inside;
+    for (const auto& f : fused_) {
+      made_at[f.last] = &f;
+      inside.insert(f.nodes.begin(), f.nodes.end());
+    }
+    for (int i = 0; i < graph.node_size(); ++i) {
+      const std::size_t at = static_cast<std::size_t>(i);
+      if (made_at.count(at)) {
+        steps_.push_back({&graph.node(i), made_at.at(at)});
+      } else if (!inside.count(at)) {
+        steps_.push_back({&graph.node(i), nullptr});
+      }
+    }
+  }
+
+  void import_step(const ImportStep& step) {
+    if (step.fused) return import_fused(*step.fused, *step.node);
+    import_node(*step.node);
+  }
+
+  void import_fused(const FusedLayer& f, const onnx::NodeProto& last) {
+    const std::string who = describe(last) + " (the last node of a " + f.type + ")";
+    if (syms_.count(f.output) || consts_.count(f.output)) {
+      throw Error(who + ": its output '" + f.output + "' is already produced by an earlier node");
+    }
+    if (f.type == "gelu" || f.type == "ReLU") {
+      Sym x = sym(f.inputs[0], who);
+      std::shared_ptr<layers::Layer> layer;
+      if (f.type == "gelu") {
+        layer = std::make_shared<layers::Activation>("gelu");
+      } else {
+        const auto cap = f.numbers.find("max_value");
+        layer =
+            std::make_shared<layers::ReLU>(cap == f.numbers.end() ? std::nullopt : std::optional<double>(cap->second),
+                                           f.numbers.at("negative_slope"), f.numbers.at("threshold"));
+      }
+      x.tensor = call(layer, x.tensor, {});
+      syms_[f.output] = x;
+      return;
+    }
+    if (f.type == "GroupNormalization") return group_normalization(f, who);
+    if (f.type == "LayerNormalization") {
+      Sym x = plain_value(f.inputs[0], who);
+      const std::int64_t features = x.tensor.shape().back();
+      const Tensor &gamma = f.tensors.at("gamma"), &beta = f.tensors.at("beta");
+      if (gamma.numel() != features) {
+        throw Error(who + ": gamma and beta of " + std::to_string(gamma.numel()) + " values for " +
+                    std::to_string(features) + " features");
+      }
+      auto layer = std::make_shared<layers::LayerNormalization>(
+          layers::LayerNormalizationOptions{.epsilon = f.numbers.at("epsilon")});
+      x.tensor = call(layer, x.tensor, {gamma.to(DType::Float32), beta.to(DType::Float32)});
+      syms_[f.output] = x;
+      return;
+    }
+    // Dot and the dense attentions: merges of values in Kiln's layout.
+    std::vector<SymbolicTensor> in;
+    for (const auto& name : f.inputs) {
+      Sym s = plain_value(name, who);
+      in.push_back(s.tensor);
+    }
+    Sym y;
+    if (f.type == "Dot") {
+      if (in[0].shape().size() != 1 || in[0].shape() != in[1].shape()) {
+        throw Error(who + ": a Dot of vectors needs two [N, D] values of one width, got " + shape_str(in[0].shape()) +
+                    " and " + shape_str(in[1].shape()) + " per sample");
+      }
+      y.tensor = (*std::make_shared<layers::Dot>(layers::DotAxes(1)))(in);
+      syms_[f.output] = y;
+      return;
+    }
+    for (const auto& t : in) {
+      if (t.shape().size() != 2) {
+        throw Error(who + ": attention takes [N, T, D] values, got per-sample shape " + shape_str(t.shape()));
+      }
+    }
+    const bool causal = f.numbers.at("use_causal_mask") != 0;
+    if (causal && (f.numbers.at("mask_rows") != in[0].shape()[0] || f.numbers.at("mask_columns") != in[1].shape()[0])) {
+      throw Error(who + ": a causal mask of " + detail::number_text(f.numbers.at("mask_rows")) + " x " +
+                  detail::number_text(f.numbers.at("mask_columns")) + " for " + std::to_string(in[0].shape()[0]) +
+                  " queries and " + std::to_string(in[1].shape()[0]) + " keys");
+    }
+    const layers::DenseAttentionOptions options{
+        .use_scale = f.tensors.count("scale") > 0,
+        .score_mode = f.strings.count("score_mode") ? f.strings.at("score_mode") : std::string("dot"),
+        .use_causal_mask = causal};
+    std::shared_ptr<layers::Attention> layer = f.type == "Attention"
+                                                   ? std::make_shared<layers::Attention>(options)
+                                                   : std::make_shared<layers::AdditiveAttention>(options);
+    y.tensor = (*layer)(in);
+    for (const auto& w : layer->weights()) {
+      const auto it = f.tensors.find(w.name);
+      if (it == f.tensors.end() || it->second.numel() != w.value.numel()) {
+        throw Error(who + ": its " + w.name + " does not fit " + layer->type() + "'s " + shape_str(w.value.shape()));
+      }
+      w.value.detach().copy_(it->second.reshape(w.value.shape()).to(w.value.dtype()));
+    }
+    if (recording_) recording_->push_back({layer, in[0], y.tensor});
+    syms_[f.output] = y;
+  }
+
+  // A value for a layer over its last axis: Kiln's layout, not a flattening.
+  Sym plain_value(const std::string& name, const std::string& who) {
+    Sym s = sym(name, who);
+    if (s.channels_first && s.tensor.shape().size() == 2) {
+      s = swapped_sequence(s);
+      syms_[name] = s;
+    }
+    if (s.channels_first || s.time_major || !s.flat_chw.empty()) {
+      throw Error(who + ": reads '" + name +
+                  "' in a layout other than Kiln's (channels first, time-major or flattened)");
+    }
+    return s;
+  }
+
+  void group_normalization(const FusedLayer& f, const std::string& who) {
+    Sym x = sym(f.inputs[0], who);
+    const Shape& s = x.tensor.shape();  // Kiln's layout: channels last
+    const bool first = f.strings.at("layout") == "channels_first";
+    if (!x.flat_chw.empty() || x.time_major || x.channels_first != first || s.size() < 2) {
+      throw Error(who + ": groups of a value in another layout than its Reshape expects (" + f.strings.at("layout") +
+                  ")");
+    }
+    const std::int64_t channels = s.back(), groups = static_cast<std::int64_t>(f.numbers.at("groups"));
+    if (groups < 1 || channels % groups != 0) {
+      throw Error(who + ": " + std::to_string(groups) + " groups do not divide " + std::to_string(channels) +
+                  " channels");
+    }
+    std::vector<std::int64_t> grouping =
+        first ? std::vector<std::int64_t>{0, groups, -1} : std::vector<std::int64_t>{0, -1, groups, channels / groups};
+    std::vector<std::int64_t> shape{0};
+    if (first) shape.push_back(channels);
+    shape.insert(shape.end(), s.begin(), s.end() - 1);
+    if (!first) shape.push_back(channels);
+    const auto got_grouping = f.tensors.at("grouping").to_vector<std::int64_t>();
+    const auto got_shape = f.tensors.at("shape").to_vector<std::int64_t>();
+    if (got_grouping != grouping || got_shape != shape) {
+      throw Error(who + ": reshapes " + shape_str(got_grouping) + " and " + shape_str(got_shape) +
+                  " are not GroupNormalization's " + shape_str(grouping) + " and " + shape_str(shape) +
+                  " for a value of per-sample shape " + shape_str(s));
+    }
+    const bool scale = f.tensors.count("gamma") > 0, center = f.tensors.count("beta") > 0;
+    std::vector<Tensor> weights;
+    if (scale) weights.push_back(f.tensors.at("gamma").to(DType::Float32));
+    if (center) weights.push_back(f.tensors.at("beta").to(DType::Float32));
+    auto layer = std::make_shared<layers::GroupNormalization>(layers::GroupNormalizationOptions{
+        .groups = groups, .epsilon = f.numbers.at("epsilon"), .center = center, .scale = scale});
+    x.tensor = call(layer, x.tensor, weights);
+    syms_[f.output] = x;
+  }
+
+  // MatMul of two computed [N, A, B] values (a Transpose [0, 2, 1] of either sets which axes
+  // meet): Keras's Dot over those axes.
+  void batch_dot(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const Sym& a = sym(node.input(0), who);
+    const Sym& b = sym(node.input(1), who);
+    const Shape &sa = a.tensor.shape(), &sb = b.tensor.shape();
+    if (sa.size() != 2 || sb.size() != 2 || a.time_major || b.time_major || !a.flat_chw.empty() ||
+        !b.flat_chw.empty()) {
+      throw Error(who + ": a product of two computed values is imported for [N, A, B] values only (Keras's Dot), got " +
+                  shape_str(sa) + " and " + shape_str(sb));
+    }
+    // The ONNX value of a channels-first sequence is the transpose of the Kiln tensor.
+    const int axis_a = a.channels_first ? 1 : 2, axis_b = b.channels_first ? 2 : 1;
+    if (sa[axis_a - 1] != sb[axis_b - 1]) {
+      throw Error(who + ": the product's inner sizes differ: " + std::to_string(sa[axis_a - 1]) + " and " +
+                  std::to_string(sb[axis_b - 1]));
+    }
+    Sym y;
+    y.tensor = (*std::make_shared<layers::Dot>(layers::DotAxes(axis_a, axis_b)))({a.tensor, b.tensor});
+    set(node, y);
+  }
+
+  // Reshape [N, T, ...] -> [N * T, ...], the wrapped layer's nodes, Reshape back to [N, T, ...]:
+  // each layer those nodes make, wrapped in TimeDistributed (a layer and the activation after
+  // it as one layer with that activation, as Keras had it).
+  void time_distributed(const onnx::NodeProto& start, const Sym& x) {
+    const std::string who = describe(start);
+    const std::int64_t steps = x.tensor.shape()[0];
+    const Shape step(x.tensor.shape().begin() + 1, x.tensor.shape().end());
+    std::map<std::string, Sym> outer;
+    outer.swap(syms_);
+    std::vector<MadeLayer> made;
+    std::vector<MadeLayer>* saved = recording_;
+    recording_ = &made;
+    Sym in;
+    in.tensor = Input(step, "time_step", x.tensor.dtype());
+    syms_[start.output(0)] = in;
+    const onnx::NodeProto* end = nullptr;
+    while (next_ < steps_.size()) {
+      const ImportStep& s = steps_[next_];
+      if (!s.fused && closes_time_distributed(*s.node, steps)) {
+        end = s.node;
+        ++next_;
+        break;
+      }
+      auto inside = [&](const std::string& name) {
+        if (!name.empty() && !syms_.count(name) && outer.count(name)) {
+          throw Error(describe(*s.node) + ": inside the TimeDistributed that " + who + " begins, it reads '" + name +
+                      "' from outside it");
+        }
+      };
+      if (s.fused) {
+        for (const auto& name : s.fused->inputs) inside(name);
+      } else {
+        for (const auto& name : s.node->input()) inside(name);
+      }
+      ++next_;
+      import_step(s);
+    }
+    if (!end) {
+      throw Error(who + ": begins a TimeDistributed ([N * T, ...]) that no Reshape back to [N, " +
+                  std::to_string(steps) + ", ...] ends");
+    }
+    const SymbolicTensor inner_out = sym(end->input(0), describe(*end)).tensor;
+    recording_ = saved;
+    syms_.swap(outer);
+    // The layers, each reading the one before.
+    SymbolicTensor at = in.tensor;
+    std::vector<std::shared_ptr<layers::Layer>> chain;
+    for (const MadeLayer& m : made) {
+      if (!same_value(m.input, at)) {
+        throw Error(describe(*end) + ": the layers inside the TimeDistributed that " + who +
+                    " begins are not one chain (" + m.layer->type() + " '" + m.layer->name() + "' reads " +
+                    m.input.describe() + ")");
+      }
+      chain.push_back(m.layer);
+      at = m.output;
+    }
+    if (!same_value(at, inner_out)) {
+      throw Error(describe(*end) + ": the TimeDistributed that " + who +
+                  " begins holds a merge or another graph, not a chain of layers");
+    }
+    Sym y;
+    y.tensor = x.tensor;
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      std::shared_ptr<layers::Layer> layer = chain[i];
+      std::vector<Tensor> weights;
+      if (i + 1 < chain.size() && chain[i + 1]->type() == "Activation") {
+        nlohmann::json c = layer->get_config();
+        if (c.contains("activation") && (c.at("activation") == "linear" || c.at("activation") == "")) {
+          c["activation"] = chain[i + 1]->get_config().at("activation");
+          weights = layer->get_weights();
+          layer = layers::layer_from_config(layer->type(), c);
+          ++i;
+        }
+      }
+      y.tensor = call(std::make_shared<layers::TimeDistributed>(layer), y.tensor, weights);
+    }
+    set(*end, y);
+  }
+
+  // A Reshape of an inner value to [-1, steps, ...] holding steps times its values: the end of TimeDistributed.
+  bool closes_time_distributed(const onnx::NodeProto& node, std::int64_t steps) {
+    if (node.op_type() != "Reshape" || node.input_size() < 2 || !is_const(node.input(1)) ||
+        !syms_.count(node.input(0))) {
+      return false;
+    }
+    const Tensor& t = consts_.at(node.input(1));
+    if (t.dtype() != DType::Int64 || t.ndim() != 1 || t.numel() < 2) return false;
+    const auto target = t.to_vector<std::int64_t>();
+    if (target[0] != -1 || target[1] != steps) return false;
+    const Sym& y = sym(node.input(0), describe(node));
+    Shape out(target.begin() + 2, target.end());
+    Shape have = y.tensor.shape();
+    if (y.channels_first)
+      have = {have.back()}, have.insert(have.end(), y.tensor.shape().begin(), y.tensor.shape().end() - 1);
+    return out == have && y.flat_chw.empty() && !y.time_major;
+  }
+
+  // Concat, Add or Mul of a recurrent layer's output and its reverse twin's (the same input, the
+  // backward sequence in input order): Bidirectional, merged so; Add then Mul by 1/2 is "ave".
+  bool bidirectional_merge(const onnx::NodeProto& node) {
+    const auto a = syms_.find(node.input(0)), b = syms_.find(node.input(1));
+    if (a == syms_.end() || b == syms_.end() || !a->second.tensor.defined() || !b->second.tensor.defined())
+      return false;
+    const Sym &f = a->second, &r = b->second;
+    const auto fr = rnn_made_.find({f.tensor.node().get(), f.tensor.index()});
+    const auto rr = rnn_made_.find({r.tensor.node().get(), r.tensor.index()});
+    if (fr == rnn_made_.end() || rr == rnn_made_.end()) return false;
+    const PendingRnn &p = fr->second, &q = rr->second;
+    const bool sequences = p.output == 0;
+    if (p.go_backwards || !q.go_backwards || p.type != q.type || p.units != q.units || p.activation != q.activation ||
+        p.output != q.output || !same_value(p.input, q.input) || f.time_major || r.time_major || f.channels_first ||
+        r.channels_first || f.steps_reversed || r.steps_reversed != sequences) {
+      return false;
+    }
+    std::string mode = node.op_type() == "Concat" ? "concat" : node.op_type() == "Add" ? "sum" : "mul";
+    if (mode == "concat") {
+      const std::int64_t axis = int_attr(node, "axis", 1);
+      if (axis != -1 && axis != (sequences ? 2 : 1)) return false;
+    }
+    if (mode == "sum") {
+      // Keras's "ave": the sum times 1/2, when that Mul is the sum's only reader.
+      const auto it = readers_.find(node.output(0));
+      if (it != readers_.end() && it->second.size() == 1 && it->second[0]->op_type() == "Mul" &&
+          it->second[0]->input_size() == 2 && it->second[0]->input(0) == node.output(0) &&
+          is_const(it->second[0]->input(1))) {
+        const Tensor& half = consts_.at(it->second[0]->input(1));
+        if (half.numel() == 1 && half.to(DType::Float64).to_vector<double>()[0] == 0.5) {
+          mode = "ave";
+          ave_sums_.insert(node.output(0));
+        }
+      }
+    }
+    std::vector<Tensor> weights = p.weights;
+    weights.insert(weights.end(), q.weights.begin(), q.weights.end());
+    Sym y;
+    y.tensor = call(std::make_shared<layers::Bidirectional>(*recurrent_layer(p, sequences), mode), p.input, weights);
+    set(node, y);
+    return true;
+  }
+
+  static std::shared_ptr<layers::RNNLayer> recurrent_layer(const PendingRnn& r, bool sequences) {
+    const layers::RNNOptions options{
+        .activation = r.activation, .return_sequences = sequences, .go_backwards = r.go_backwards};
+    if (r.type == "LSTM") return std::make_shared<layers::LSTM>(r.units, options);
+    if (r.type == "GRU") return std::make_shared<layers::GRU>(r.units, options);
+    return std::make_shared<layers::SimpleRNN>(r.units, options);
+  }
+
   fs::path base_dir_;
   std::string source_;
   std::int64_t opset_ = 0;
@@ -1825,6 +2263,15 @@ class Importer {
   std::map<std::string, Sym> syms_;
   std::map<std::string, std::vector<std::int64_t>> shapes_;  // values computed from Shape (kBatch: the batch)
   std::set<std::string> zeros_;                              // ConstantOfShape zeros
+  std::vector<FusedLayer> fused_;                            // subgraphs that are one layer
+  std::map<std::string, Tensor> early_consts_;               // Constant nodes' values, for find_fused_layers
+  std::vector<ImportStep> steps_;
+  std::size_t next_ = 0;  // the next step to import
+  std::map<std::string, std::vector<const onnx::NodeProto*>> readers_;
+  std::vector<MadeLayer>* recording_ = nullptr;  // the layers made inside a TimeDistributed
+  // Recurrent layers made from ONNX nodes, by their output: two of them may be one Bidirectional.
+  std::map<std::pair<const void*, int>, PendingRnn> rnn_made_;
+  std::set<std::string> ave_sums_;  // a Bidirectional's sum whose Mul by 1/2 makes it "ave"
 };
 
 }  // namespace
