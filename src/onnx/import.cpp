@@ -47,6 +47,7 @@
 #include "kiln/layers/permute.hpp"
 #include "kiln/layers/pooling.hpp"
 #include "kiln/layers/pooling1d.hpp"
+#include "kiln/layers/preprocessing/normalization.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/repeat_vector.hpp"
 #include "kiln/layers/rescaling.hpp"
@@ -196,6 +197,7 @@ class Importer {
       throw Error(source_ + ": opset " + std::to_string(opset_) +
                   " of the default domain is not supported; expected 7 to 21");
     }
+    from_kiln_ = model.producer_name() == "kiln";
     const auto& graph = model.graph();
     for (const auto& init : graph.initializer())
       consts_[init.name()] = read_tensor(init, "initializer '" + init.name() + "'");
@@ -343,7 +345,14 @@ class Importer {
                   " values");
     }
     // A 4-D input is NHWC when all that reads it is a Transpose to NCHW (Keras's and Kiln's
-    // exporters), and NCHW otherwise (PyTorch's): Kiln's Input is NHWC either way.
+    // exporters), and NCHW otherwise (PyTorch's): Kiln's Input is NHWC either way. Kiln's own
+    // files are NHWC whatever reads the input (a Rescaling or Normalization before a Conv2D).
+    if (shape.size() == 3 && from_kiln_) {
+      Sym s;
+      s.tensor = Input(shape, in.name(), dtype);
+      syms_[in.name()] = s;
+      return s.tensor;
+    }
     bool nhwc = shape.size() == 3;
     int readers = 0;
     for (const auto& node : graph.node()) {
@@ -586,6 +595,7 @@ class Importer {
       return activation_node(node);
     }
     if (op == "BatchNormalization") return batch_norm(node);
+    if (op == "ReduceMean" || op == "ReduceMax") return reduce_pooling(node);
     if (op == "LayerNormalization") return layer_norm(node);
     if (op == "Gather") return gather(node);
     if (op == "Resize") return resize(node);
@@ -1607,6 +1617,12 @@ class Importer {
     if (axis < 0) axis += rank;
     // Before opset 13 Softmax flattened from `axis` on: the last axis alone only when it is the last.
     const std::int64_t last = x.channels_first ? 1 : rank - 1;
+    if (!log && opset_ >= 13 && axis != last && axis >= 1 && axis < rank && x.flat_chw.empty() && !x.time_major) {
+      // Another axis: Keras's Softmax layer (Kiln's axis: the channels last, the others one back).
+      const std::int64_t kiln_axis = !x.channels_first ? axis : axis == 1 ? rank - 1 : axis - 1;
+      x.tensor = call(std::make_shared<layers::Softmax>(static_cast<int>(kiln_axis)), x.tensor, {});
+      return set(node, x);
+    }
     if (axis != last || (opset_ < 13 && axis != rank - 1) || !x.flat_chw.empty()) {
       throw Error(describe(node) + ": softmax over axis " + std::to_string(axis) +
                   " is not supported (only the features axis)");
@@ -1894,6 +1910,11 @@ class Importer {
     if (sequence) {
       // [N, T, C] or [N, C, T]: UpSampling1D by a whole number of steps.
       if (s.size() != 3) throw Error(who + ": expected 3 scales");
+      if (x.channels_first && s[1] != 1 && s[2] == 1) {
+        // The steps of a Permute((2, 1)) of a sequence (an [N, C, T] view read as [N, T, C]).
+        x = swapped_sequence(x);
+        syms_[node.input(0)] = x;
+      }
       const double steps = x.channels_first ? s[2] : s[1], channels = x.channels_first ? s[1] : s[2];
       if (s[0] != 1 || channels != 1 || steps < 1 || steps > 64 || steps != std::floor(steps)) {
         throw Error(who + ": scales must be a whole number on the steps only");
@@ -1975,6 +1996,7 @@ class Importer {
       return;
     }
     if (f.type == "GroupNormalization") return group_normalization(f, who);
+    if (f.type == "Normalization" || f.type == "ScaleShift") return by_vectors(f, who);
     if (f.type == "LayerNormalization") {
       Sym x = plain_value(f.inputs[0], who);
       const std::int64_t features = x.tensor.shape().back();
@@ -2047,6 +2069,69 @@ class Importer {
                   "' in a layout other than Kiln's (channels first, time-major or flattened)");
     }
     return s;
+  }
+
+  // (x - mean) / stddev: Normalization with variance stddev^2; x * scale + shift: BatchNormalization
+  // with mean 0 and variance 1 - epsilon (a Normalization's invert comes back so too).
+  void by_vectors(const FusedLayer& f, const std::string& who) {
+    Sym x = plain_value(f.inputs[0], who);
+    const std::int64_t features = x.tensor.shape().back();
+    const bool normalization = f.type == "Normalization";
+    const auto a = f.tensors.at(normalization ? "mean" : "scale").to(DType::Float64).to_vector<double>();
+    const auto b = f.tensors.at(normalization ? "stddev" : "shift").to(DType::Float64).to_vector<double>();
+    if (static_cast<std::int64_t>(a.size()) != features) {
+      throw Error(who + ": vectors of " + std::to_string(a.size()) + " values for " + std::to_string(features) +
+                  " features");
+    }
+    if (normalization) {
+      std::vector<double> variance;
+      for (double s : b) {
+        if (!(s > 0)) throw Error(who + ": a standard deviation of " + detail::number_text(s) + " (expected > 0)");
+        variance.push_back(s * s);
+      }
+      x.tensor =
+          call(std::make_shared<layers::Normalization>(layers::NormalizationOptions{.mean = a, .variance = variance}),
+               x.tensor, {});
+    } else {
+      const double epsilon = 1e-3;
+      const Shape c{features};
+      auto layer = std::make_shared<layers::BatchNormalization>(layers::BatchNormalizationOptions{.epsilon = epsilon});
+      x.tensor = call(layer, x.tensor,
+                      {Tensor::from_vector(a, c).to(DType::Float32), Tensor::from_vector(b, c).to(DType::Float32),
+                       Tensor::zeros(c), Tensor::full(c, 1.0 - epsilon)});
+    }
+    syms_[f.output] = x;
+  }
+
+  // ReduceMean or ReduceMax over every axis but the batch and the last of a value in Kiln's
+  // layout: GlobalAveragePooling1D/2D or GlobalMaxPooling1D/2D.
+  void reduce_pooling(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = plain_value(node.input(0), who);
+    const std::size_t rank = x.tensor.shape().size() + 1;
+    std::vector<std::int64_t> axes = ints(node, "axes");
+    if (node.input_size() > 1 && !node.input(1).empty())
+      axes = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    for (auto& a : axes) a = a < 0 ? a + static_cast<std::int64_t>(rank) : a;
+    std::vector<std::int64_t> spatial(rank - 2);
+    std::iota(spatial.begin(), spatial.end(), 1);
+    if ((rank != 3 && rank != 4) || axes != spatial) {
+      throw Error(who + ": only a " + node.op_type() +
+                  " over the steps or pixels of a sequence or image (global pooling) is supported, got axes " +
+                  shape_str(axes) + " of a value of rank " + std::to_string(rank));
+    }
+    const layers::GlobalPoolingOptions options{.keepdims = int_attr(node, "keepdims", 1) != 0};
+    const bool average = node.op_type() == "ReduceMean";
+    std::shared_ptr<layers::Layer> layer;
+    if (rank == 3) {
+      layer = average ? std::shared_ptr<layers::Layer>(std::make_shared<layers::GlobalAveragePooling1D>(options))
+                      : std::make_shared<layers::GlobalMaxPooling1D>(options);
+    } else {
+      layer = average ? std::shared_ptr<layers::Layer>(std::make_shared<layers::GlobalAveragePooling2D>(options))
+                      : std::make_shared<layers::GlobalMaxPooling2D>(options);
+    }
+    x.tensor = call(layer, x.tensor, {});
+    set(node, x);
   }
 
   void group_normalization(const FusedLayer& f, const std::string& who) {
@@ -2259,6 +2344,7 @@ class Importer {
   fs::path base_dir_;
   std::string source_;
   std::int64_t opset_ = 0;
+  bool from_kiln_ = false;  // written by Kiln's exporter: images NHWC
   std::map<std::string, Tensor> consts_;
   std::map<std::string, Sym> syms_;
   std::map<std::string, std::vector<std::int64_t>> shapes_;  // values computed from Shape (kBatch: the batch)

@@ -39,6 +39,9 @@ class SubgraphFinder {
     for (std::size_t i = 0; i < size(); ++i) {
       if (op(i) == "ReduceMean" && !claimed_.count(i)) layer_normalization(i);
     }
+    for (std::size_t i = 0; i < size(); ++i) {
+      if ((op(i) == "Sub" || op(i) == "Mul") && !claimed_.count(i)) by_vectors(i);
+    }
     std::sort(found_.begin(), found_.end(), [](const FusedLayer& a, const FusedLayer& b) { return a.last < b.last; });
     return found_;
   }
@@ -271,6 +274,37 @@ class SubgraphFinder {
     f.numbers["epsilon"] = n->epsilon;
     f.tensors["gamma"] = *gamma;
     f.tensors["beta"] = *beta;
+    add(std::move(f));
+  }
+
+  // A constant vector over the last axis: [C], or [1, ..., C].
+  const Tensor* vector_constant(const std::string& name) const {
+    const Tensor* t = constant(name);
+    if (!t || t->ndim() < 1 || !is_floating(t->dtype())) return nullptr;
+    for (std::int64_t a = 0; a + 1 < t->ndim(); ++a) {
+      if (t->size(a) != 1) return nullptr;
+    }
+    return t;
+  }
+
+  // (x - mean) / stddev (Normalization) or x * scale + shift (BatchNormalization with its
+  // statistics folded in; Normalization's invert has the same form), by vectors over the
+  // last axis (scalars are Rescaling's).
+  void by_vectors(std::size_t first) {
+    const bool centered = op(first) == "Sub";
+    if (node(first).input_size() != 2 || constant(in(first, 0))) return;
+    const Tensor* a = vector_constant(in(first, 1));
+    const auto next = only_reader(out(first), centered ? "Div" : "Add");
+    if (!a || !next || node(*next).input_size() != 2) return;
+    if (centered && in(*next, 0) != out(first)) return;
+    const Tensor* b = vector_constant(other_input(*next, out(first)));
+    if (!b || b->numel() != a->numel()) return;
+    FusedLayer f;
+    f.type = centered ? "Normalization" : "ScaleShift";
+    f.inputs = {in(first, 0)};
+    f.nodes = {first, *next};
+    f.tensors[centered ? "mean" : "scale"] = a->reshape({a->numel()});
+    f.tensors[centered ? "stddev" : "shift"] = b->reshape({b->numel()});
     add(std::move(f));
   }
 

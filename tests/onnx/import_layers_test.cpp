@@ -63,9 +63,9 @@ RoundTripCase images_round_trip() {
   h = ReLU(std::nullopt, 0.2, 0.1)(h);
   h = GroupNormalization({.groups = 2})(Conv2D(4, 2)(h));
   return {"images",
-          round_trip_model(x, Dense(2)(Flatten()(h)), "images"),
+          round_trip_model(x, Concatenate()({Dense(2)(Flatten()(h)), GlobalAveragePooling2D()(x)}), "images"),
           random::uniform({3, 6, 5, 4}, -1, 1, 2),
-          {{"GroupNormalization", 2}, {"ReLU", 1}}};
+          {{"GroupNormalization", 2}, {"ReLU", 1}, {"GlobalAveragePooling2D", 1}}};
 }
 
 RoundTripCase time_distributed_round_trip() {
@@ -123,6 +123,25 @@ RoundTripCase attention_round_trip() {
   return {"attention", model, random::uniform({3, 5, 6}, -1, 1, 6), {{"Attention", 4}, {"AdditiveAttention", 2}}};
 }
 
+RoundTripCase vectors_round_trip() {
+  // Normalization (Sub and Div by vectors), BatchNormalization of a sequence (its statistics
+  // folded into Mul and Add by vectors), Softmax over the steps, global pooling in Kiln's layout
+  // (ReduceMax, ReduceMean).
+  auto x = Input({4, 3}, "x");
+  auto h = Normalization({.mean = {1, 2, 3}, .variance = {4, 0.25, 1}})(x);
+  h = BatchNormalization()(h);
+  auto out =
+      Concatenate()({GlobalMaxPooling1D()(Softmax(1)(h)), Flatten()(GlobalAveragePooling1D({.keepdims = true})(h))});
+  return {"vectors",
+          round_trip_model(x, out, "vectors"),
+          random::uniform({3, 4, 3}, -2, 2, 9),
+          {{"Normalization", 1},
+           {"BatchNormalization", 1},
+           {"Softmax", 1},
+           {"GlobalMaxPooling1D", 1},
+           {"GlobalAveragePooling1D", 1}}};
+}
+
 RoundTripCase transformer_round_trip() {
   // At opset 13 its LayerNormalizations are formulas too; it comes back as its parts.
   auto x = Input({5, 8}, "x");
@@ -134,9 +153,9 @@ RoundTripCase transformer_round_trip() {
 }
 
 TEST(OnnxImportLayers, LayersExportedAsFormulasRoundTripTrainAndExportAgain) {
-  std::vector<RoundTripCase> cases = {activations_round_trip(),   images_round_trip(), time_distributed_round_trip(),
-                                      bidirectional_round_trip(), dot_round_trip(),    attention_round_trip(),
-                                      transformer_round_trip()};
+  std::vector<RoundTripCase> cases = {
+      activations_round_trip(), images_round_trip(),    time_distributed_round_trip(), bidirectional_round_trip(),
+      dot_round_trip(),         attention_round_trip(), vectors_round_trip(),          transformer_round_trip()};
   TempDir dir;
   std::vector<testing::OrtJob> jobs;
   std::vector<Tensor> trained_outputs;
