@@ -154,7 +154,8 @@ void onnx_seeds(const fs::path& dir) {
 
 // The layers Kiln exports as subgraphs of several nodes, which the importer takes back whole:
 // gelu, ReLU with a threshold, LayerNormalization's formula (opset 13), GroupNormalization,
-// Bidirectional ("ave"), TimeDistributed, Attention ("concat", causal), AdditiveAttention, Dot.
+// Bidirectional ("ave"), TimeDistributed, Attention ("concat", causal), AdditiveAttention, Dot,
+// Normalization and a folded BatchNormalization (by vectors), Softmax over the steps, ReduceMax.
 void onnx_composite_seed(const fs::path& dir) {
   manual_seed(4);
   auto seq = Input({5, 4}, "seq");
@@ -165,7 +166,9 @@ void onnx_composite_seed(const fs::path& dir) {
   auto attended = Attention({.use_scale = true, .score_mode = "concat", .use_causal_mask = true})({h, h});
   auto additive = AdditiveAttention()({h, attended});
   auto dots = Dot(DotAxes(2, 2))({h, additive});
-  Model model({seq}, {Flatten()(dots), Dot(1)({Flatten()(h), Flatten()(attended)})}, "onnx_composite_seed");
+  auto normalized = Normalization({.mean = {1, 2, 3, 4}, .variance = {1, 2, 3, 4}})(seq);
+  auto pooled = GlobalMaxPooling1D()(Softmax(1)(BatchNormalization()(normalized)));
+  Model model({seq}, {Flatten()(dots), Dot(1)({Flatten()(h), Flatten()(attended)}), pooled}, "onnx_composite_seed");
   export_onnx(model, dir / "kiln_composite_layers.onnx", {.opset = 13});
 }
 

@@ -2113,7 +2113,7 @@ class Importer {
     if (node.input_size() > 1 && !node.input(1).empty())
       axes = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
     for (auto& a : axes) a = a < 0 ? a + static_cast<std::int64_t>(rank) : a;
-    std::vector<std::int64_t> spatial(rank - 2);
+    std::vector<std::int64_t> spatial(rank > 2 ? rank - 2 : 0);
     std::iota(spatial.begin(), spatial.end(), 1);
     if ((rank != 3 && rank != 4) || axes != spatial) {
       throw Error(who + ": only a " + node.op_type() +
@@ -2198,6 +2198,8 @@ class Importer {
   // it as one layer with that activation, as Keras had it).
   void time_distributed(const onnx::NodeProto& start, const Sym& x) {
     const std::string who = describe(start);
+    if (time_distributed_depth_ >= 4) throw Error(who + ": TimeDistributed nested more than 4 deep");
+    ++time_distributed_depth_;
     const std::int64_t steps = x.tensor.shape()[0];
     const Shape step(x.tensor.shape().begin() + 1, x.tensor.shape().end());
     std::map<std::string, Sym> outer;
@@ -2235,6 +2237,7 @@ class Importer {
                   std::to_string(steps) + ", ...] ends");
     }
     const SymbolicTensor inner_out = sym(end->input(0), describe(*end)).tensor;
+    --time_distributed_depth_;
     recording_ = saved;
     syms_.swap(outer);
     // The layers, each reading the one before.
@@ -2345,6 +2348,7 @@ class Importer {
   std::string source_;
   std::int64_t opset_ = 0;
   bool from_kiln_ = false;  // written by Kiln's exporter: images NHWC
+  int time_distributed_depth_ = 0;
   std::map<std::string, Tensor> consts_;
   std::map<std::string, Sym> syms_;
   std::map<std::string, std::vector<std::int64_t>> shapes_;  // values computed from Shape (kBatch: the batch)

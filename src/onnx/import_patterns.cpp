@@ -54,7 +54,10 @@ class SubgraphFinder {
     static const std::string none;
     return k < node(i).input_size() ? node(i).input(k) : none;
   }
-  const std::string& out(std::size_t i) const { return node(i).output(0); }
+  const std::string& out(std::size_t i) const {
+    static const std::string none;
+    return node(i).output_size() > 0 ? node(i).output(0) : none;
+  }
 
   // The unclaimed node of type `op_type` that makes `value`, if any.
   std::optional<std::size_t> made_by(const std::string& value, const char* op_type) const {
