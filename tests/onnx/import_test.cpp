@@ -402,6 +402,11 @@ TEST(OnnxImport, HostileFilesGiveErrorsNamingWhatIsWrong) {
   // gelu's formula whose Erf is read outside it (a graph output) is no gelu: the Erf is the Error.
   e = import_error("hostile_shared_erf.onnx");
   EXPECT_NE(e.find("Erf node 'erf': operator 'Erf' is not supported"), std::string::npos) << e;
+  e = import_error("hostile_lstm_cell_state.onnx");
+  EXPECT_NE(e.find("Squeeze node 'state': LSTM's cell state Y_c cannot be a Kiln model's value"), std::string::npos)
+      << e;
+  e = import_error("hostile_bidirectional_state.onnx");
+  EXPECT_NE(e.find("a bidirectional LSTM is imported only through its Y"), std::string::npos) << e;
   e = import_error("hostile_uneven_pads.onnx");
   EXPECT_NE(e.find("pads [1, 1, 1, 1] are neither"), std::string::npos) << e;
   e = testing::error_of([] { load_onnx_from_bytes("not a protobuf at all \xff\xff\xff", {}, "junk.onnx"); });
