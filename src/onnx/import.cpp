@@ -1382,9 +1382,9 @@ class Importer {
     if (target.size() < 2 || (target[0] != 0 && target[0] != -1)) {
       throw Error(who + ": the shape must keep the batch axis first (0 or -1), got " + shape_str(target));
     }
-    if (const Shape& s = x.tensor.shape(); target[0] == -1 && s.size() >= 2 && !x.channels_first && !x.time_major &&
-                                           x.flat_chw.empty() &&
-                                           std::equal(target.begin() + 1, target.end(), s.begin() + 1, s.end())) {
+    if (const Shape& s = x.tensor.shape();
+        target[0] == -1 && s.size() >= 2 && !x.channels_first && !x.time_major && x.flat_chw.empty() &&
+        std::equal(target.begin() + 1, target.end(), s.begin() + 1, s.end()) && time_distributed_ends(s[0])) {
       return time_distributed(node, x);  // [N, T, ...] -> [N * T, ...]
     }
     Shape in = x.tensor.shape();  // ONNX's per-sample order
@@ -2273,6 +2273,21 @@ class Importer {
       y.tensor = call(std::make_shared<layers::TimeDistributed>(layer), y.tensor, weights);
     }
     set(*end, y);
+  }
+
+  // Whether a later Reshape to [-1, steps, ...] may end a TimeDistributed (a Reshape of [N, 1, F]
+  // to [N, F] without one is Keras's Reshape).
+  bool time_distributed_ends(std::int64_t steps) const {
+    for (std::size_t i = next_; i < steps_.size(); ++i) {
+      const onnx::NodeProto& n = *steps_[i].node;
+      if (steps_[i].fused || n.op_type() != "Reshape" || n.input_size() < 2) continue;
+      const auto c = consts_.find(n.input(1));
+      if (c == consts_.end() || c->second.dtype() != DType::Int64 || c->second.ndim() != 1 || c->second.numel() < 2)
+        continue;
+      const auto target = c->second.to_vector<std::int64_t>();
+      if (target[0] == -1 && target[1] == steps) return true;
+    }
+    return false;
   }
 
   // A Reshape of an inner value to [-1, steps, ...] holding steps times its values: the end of TimeDistributed.

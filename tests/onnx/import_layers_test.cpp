@@ -232,5 +232,22 @@ TEST(OnnxImportLayers, ALayerInsideTimeDistributedKeepsItsActivation) {
   EXPECT_LE(testing::max_relative_difference(imported->predict(x), model.predict(x)), 1e-6);
 }
 
+TEST(OnnxImportLayers, AReshapeOfOneStepIsNoTimeDistributed) {
+  // Reshape [N, 1, 4] -> [N, 4] is written as TimeDistributed's first Reshape is ([-1, 4]); with
+  // no Reshape back to [-1, 1, ...] after it, it is Keras's Reshape (here a Flatten).
+  Sequential model;
+  model.add(Reshape({4}));
+  model.add(Dense(2));
+  model.build({1, 4});
+  TempDir dir;
+  export_onnx(model, dir.path() / "m.onnx");
+  auto imported = load_onnx(dir.path() / "m.onnx");
+  std::vector<std::string> kinds;
+  for (const auto& layer : imported->layers()) kinds.push_back(layer->type());
+  EXPECT_EQ(kinds, (std::vector<std::string>{"Flatten", "Dense"}));
+  const Tensor x = random::uniform({3, 1, 4}, -1, 1, 9);
+  EXPECT_LE(testing::max_relative_difference(imported->predict(x), model.predict(x)), 1e-6);
+}
+
 }  // namespace
 }  // namespace kiln
