@@ -88,8 +88,8 @@ const char* kSupported =
     "Squeeze, Slice, Shape, ConstantOfShape for "
     "their states), "
     "Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, "
-    "HardSwish, Gelu, Erf (gelu's formula), Where (ReLU with a threshold), ReduceMean (GroupNormalization), ReduceSum "
-    "(Dot, Attention), "
+    "HardSwish, Gelu, Erf (gelu's formula), Greater + Where (ReLU with a threshold), ReduceMean, ReduceMax (global "
+    "pooling, Group- and LayerNormalization's formulas), ReduceSum (Dot, Attention), "
     "Clip, BatchNormalization, LayerNormalization, "
     "Gather, "
     "Resize, Dropout, Identity, Constant";

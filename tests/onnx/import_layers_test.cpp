@@ -1,8 +1,8 @@
 // ONNX import of the layers Kiln exports as formulas of several operators (gelu, ReLU with a
 // threshold, TimeDistributed, Bidirectional, GroupNormalization, Dot, Attention and
 // AdditiveAttention): each small model below goes export -> load_onnx -> the same predictions
-// (1e-6) and the same layer kinds, then one training step, then an export that ONNX Runtime
-// runs with the trained model's outputs. All re-exports run in one ONNX Runtime process.
+// (1e-6) and the same layer kinds, then save and load, one training step, and an export that
+// ONNX Runtime runs with the trained model's outputs. All re-exports run in one ONNX Runtime process.
 #include <gtest/gtest.h>
 
 #include "kiln/kiln.hpp"
@@ -175,6 +175,10 @@ TEST(OnnxImportLayers, LayersExportedAsFormulasRoundTripTrainAndExportAgain) {
       for (const auto& layer : imported->layers()) ++kinds[layer->type()];
       for (const auto& [kind, count] : c.expected_layers) EXPECT_EQ(kinds[kind], count) << kind;
       if (opset != 17) continue;
+      // Saved as a Kiln model file and loaded, it predicts the same.
+      const auto saved = dir.path() / (c.name + ".safetensors");
+      imported->save(saved);
+      EXPECT_LE(testing::max_relative_difference(load_model(saved)->predict(c.x), expected), 1e-6);
       // One step of SGD changes the weights; the trained model exports again.
       const std::vector<Tensor> before = imported->get_weights();
       imported->compile(optim::SGD(0.1), "mse");
