@@ -207,8 +207,8 @@ TEST(OnnxImportLayers, LayersExportedAsFormulasRoundTripTrainAndExportAgain) {
 }
 
 TEST(OnnxImportLayers, PyTorchBidirectionalLstmAndGeluGivePyTorchsOutputs) {
-  // One LSTM node with direction "bidirectional" (Y transposed and reshaped to both directions
-  // side by side) and nn.GELU()'s x * (1 + erf(x / sqrt(2))) * 0.5.
+  // An LSTM and a GRU node with direction "bidirectional" (Y transposed and reshaped to both
+  // directions side by side) and nn.GELU()'s x * (1 + erf(x / sqrt(2))) * 0.5.
   const auto dir = std::filesystem::path(KILN_TEST_FIXTURES) / "onnx";
   auto model = load_onnx(dir / "torch_gelu_bilstm.onnx");
   const Tensor x = io::read_npy(dir / "torch_gelu_bilstm_input.npy");
@@ -216,9 +216,10 @@ TEST(OnnxImportLayers, PyTorchBidirectionalLstmAndGeluGivePyTorchsOutputs) {
             1e-5);
   std::vector<std::string> kinds;
   for (const auto& layer : model->layers()) kinds.push_back(layer->type());
-  EXPECT_EQ(kinds, (std::vector<std::string>{"Bidirectional", "Activation", "Dense"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"Bidirectional", "Activation", "Bidirectional", "Dense"}));
   EXPECT_EQ(model->layers()[0]->get_config().at("merge_mode"), "concat");
   EXPECT_EQ(model->layers()[1]->get_config().at("activation"), "gelu");
+  EXPECT_EQ(model->layers()[2]->get_config().at("layer").at("class_name"), "GRU");
 }
 
 TEST(OnnxImportLayers, ALayerInsideTimeDistributedKeepsItsActivation) {
