@@ -127,8 +127,11 @@ struct PendingRnn {
   bool go_backwards = false;
   std::string activation = "tanh";
   int output = 0;  // 0: Y [T, 1, N, H]; 1: Y_h [1, N, H]; 2: LSTM's Y_c; 3: Y of both directions as [T, N, 2, H]
-  // direction = "bidirectional" (PyTorch's bidirectional=True): the reverse direction's weights.
+  // direction = "bidirectional" (PyTorch's bidirectional=True): the reverse direction's weights,
+  // and which direction a Gather of Y_h took (0 forward, 1 backward; -1 both).
   std::vector<Tensor> backward_weights;
+  int direction = -1;
+  const onnx::NodeProto* node = nullptr;
 };
 
 // A layer the importer made, with what it was called on (TimeDistributed's contents).
@@ -1688,6 +1691,14 @@ class Importer {
     if (auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.rnn && it->second.rnn->output == 1) {
       // PyTorch's h[-1]: the one direction's last state.
       const auto idx = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+      if (!it->second.rnn->backward_weights.empty() && it->second.rnn->direction < 0 && idx.size() == 1 &&
+          idx[0] >= -2 && idx[0] <= 1 && int_attr(node, "axis", 0) == 0) {
+        // h[-2], h[-1] of a bidirectional layer: its forward and backward last states, which a
+        // Concat or Add makes a Bidirectional.
+        Sym y = it->second;
+        y.rnn->direction = idx[0] == 0 || idx[0] == -2 ? 0 : 1;
+        return set(node, y);
+      }
       if (idx.size() != 1 || (idx[0] != 0 && idx[0] != -1) || int_attr(node, "axis", 0) != 0) {
         throw Error(who + ": only the first direction of a recurrent state can be taken");
       }
@@ -1824,6 +1835,7 @@ class Importer {
     };
     r.weights = keras_weights(0);
     if (both) r.backward_weights = keras_weights(1);
+    r.node = &node;
     for (int o = 0; o < node.output_size(); ++o) {
       if (node.output(o).empty()) continue;
       Sym out;
@@ -1838,7 +1850,8 @@ class Importer {
     if (!r.backward_weights.empty()) {
       throw Error(who + ": a bidirectional " + r.type +
                   " is imported only through its Y, transposed [0, 2, 1, 3] and reshaped to [T, N, 2 * hidden] "
-                  "(both directions' sequences side by side)");
+                  "(both directions' sequences side by side), or through both directions of Y_h (Gathers of 0 and "
+                  "1) merged by Concat, Add or Mul");
     }
     if (r.output == 2) throw Error(who + ": LSTM's cell state Y_c cannot be a Kiln model's value");
     const layers::RNNOptions options{
@@ -2312,6 +2325,19 @@ class Importer {
   // backward sequence in input order): Bidirectional, merged so; Add then Mul by 1/2 is "ave".
   bool bidirectional_merge(const onnx::NodeProto& node) {
     const auto a = syms_.find(node.input(0)), b = syms_.find(node.input(1));
+    if (a != syms_.end() && b != syms_.end() && a->second.rnn && b->second.rnn) {
+      // PyTorch's h[-2] and h[-1] of one bidirectional node: the two last states.
+      const PendingRnn &p = *a->second.rnn, &q = *b->second.rnn;
+      if (p.node != q.node || p.output != 1 || q.output != 1 || p.direction != 0 || q.direction != 1) return false;
+      if (node.op_type() == "Concat" && int_attr(node, "axis", 1) != 1 && int_attr(node, "axis", 1) != -1) return false;
+      std::vector<Tensor> weights = p.weights;
+      weights.insert(weights.end(), p.backward_weights.begin(), p.backward_weights.end());
+      Sym y;
+      y.tensor = call(std::make_shared<layers::Bidirectional>(*recurrent_layer(p, false), merge_mode_of(node)), p.input,
+                      weights);
+      set(node, y);
+      return true;
+    }
     if (a == syms_.end() || b == syms_.end() || !a->second.tensor.defined() || !b->second.tensor.defined())
       return false;
     const Sym &f = a->second, &r = b->second;
@@ -2325,30 +2351,35 @@ class Importer {
         r.channels_first || f.steps_reversed || r.steps_reversed != sequences) {
       return false;
     }
-    std::string mode = node.op_type() == "Concat" ? "concat" : node.op_type() == "Add" ? "sum" : "mul";
-    if (mode == "concat") {
+    if (node.op_type() == "Concat") {
       const std::int64_t axis = int_attr(node, "axis", 1);
       if (axis != -1 && axis != (sequences ? 2 : 1)) return false;
     }
-    if (mode == "sum") {
-      // Keras's "ave": the sum times 1/2, when that Mul is the sum's only reader.
-      const auto it = readers_.find(node.output(0));
-      if (it != readers_.end() && it->second.size() == 1 && it->second[0]->op_type() == "Mul" &&
-          it->second[0]->input_size() == 2 && it->second[0]->input(0) == node.output(0) &&
-          is_const(it->second[0]->input(1))) {
-        const Tensor& half = consts_.at(it->second[0]->input(1));
-        if (half.numel() == 1 && half.to(DType::Float64).to_vector<double>()[0] == 0.5) {
-          mode = "ave";
-          ave_sums_.insert(node.output(0));
-        }
-      }
-    }
+    const std::string mode = merge_mode_of(node);
     std::vector<Tensor> weights = p.weights;
     weights.insert(weights.end(), q.weights.begin(), q.weights.end());
     Sym y;
     y.tensor = call(std::make_shared<layers::Bidirectional>(*recurrent_layer(p, sequences), mode), p.input, weights);
     set(node, y);
     return true;
+  }
+
+  // Bidirectional's merge_mode for a Concat, Add or Mul of its two directions; Add then Mul by
+  // 1/2 is "ave" when that Mul is the sum's only reader.
+  std::string merge_mode_of(const onnx::NodeProto& node) {
+    if (node.op_type() == "Concat") return "concat";
+    if (node.op_type() == "Mul") return "mul";
+    const auto it = readers_.find(node.output(0));
+    if (it != readers_.end() && it->second.size() == 1 && it->second[0]->op_type() == "Mul" &&
+        it->second[0]->input_size() == 2 && it->second[0]->input(0) == node.output(0) &&
+        is_const(it->second[0]->input(1))) {
+      const Tensor& half = consts_.at(it->second[0]->input(1));
+      if (half.numel() == 1 && half.to(DType::Float64).to_vector<double>()[0] == 0.5) {
+        ave_sums_.insert(node.output(0));
+        return "ave";
+      }
+    }
+    return "sum";
   }
 
   static std::shared_ptr<layers::RNNLayer> recurrent_layer(const PendingRnn& r, bool sequences) {
