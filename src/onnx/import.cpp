@@ -53,6 +53,7 @@
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
 #include "kiln/layers/time_distributed.hpp"
+#include "kiln/layers/transformer.hpp"
 #include "kiln/layers/unit_normalization.hpp"
 #include "kiln/layers/upsampling1d.hpp"
 #include "kiln/layers/upsampling2d.hpp"
@@ -2010,6 +2011,7 @@ class Importer {
     }
     if (f.type == "GroupNormalization") return group_normalization(f, who);
     if (f.type == "Normalization" || f.type == "ScaleShift") return by_vectors(f, who);
+    if (f.type == "TransformerEncoder") return transformer_encoder(f, who);
     if (f.type == "LayerNormalization") {
       Sym x = plain_value(f.inputs[0], who);
       const std::int64_t features = x.tensor.shape().back();
@@ -2145,6 +2147,38 @@ class Importer {
     }
     x.tensor = call(layer, x.tensor, {});
     set(node, x);
+  }
+
+  void transformer_encoder(const FusedLayer& f, const std::string& who) {
+    Sym x = plain_value(f.inputs[0], who);
+    const Shape& s = x.tensor.shape();
+    const auto heads = static_cast<std::int64_t>(f.numbers.at("num_heads"));
+    const auto hidden = f.tensors.at("self_attention/attention_output/bias").numel();
+    const bool causal = f.numbers.at("use_causal_mask") != 0;
+    if (s.size() != 2 || s[1] != hidden || (causal && f.numbers.at("mask_steps") != s[0])) {
+      throw Error(
+          who + ": a TransformerEncoder of width " + std::to_string(hidden) +
+          (causal ? " with a causal mask of " + detail::number_text(f.numbers.at("mask_steps")) + " steps" : "") +
+          " on a value of per-sample shape " + shape_str(s));
+    }
+    auto layer = std::make_shared<layers::TransformerEncoder>(
+        static_cast<std::int64_t>(f.numbers.at("intermediate_dim")), heads,
+        layers::TransformerEncoderOptions{.activation = f.strings.at("activation"),
+                                          .layer_norm_epsilon = f.numbers.at("layer_norm_epsilon"),
+                                          .normalize_first = f.numbers.at("normalize_first") != 0,
+                                          .use_causal_mask = causal});
+    x.tensor = call(layer, x.tensor, {});
+    std::size_t used = 0;
+    for (const auto& w : layer->weights()) {
+      const auto it = f.tensors.find(w.name);
+      if (it == f.tensors.end() || it->second.numel() != w.value.numel()) {
+        throw Error(who + ": its " + w.name + " does not fit TransformerEncoder's " + shape_str(w.value.shape()));
+      }
+      w.value.detach().copy_(it->second.reshape(w.value.shape()).to(w.value.dtype()));
+      ++used;
+    }
+    if (used != f.tensors.size()) throw Error(who + ": weights left over for a TransformerEncoder");
+    syms_[f.output] = x;
   }
 
   void group_normalization(const FusedLayer& f, const std::string& who) {

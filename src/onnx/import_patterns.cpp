@@ -26,7 +26,11 @@ class SubgraphFinder {
   }
 
   std::vector<FusedLayer> run() {
-    // Attention first: its scores hold MatMuls and Muls that other matchers must not take.
+    // Whole TransformerEncoders first, then attention: their scores hold MatMuls and Muls that
+    // other matchers must not take.
+    for (std::size_t i = 0; i < size(); ++i) {
+      if (op(i) == "Softmax") transformer_encoder(i);
+    }
     for (std::size_t i = 0; i < size(); ++i) {
       if (op(i) == "MatMul") attention(i);
     }
@@ -147,8 +151,15 @@ class SubgraphFinder {
   // x / 2 * (1 + erf(x / sqrt(2))), from its Erf: Kiln's (x * 0.5) * (1 + erf) and PyTorch's
   // (x * (1 + erf)) * 0.5, with x / sqrt(2) as Div or as Mul by 1 / sqrt(2).
   void gelu(std::size_t e) {
+    if (auto f = gelu_formula(e)) add(std::move(*f));
+  }
+
+  std::optional<FusedLayer> gelu_formula(std::size_t e) const {
     const auto scaled = producer_.find(in(e, 0));
-    if (scaled == producer_.end() || claimed_.count(scaled->second) || !only_reader(in(e, 0), "Erf")) return;
+    if (claimed_.count(e) || scaled == producer_.end() || claimed_.count(scaled->second) ||
+        !only_reader(in(e, 0), "Erf")) {
+      return std::nullopt;
+    }
     const std::size_t d = scaled->second;
     std::string x;
     if (op(d) == "Div" && close_to(scalar(in(d, 1)), std::sqrt(2.0)) && !constant(in(d, 0))) {
@@ -157,33 +168,34 @@ class SubgraphFinder {
       const auto vs = value_and_scalar(d);
       if (vs && close_to(vs->second, 1 / std::sqrt(2.0))) x = vs->first;
     }
-    if (x.empty()) return;
+    if (x.empty()) return std::nullopt;
     const auto plus = only_reader(out(e), "Add");
-    if (!plus || !close_to(scalar(other_input(*plus, out(e))), 1.0)) return;
+    if (!plus || !close_to(scalar(other_input(*plus, out(e))), 1.0)) return std::nullopt;
     const auto product = only_reader(out(*plus), "Mul");
-    if (!product) return;
+    if (!product) return std::nullopt;
     const std::string other = other_input(*product, out(*plus));
     std::vector<std::size_t> nodes{d, e, *plus, *product};
     if (other == x) {
       const auto half = only_reader(out(*product), "Mul");
-      if (!half || !close_to(scalar(other_input(*half, out(*product))), 0.5)) return;
+      if (!half || !close_to(scalar(other_input(*half, out(*product))), 0.5)) return std::nullopt;
       nodes.push_back(*half);
     } else if (close_to(scalar(other), 0.5)) {
       const auto times_x = only_reader(out(*product), "Mul");
-      if (!times_x || other_input(*times_x, out(*product)) != x) return;
+      if (!times_x || other_input(*times_x, out(*product)) != x) return std::nullopt;
       nodes.push_back(*times_x);
     } else {
       const auto half = made_by(other, "Mul");
-      if (!half || !only_reader(other, "Mul")) return;
+      if (!half || !only_reader(other, "Mul")) return std::nullopt;
       const auto vs = value_and_scalar(*half);
-      if (!vs || vs->first != x || !close_to(vs->second, 0.5)) return;
+      if (!vs || vs->first != x || !close_to(vs->second, 0.5)) return std::nullopt;
       nodes.push_back(*half);
     }
     FusedLayer f;
     f.type = "gelu";
     f.inputs = {x};
     f.nodes = nodes;
-    add(std::move(f));
+    f.output = out(*std::max_element(nodes.begin(), nodes.end()));
+    return f;
   }
 
   // Keras's ReLU with a threshold as Kiln writes it:
@@ -254,30 +266,116 @@ class SubgraphFinder {
   // LayerNormalization before opset 17: ReduceMean over the last axis, the statistics above,
   // then Mul by gamma and Add of beta ([D] each).
   void layer_normalization(std::size_t mean) {
+    if (auto f = layer_norm_formula(mean)) add(std::move(*f));
+  }
+
+  std::optional<FusedLayer> layer_norm_formula(std::size_t mean) const {
     const auto axes = axes_of(mean);
-    if (!axes || *axes != std::vector<std::int64_t>{-1} || int_attribute(mean, "keepdims", 1) != 1) return;
+    if (claimed_.count(mean) || !axes || *axes != std::vector<std::int64_t>{-1} ||
+        int_attribute(mean, "keepdims", 1) != 1) {
+      return std::nullopt;
+    }
     const std::string& x = in(mean, 0);
-    if (constant(x) || !only_reader(out(mean), "Sub")) return;
+    if (constant(x) || !only_reader(out(mean), "Sub")) return std::nullopt;
     const std::size_t centered = *only_reader(out(mean), "Sub");
-    if (in(centered, 0) != x || in(centered, 1) != out(mean)) return;
+    if (in(centered, 0) != x || in(centered, 1) != out(mean)) return std::nullopt;
     const auto n = normalized(centered, *axes);
-    if (!n) return;
+    if (!n) return std::nullopt;
     const auto scaled = only_reader(out(n->divided), "Mul");
-    if (!scaled) return;
+    if (!scaled) return std::nullopt;
     const Tensor* gamma = constant(other_input(*scaled, out(n->divided)));
     const auto shifted = only_reader(out(*scaled), "Add");
-    if (!gamma || gamma->ndim() != 1 || !shifted) return;
+    if (!gamma || gamma->ndim() != 1 || !shifted) return std::nullopt;
     const Tensor* beta = constant(other_input(*shifted, out(*scaled)));
-    if (!beta || beta->shape() != gamma->shape()) return;
+    if (!beta || beta->shape() != gamma->shape()) return std::nullopt;
     FusedLayer f;
     f.type = "LayerNormalization";
     f.inputs = {x};
     f.nodes = n->nodes;
     f.nodes.insert(f.nodes.end(), {mean, *scaled, *shifted});
+    f.output = out(*shifted);
     f.numbers["epsilon"] = n->epsilon;
     f.tensors["gamma"] = *gamma;
     f.tensors["beta"] = *beta;
-    add(std::move(f));
+    return f;
+  }
+
+  // A LayerNormalization of `x` over its last axis, as the operator (opset 17) or its formula.
+  std::optional<FusedLayer> layer_norm_of(const std::string& x) const {
+    const auto it = readers_.find(x);
+    if (it == readers_.end()) return std::nullopt;
+    for (std::size_t r : it->second) {
+      if (claimed_.count(r)) continue;
+      if (op(r) == "ReduceMean" && in(r, 0) == x) {
+        if (auto f = layer_norm_formula(r)) return f;
+      }
+      if (op(r) == "LayerNormalization" && in(r, 0) == x && node(r).output_size() == 1) {
+        const Tensor *gamma = constant(in(r, 1)), *beta = constant(in(r, 2));
+        if (!gamma || !beta || gamma->ndim() != 1 || beta->shape() != gamma->shape()) continue;
+        if (int_attribute(r, "axis", -1) != -1) continue;
+        FusedLayer f;
+        f.nodes = {r};
+        f.output = out(r);
+        f.numbers["epsilon"] = 1e-5;
+        for (const auto& a : node(r).attribute()) {
+          if (a.name() == "epsilon") f.numbers["epsilon"] = a.f();
+        }
+        f.tensors["gamma"] = *gamma;
+        f.tensors["beta"] = *beta;
+        return f;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // x @ kernel + bias, both constants: the MatMul reading x (among x's readers) and its Add.
+  struct Projection {
+    Tensor kernel, bias;
+    std::vector<std::size_t> nodes;
+    std::string output;
+  };
+  std::optional<Projection> projection_of(const std::string& x) const {
+    const auto it = readers_.find(x);
+    if (it == readers_.end()) return std::nullopt;
+    for (std::size_t m : it->second) {
+      if (claimed_.count(m) || op(m) != "MatMul" || in(m, 0) != x || node(m).output_size() != 1) continue;
+      const Tensor* kernel = constant(in(m, 1));
+      const auto add = only_reader(out(m), "Add");
+      if (!kernel || kernel->ndim() != 2 || !add) continue;
+      const Tensor* bias = constant(other_input(*add, out(m)));
+      if (!bias || bias->numel() != kernel->size(1)) continue;
+      return Projection{*kernel, bias->reshape({bias->numel()}), {m, *add}, out(*add)};
+    }
+    return std::nullopt;
+  }
+
+  // heads = Transpose(Reshape(x @ W + b, [0, 0, heads, dim]), perm): the projection and its shape.
+  struct HeadsOf {
+    std::string input;
+    Projection projection;
+    std::int64_t heads = 0, dim = 0;
+  };
+  std::optional<HeadsOf> heads_of(const std::string& value, const std::vector<std::int64_t>& perm) const {
+    const auto t = made_by(value, "Transpose");
+    if (!t || !only_reader(value, "MatMul") || ints_attribute(*t, "perm") != perm) return std::nullopt;
+    const auto r = made_by(in(*t, 0), "Reshape");
+    if (!r || !only_reader(in(*t, 0), "Transpose") || !constant(in(*r, 1))) return std::nullopt;
+    const auto shape = constant(in(*r, 1))->to(DType::Int64).to_vector<std::int64_t>();
+    if (shape.size() != 4 || shape[0] != 0 || shape[1] != 0 || shape[2] < 1 || shape[3] < 1) return std::nullopt;
+    const auto add = made_by(in(*r, 0), "Add");
+    if (!add || !only_reader(in(*r, 0), "Reshape")) return std::nullopt;
+    for (int k : {0, 1}) {
+      const auto m = made_by(in(*add, k), "MatMul");
+      if (!m || !only_reader(in(*add, k), "Add")) continue;
+      const Tensor *kernel = constant(in(*m, 1)), *bias = constant(in(*add, 1 - k));
+      if (!kernel || !bias || kernel->ndim() != 2 || kernel->size(1) != shape[2] * shape[3] ||
+          bias->numel() != kernel->size(1)) {
+        return std::nullopt;
+      }
+      return HeadsOf{in(*m, 0), Projection{*kernel, bias->reshape({bias->numel()}), {*m, *add, *r, *t}, value},
+                     shape[2], shape[3]};
+    }
+    return std::nullopt;
   }
 
   // A constant vector over the last axis: [C], or [1, ..., C].
@@ -395,6 +493,157 @@ class SubgraphFinder {
     if (axes_of(*q) != std::vector<std::int64_t>{2} || axes_of(*k) != std::vector<std::int64_t>{1}) return std::nullopt;
     nodes.insert(nodes.end(), {*q, *k, sum});
     return std::make_pair(in(*q, 0), in(*k, 0));
+  }
+
+  // keras_nlp's TransformerEncoder as Kiln writes it, from the Softmax of its attention: Q, K, V
+  // projections of one value into heads, scores scaled by 1/sqrt(key_dim) (the causal mask
+  // added), the output projection, a residual Add, LayerNormalizations after each block
+  // (before, with normalize_first), the feed-forward MatMuls with an activation between them
+  // (none, one node, or gelu's formula) and the second residual Add.
+  void transformer_encoder(std::size_t sm) {
+    const std::int64_t axis = int_attribute(sm, "axis", -1);
+    if (claimed_.count(sm) || (axis != -1 && axis != 3) || node(sm).output_size() != 1) return;
+    std::vector<std::size_t> nodes{sm};
+    std::string scores = in(sm, 0);
+    bool causal = false;
+    std::int64_t mask_steps = 0;
+    if (const auto masked = made_by(scores, "Add"); masked && only_reader(scores, "Softmax")) {
+      const Tensor* mask = nullptr;
+      std::string inner;
+      for (int k : {0, 1}) {
+        if (constant(in(*masked, k)) && !constant(in(*masked, 1 - k))) {
+          mask = constant(in(*masked, k));
+          inner = in(*masked, 1 - k);
+        }
+      }
+      if (!mask || mask->ndim() != 2 || mask->size(0) != mask->size(1) || !is_floating(mask->dtype())) return;
+      const auto values = mask->to(DType::Float64).to_vector<double>();
+      const std::int64_t t = mask->size(0);
+      for (std::int64_t i = 0; i < t; ++i)
+        for (std::int64_t j = 0; j < t; ++j) {
+          if (values[i * t + j] != (j > i ? -1e9 : 0.0)) return;
+        }
+      causal = true;
+      mask_steps = t;
+      nodes.push_back(*masked);
+      scores = inner;
+    }
+    const auto scaled = made_by(scores, "Mul");
+    if (!scaled || !only_reader(scores, causal ? "Add" : "Softmax")) return;
+    const auto vs = value_and_scalar(*scaled);
+    if (!vs) return;
+    const auto qk = made_by(vs->first, "MatMul");
+    if (!qk || !only_reader(vs->first, "Mul")) return;
+    const auto q = heads_of(in(*qk, 0), {0, 2, 1, 3}), k = heads_of(in(*qk, 1), {0, 2, 3, 1});
+    const auto mixed = only_reader(out(sm), "MatMul");
+    if (!q || !k || !mixed || in(*mixed, 0) != out(sm)) return;
+    const auto v = heads_of(in(*mixed, 1), {0, 2, 1, 3});
+    if (!v || q->input != k->input || q->input != v->input || q->heads != k->heads || q->heads != v->heads ||
+        q->dim != k->dim || v->dim != q->dim || !close_to(vs->second, 1 / std::sqrt(static_cast<double>(q->dim)))) {
+      return;
+    }
+    const std::int64_t heads = q->heads, dim = q->dim, hidden = heads * dim;
+    nodes.insert(nodes.end(), {*scaled, *qk, *mixed});
+    for (const auto* h : {&*q, &*k, &*v})
+      nodes.insert(nodes.end(), h->projection.nodes.begin(), h->projection.nodes.end());
+    const auto back = only_reader(out(*mixed), "Transpose");
+    if (!back || ints_attribute(*back, "perm") != std::vector<std::int64_t>{0, 2, 1, 3}) return;
+    const auto joined = only_reader(out(*back), "Reshape");
+    if (!joined || !constant(in(*joined, 1)) ||
+        constant(in(*joined, 1))->to(DType::Int64).to_vector<std::int64_t>() !=
+            std::vector<std::int64_t>{0, 0, hidden}) {
+      return;
+    }
+    const auto attended = projection_of(out(*joined));
+    if (!attended || attended->kernel.size(0) != hidden || attended->kernel.size(1) != hidden) return;
+    nodes.insert(nodes.end(), {*back, *joined});
+    nodes.insert(nodes.end(), attended->nodes.begin(), attended->nodes.end());
+    const auto residual = only_reader(attended->output, "Add");
+    if (!residual) return;
+    const std::string x = other_input(*residual, attended->output);
+    if (x.empty() || constant(x)) return;
+    nodes.push_back(*residual);
+    const bool pre = q->input != x;
+    std::optional<FusedLayer> first_norm, second_norm;
+    std::string block = out(*residual), ff_in;
+    if (pre) {
+      first_norm = layer_norm_of(x);
+      if (!first_norm || first_norm->output != q->input) return;
+      second_norm = layer_norm_of(block);
+      if (!second_norm) return;
+      ff_in = second_norm->output;
+    } else {
+      first_norm = layer_norm_of(block);
+      if (!first_norm) return;
+      block = ff_in = first_norm->output;
+    }
+    const auto intermediate = projection_of(ff_in);
+    if (!intermediate || intermediate->kernel.size(0) != hidden) return;
+    nodes.insert(nodes.end(), intermediate->nodes.begin(), intermediate->nodes.end());
+    // The activation: nothing, one node of Keras's name, or gelu's formula.
+    std::string activation = "linear", activated = intermediate->output;
+    static const std::map<std::string, std::string> single{{"Relu", "relu"},         {"Sigmoid", "sigmoid"},
+                                                           {"Tanh", "tanh"},         {"Softplus", "softplus"},
+                                                           {"Softsign", "softsign"}, {"Exp", "exponential"}};
+    const auto rit = readers_.find(intermediate->output);
+    if (rit == readers_.end() || graph_outputs_.count(intermediate->output)) return;
+    if (rit->second.size() == 1 && single.count(op(*rit->second.begin())) && !claimed_.count(*rit->second.begin())) {
+      const std::size_t a = *rit->second.begin();
+      activation = single.at(op(a));
+      activated = out(a);
+      nodes.push_back(a);
+    } else if (rit->second.size() == 2) {
+      for (std::size_t r : rit->second) {
+        const auto e = op(r) == "Div" ? only_reader(out(r), "Erf") : std::nullopt;
+        if (!e) continue;
+        const auto g = gelu_formula(*e);
+        if (!g || g->inputs[0] != intermediate->output) return;
+        activation = "gelu";
+        activated = g->output;
+        nodes.insert(nodes.end(), g->nodes.begin(), g->nodes.end());
+      }
+      if (activation != "gelu") return;
+    }
+    const auto output = projection_of(activated);
+    if (!output || output->kernel.size(0) != intermediate->kernel.size(1) || output->kernel.size(1) != hidden) return;
+    nodes.insert(nodes.end(), output->nodes.begin(), output->nodes.end());
+    const auto residual2 = only_reader(output->output, "Add");
+    if (!residual2 || other_input(*residual2, output->output) != block) return;
+    nodes.push_back(*residual2);
+    if (!pre) {
+      second_norm = layer_norm_of(out(*residual2));
+      if (!second_norm) return;
+    }
+    for (const auto* n : {&*first_norm, &*second_norm}) nodes.insert(nodes.end(), n->nodes.begin(), n->nodes.end());
+    FusedLayer f;
+    f.type = "TransformerEncoder";
+    f.inputs = {x};
+    f.nodes = nodes;
+    f.numbers["num_heads"] = static_cast<double>(heads);
+    f.numbers["intermediate_dim"] = static_cast<double>(intermediate->kernel.size(1));
+    f.numbers["layer_norm_epsilon"] = first_norm->numbers.at("epsilon");
+    f.numbers["normalize_first"] = pre ? 1 : 0;
+    f.numbers["use_causal_mask"] = causal ? 1 : 0;
+    f.numbers["mask_steps"] = static_cast<double>(mask_steps);
+    f.strings["activation"] = activation;
+    const std::string a = "self_attention/";
+    for (const auto& [name, h] : {std::pair<const char*, const HeadsOf*>{"query", &*q}, {"key", &*k}, {"value", &*v}}) {
+      f.tensors[a + name + "/kernel"] = h->projection.kernel.reshape({hidden, heads, dim});
+      f.tensors[a + name + "/bias"] = h->projection.bias.reshape({heads, dim});
+    }
+    f.tensors[a + "attention_output/kernel"] = attended->kernel.reshape({heads, dim, hidden});
+    f.tensors[a + "attention_output/bias"] = attended->bias;
+    f.tensors["self_attention_layer_norm/gamma"] = first_norm->tensors.at("gamma");
+    f.tensors["self_attention_layer_norm/beta"] = first_norm->tensors.at("beta");
+    f.tensors["feedforward_layer_norm/gamma"] = second_norm->tensors.at("gamma");
+    f.tensors["feedforward_layer_norm/beta"] = second_norm->tensors.at("beta");
+    f.tensors["feedforward_intermediate_dense/kernel"] = intermediate->kernel;
+    f.tensors["feedforward_intermediate_dense/bias"] = intermediate->bias;
+    f.tensors["feedforward_output_dense/kernel"] = output->kernel;
+    f.tensors["feedforward_output_dense/bias"] = output->bias;
+    std::sort(f.nodes.begin(), f.nodes.end());
+    if (std::adjacent_find(f.nodes.begin(), f.nodes.end()) != f.nodes.end()) return;
+    add(std::move(f));
   }
 
   // Keras's Attention and AdditiveAttention, from the MatMul of the weights by the values:

@@ -1,7 +1,8 @@
 // Subgraphs of an ONNX graph that stand for one Keras layer: the formulas exporters write for
 // layers that have no operator of their own in opsets 13 to 17 (gelu's Erf form, ReLU with a
 // threshold, GroupNormalization, LayerNormalization before opset 17, Dot of vectors, Keras's
-// Attention and AdditiveAttention, Normalization and BatchNormalization by vectors over the last axis).
+// Attention and AdditiveAttention, Normalization and BatchNormalization by vectors over the last axis,
+// keras_nlp's TransformerEncoder with or without its causal mask).
 // Found by their shape, never by node names: every value inside a subgraph is read only inside
 // it, so the importer can make one layer at its last node and skip the others.
 #pragma once
@@ -18,7 +19,7 @@ namespace kiln::onnx_detail {
 
 struct FusedLayer {
   // "gelu", "ReLU", "GroupNormalization", "LayerNormalization", "Dot", "Attention", "AdditiveAttention",
-  // "Normalization" ((x - mean) / stddev) or "ScaleShift" (x * scale + shift).
+  // "Normalization" ((x - mean) / stddev), "ScaleShift" (x * scale + shift) or "TransformerEncoder".
   std::string type;
   std::vector<std::string> inputs;             // the values it reads, in the layer's order
   std::string output;                          // the value it gives
