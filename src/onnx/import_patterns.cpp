@@ -580,30 +580,9 @@ class SubgraphFinder {
     const auto intermediate = projection_of(ff_in);
     if (!intermediate || intermediate->kernel.size(0) != hidden) return;
     nodes.insert(nodes.end(), intermediate->nodes.begin(), intermediate->nodes.end());
-    // The activation: nothing, one node of Keras's name, or gelu's formula.
-    std::string activation = "linear", activated = intermediate->output;
-    static const std::map<std::string, std::string> single{{"Relu", "relu"},         {"Sigmoid", "sigmoid"},
-                                                           {"Tanh", "tanh"},         {"Softplus", "softplus"},
-                                                           {"Softsign", "softsign"}, {"Exp", "exponential"}};
-    const auto rit = readers_.find(intermediate->output);
-    if (rit == readers_.end() || graph_outputs_.count(intermediate->output)) return;
-    if (rit->second.size() == 1 && single.count(op(*rit->second.begin())) && !claimed_.count(*rit->second.begin())) {
-      const std::size_t a = *rit->second.begin();
-      activation = single.at(op(a));
-      activated = out(a);
-      nodes.push_back(a);
-    } else if (rit->second.size() == 2) {
-      for (std::size_t r : rit->second) {
-        const auto e = op(r) == "Div" ? only_reader(out(r), "Erf") : std::nullopt;
-        if (!e) continue;
-        const auto g = gelu_formula(*e);
-        if (!g || g->inputs[0] != intermediate->output) return;
-        activation = "gelu";
-        activated = g->output;
-        nodes.insert(nodes.end(), g->nodes.begin(), g->nodes.end());
-      }
-      if (activation != "gelu") return;
-    }
+    const auto act = activation_of(intermediate->output, nodes);
+    if (!act) return;
+    const auto& [activation, activated] = *act;
     const auto output = projection_of(activated);
     if (!output || output->kernel.size(0) != intermediate->kernel.size(1) || output->kernel.size(1) != hidden) return;
     nodes.insert(nodes.end(), output->nodes.begin(), output->nodes.end());
@@ -644,6 +623,74 @@ class SubgraphFinder {
     std::sort(f.nodes.begin(), f.nodes.end());
     if (std::adjacent_find(f.nodes.begin(), f.nodes.end()) != f.nodes.end()) return;
     add(std::move(f));
+  }
+
+  // The activation Kiln's exporter writes after `x` (activation_on): none, one node, or x times
+  // a function of x (silu, hard_silu, mish), or gelu's formula. Its name and output value; its
+  // nodes join `nodes`.
+  std::optional<std::pair<std::string, std::string>> activation_of(const std::string& x,
+                                                                   std::vector<std::size_t>& nodes) const {
+    const auto it = readers_.find(x);
+    if (it == readers_.end() || graph_outputs_.count(x)) return std::nullopt;
+    const std::set<std::size_t>& readers = it->second;
+    for (std::size_t r : readers) {
+      if (claimed_.count(r) || node(r).output_size() != 1) return std::nullopt;
+    }
+    auto attr = [&](std::size_t n, const char* name, double otherwise) {
+      for (const auto& a : node(n).attribute()) {
+        if (a.name() == name) return static_cast<double>(a.f());
+      }
+      return otherwise;
+    };
+    if (readers.size() == 1) {
+      const std::size_t a = *readers.begin();
+      static const std::map<std::string, std::string> plain{
+          {"Relu", "relu"},         {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}, {"Softplus", "softplus"},
+          {"Softsign", "softsign"}, {"Exp", "exponential"}, {"Selu", "selu"}, {"MatMul", "linear"}};
+      std::string name;
+      if (plain.count(op(a))) name = plain.at(op(a));
+      if (op(a) == "Elu" && close_to(attr(a, "alpha", 1.0), 1.0)) name = "elu";
+      if (op(a) == "LeakyRelu" && close_to(attr(a, "alpha", 0.01), 0.3)) name = "leaky_relu";
+      if (op(a) == "HardSigmoid" && close_to(attr(a, "alpha", 0.2), 1.0 / 6) && close_to(attr(a, "beta", 0.5), 0.5))
+        name = "hard_sigmoid";
+      if ((op(a) == "Softmax" || op(a) == "LogSoftmax") &&
+          (int_attribute(a, "axis", -1) == -1 || int_attribute(a, "axis", -1) == 2))
+        name = op(a) == "Softmax" ? "softmax" : "log_softmax";
+      if (op(a) == "Clip" && scalar(in(a, 1)) == 0.0 && scalar(in(a, 2)) == 6.0) name = "relu6";
+      if (name.empty()) return std::nullopt;
+      if (name == "linear") return std::make_pair(name, x);
+      nodes.push_back(a);
+      return std::make_pair(name, out(a));
+    }
+    if (readers.size() != 2) return std::nullopt;
+    for (std::size_t r : readers) {
+      if (const auto e = op(r) == "Div" ? only_reader(out(r), "Erf") : std::nullopt) {
+        const auto g = gelu_formula(*e);
+        if (!g || g->inputs[0] != x) return std::nullopt;
+        nodes.insert(nodes.end(), g->nodes.begin(), g->nodes.end());
+        return std::make_pair(std::string("gelu"), g->output);
+      }
+    }
+    // x * f(x): the Mul reads x and f's last node, which only it reads.
+    std::optional<std::size_t> mul, f;
+    for (std::size_t r : readers) (op(r) == "Mul" ? mul : f) = r;
+    if (!mul || !f || other_input(*mul, x).empty()) return std::nullopt;
+    std::vector<std::size_t> chain{*f};
+    std::string name;
+    if (op(*f) == "Sigmoid") name = "silu";
+    if (op(*f) == "HardSigmoid" && close_to(attr(*f, "alpha", 0.2), 1.0 / 6) && close_to(attr(*f, "beta", 0.5), 0.5))
+      name = "hard_silu";
+    if (op(*f) == "Softplus") {
+      const auto t = only_reader(out(*f), "Tanh");
+      if (!t) return std::nullopt;
+      chain.push_back(*t);
+      name = "mish";
+    }
+    if (name.empty() || other_input(*mul, x) != out(chain.back()) || !only_reader(out(chain.back()), "Mul"))
+      return std::nullopt;
+    nodes.insert(nodes.end(), chain.begin(), chain.end());
+    nodes.push_back(*mul);
+    return std::make_pair(name, out(*mul));
   }
 
   // Keras's Attention and AdditiveAttention, from the MatMul of the weights by the values:

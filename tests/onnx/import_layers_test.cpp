@@ -208,6 +208,26 @@ TEST(OnnxImportLayers, LayersExportedAsFormulasRoundTripTrainAndExportAgain) {
   }
 }
 
+TEST(OnnxImportLayers, TransformerEncoderComesBackWithEachActivation) {
+  // Its feed-forward activation is written as one node, x times a function of x, or gelu's
+  // formula; each comes back as the TransformerEncoder's activation (swish as silu).
+  for (const char* activation :
+       {"linear", "relu", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "exponential", "leaky_relu",
+        "relu6", "hard_sigmoid", "softmax", "log_softmax", "silu", "swish", "hard_silu", "mish", "gelu"}) {
+    SCOPED_TRACE(activation);
+    Sequential model;
+    model.add(TransformerEncoder(6, 2, {.activation = activation, .use_causal_mask = true}));
+    model.build({3, 4});
+    randomize_round_trip_weights(model, 3000);
+    auto imported = load_onnx_from_bytes(export_onnx_to_bytes(model, {.opset = 13}));
+    ASSERT_EQ(imported->layers().size(), 1u);
+    const std::string expected = std::string(activation) == "swish" ? "silu" : activation;
+    EXPECT_EQ(imported->layers()[0]->get_config().at("activation"), expected);
+    const Tensor x = random::uniform({2, 3, 4}, -1, 1, 10);
+    EXPECT_LE(testing::max_relative_difference(imported->predict(x), model.predict(x)), 1e-6);
+  }
+}
+
 TEST(OnnxImportLayers, PyTorchBidirectionalLstmAndGeluGivePyTorchsOutputs) {
   // An LSTM and a GRU node with direction "bidirectional" (Y transposed and reshaped to both
   // directions side by side), nn.GELU()'s x * (1 + erf(x / sqrt(2))) * 0.5, and the GRU's last
