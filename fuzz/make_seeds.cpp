@@ -155,7 +155,8 @@ void onnx_seeds(const fs::path& dir) {
 // The layers Kiln exports as subgraphs of several nodes, which the importer takes back whole:
 // gelu, ReLU with a threshold, LayerNormalization's formula (opset 13), GroupNormalization,
 // Bidirectional ("ave"), TimeDistributed, Attention ("concat", causal), AdditiveAttention, Dot,
-// Normalization and a folded BatchNormalization (by vectors), Softmax over the steps, ReduceMax.
+// Normalization and a folded BatchNormalization (by vectors), Softmax over the steps, ReduceMax,
+// a causal pre-norm TransformerEncoder.
 void onnx_composite_seed(const fs::path& dir) {
   manual_seed(4);
   auto seq = Input({5, 4}, "seq");
@@ -163,6 +164,7 @@ void onnx_composite_seed(const fs::path& dir) {
   h = GroupNormalization({.groups = 2})(h);
   h = Bidirectional(GRU(3, {.return_sequences = true}), "ave")(h);
   h = TimeDistributed(Dense(4, "tanh"))(h);
+  h = TransformerEncoder(8, 2, {.activation = "gelu", .normalize_first = true, .use_causal_mask = true})(h);
   auto attended = Attention({.use_scale = true, .score_mode = "concat", .use_causal_mask = true})({h, h});
   auto additive = AdditiveAttention()({h, attended});
   auto dots = Dot(DotAxes(2, 2))({h, additive});
