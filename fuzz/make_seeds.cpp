@@ -152,6 +152,28 @@ void onnx_seeds(const fs::path& dir) {
   export_onnx(model, dir / "kiln_keras_layers.onnx");
 }
 
+// The layers Kiln exports as subgraphs of several nodes, which the importer takes back whole:
+// gelu, ReLU with a threshold, LayerNormalization's formula (opset 13), GroupNormalization,
+// Bidirectional ("ave"), TimeDistributed, Attention ("concat", causal), AdditiveAttention, Dot,
+// Normalization and a folded BatchNormalization (by vectors), Softmax over the steps, ReduceMax,
+// a causal pre-norm TransformerEncoder.
+void onnx_composite_seed(const fs::path& dir) {
+  manual_seed(4);
+  auto seq = Input({5, 4}, "seq");
+  auto h = ReLU(2.0, 0.1, 0.5)(LayerNormalization()(Dense(4, "gelu")(seq)));
+  h = GroupNormalization({.groups = 2})(h);
+  h = Bidirectional(GRU(3, {.return_sequences = true}), "ave")(h);
+  h = TimeDistributed(Dense(4, "tanh"))(h);
+  h = TransformerEncoder(8, 2, {.activation = "gelu", .normalize_first = true, .use_causal_mask = true})(h);
+  auto attended = Attention({.use_scale = true, .score_mode = "concat", .use_causal_mask = true})({h, h});
+  auto additive = AdditiveAttention()({h, attended});
+  auto dots = Dot(DotAxes(2, 2))({h, additive});
+  auto normalized = Normalization({.mean = {1, 2, 3, 4}, .variance = {1, 2, 3, 4}})(seq);
+  auto pooled = GlobalMaxPooling1D()(Softmax(1)(BatchNormalization()(normalized)));
+  Model model({seq}, {Flatten()(dots), Dot(1)({Flatten()(h), Flatten()(attended)}), pooled}, "onnx_composite_seed");
+  export_onnx(model, dir / "kiln_composite_layers.onnx", {.opset = 13});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,6 +186,7 @@ int main(int argc, char** argv) {
   idx_seeds(root / "idx");
   cifar_seeds(root / "cifar10");
   onnx_seeds(root / "onnx");
+  onnx_composite_seed(root / "onnx");
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }

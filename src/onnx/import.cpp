@@ -19,6 +19,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -29,31 +30,39 @@
 #include "kiln/layers/activation_layers.hpp"
 #include "kiln/layers/attention.hpp"
 #include "kiln/layers/batch_normalization.hpp"
+#include "kiln/layers/bidirectional.hpp"
 #include "kiln/layers/conv1d.hpp"
 #include "kiln/layers/conv2d.hpp"
 #include "kiln/layers/conv2d_transpose.hpp"
 #include "kiln/layers/cropping.hpp"
 #include "kiln/layers/dense.hpp"
+#include "kiln/layers/dense_attention.hpp"
 #include "kiln/layers/depthwise_conv2d.hpp"
 #include "kiln/layers/embedding.hpp"
 #include "kiln/layers/global_pooling.hpp"
+#include "kiln/layers/group_normalization.hpp"
 #include "kiln/layers/leaky_relu.hpp"
 #include "kiln/layers/merging.hpp"
 #include "kiln/layers/normalization.hpp"
 #include "kiln/layers/permute.hpp"
 #include "kiln/layers/pooling.hpp"
 #include "kiln/layers/pooling1d.hpp"
+#include "kiln/layers/preprocessing/normalization.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/repeat_vector.hpp"
 #include "kiln/layers/rescaling.hpp"
 #include "kiln/layers/reshaping.hpp"
+#include "kiln/layers/time_distributed.hpp"
+#include "kiln/layers/transformer.hpp"
 #include "kiln/layers/unit_normalization.hpp"
 #include "kiln/layers/upsampling1d.hpp"
 #include "kiln/layers/upsampling2d.hpp"
 #include "kiln/layers/zero_padding.hpp"
 #include "kiln/onnx.hpp"
+#include "onnx/import_patterns.hpp"
 #include "onnx/proto.hpp"
 #include "onnx/same_padding.hpp"
+#include "util/number_text.hpp"
 
 namespace kiln {
 namespace {
@@ -80,7 +89,8 @@ const char* kSupported =
     "Squeeze, Slice, Shape, ConstantOfShape for "
     "their states), "
     "Relu, LeakyRelu, PRelu, Sigmoid, Tanh, Softmax, LogSoftmax, Elu, Selu, Softplus, Softsign, Exp, HardSigmoid, "
-    "HardSwish, "
+    "HardSwish, Gelu, Erf (gelu's formula), Greater + Where (ReLU with a threshold), ReduceMean, ReduceMax (global "
+    "pooling, Group- and LayerNormalization's formulas), ReduceSum (Dot, Attention), "
     "Clip, BatchNormalization, LayerNormalization, "
     "Gather, "
     "Resize, Dropout, Identity, Constant";
@@ -117,7 +127,28 @@ struct PendingRnn {
   std::int64_t units = 0;
   bool go_backwards = false;
   std::string activation = "tanh";
-  int output = 0;  // 0: Y [T, 1, N, H]; 1: Y_h [1, N, H]; 2: LSTM's Y_c
+  int output = 0;  // 0: Y [T, 1, N, H]; 1: Y_h [1, N, H]; 2: LSTM's Y_c; 3: Y of both directions as [T, N, 2, H]
+  // direction = "bidirectional" (PyTorch's bidirectional=True): the reverse direction's weights,
+  // and which direction a Gather of Y_h took (0 forward, 1 backward; -1 both).
+  std::vector<Tensor> backward_weights;
+  int direction = -1;
+  const onnx::NodeProto* node = nullptr;
+};
+
+// A layer the importer made, with what it was called on (TimeDistributed's contents).
+struct MadeLayer {
+  std::shared_ptr<layers::Layer> layer;
+  SymbolicTensor input, output;
+};
+
+bool same_value(const SymbolicTensor& a, const SymbolicTensor& b) {
+  return a.node() == b.node() && a.index() == b.index();
+}
+
+// The nodes to import in order: a node of the file, or the last node of a subgraph that is one layer.
+struct ImportStep {
+  const onnx::NodeProto* node = nullptr;
+  const FusedLayer* fused = nullptr;
 };
 
 // Keras's l2 normalization, recognised step by step: 0 ReduceSumSquare of `input` over
@@ -170,6 +201,7 @@ class Importer {
       throw Error(source_ + ": opset " + std::to_string(opset_) +
                   " of the default domain is not supported; expected 7 to 21");
     }
+    from_kiln_ = model.producer_name() == "kiln";
     const auto& graph = model.graph();
     for (const auto& init : graph.initializer())
       consts_[init.name()] = read_tensor(init, "initializer '" + init.name() + "'");
@@ -179,7 +211,8 @@ class Importer {
       inputs.push_back(add_input(in, graph));
     }
     if (inputs.empty()) throw Error(source_ + ": the graph has no inputs");
-    for (const auto& node : graph.node()) import_node(node);
+    find_subgraphs(graph);
+    while (next_ < steps_.size()) import_step(steps_[next_++]);
     std::vector<SymbolicTensor> outputs;
     for (const auto& out : graph.output()) {
       Sym s = sym(out.name(), "graph output");
@@ -316,7 +349,14 @@ class Importer {
                   " values");
     }
     // A 4-D input is NHWC when all that reads it is a Transpose to NCHW (Keras's and Kiln's
-    // exporters), and NCHW otherwise (PyTorch's): Kiln's Input is NHWC either way.
+    // exporters), and NCHW otherwise (PyTorch's): Kiln's Input is NHWC either way. Kiln's own
+    // files are NHWC whatever reads the input (a Rescaling or Normalization before a Conv2D).
+    if (shape.size() == 3 && from_kiln_) {
+      Sym s;
+      s.tensor = Input(shape, in.name(), dtype);
+      syms_[in.name()] = s;
+      return s.tensor;
+    }
     bool nhwc = shape.size() == 3;
     int readers = 0;
     for (const auto& node : graph.node()) {
@@ -428,6 +468,7 @@ class Importer {
   SymbolicTensor call(std::shared_ptr<L> layer, const SymbolicTensor& x, const std::vector<Tensor>& weights) {
     SymbolicTensor y = (*layer)(x);
     if (!weights.empty()) layer->set_weights(weights);
+    if (recording_) recording_->push_back({layer, x, y});
     return y;
   }
 
@@ -518,6 +559,18 @@ class Importer {
       x.tensor = call(layer, x.tensor, {});
       return set(node, x);
     }
+    if ((op == "Concat" || op == "Add" || op == "Mul") && node.input_size() == 2 && bidirectional_merge(node)) return;
+    if (op == "Mul" && node.input_size() == 2 && ave_sums_.count(node.input(0))) {
+      return set(node, syms_.at(node.input(0)));  // the 1/2 of Bidirectional's "ave", already in it
+    }
+    if (op == "Gelu") {
+      if (string_attr(node, "approximate", "none") != "none") {
+        throw Error(describe(node) + ": only the exact Gelu (approximate \"none\", Keras's gelu) is supported");
+      }
+      Sym x = sym(node.input(0), describe(node));
+      x.tensor = call(std::make_shared<layers::Activation>("gelu"), x.tensor, {});
+      return set(node, x);
+    }
     if (op == "Gemm") return gemm(node);
     if (op == "MatMul") return matmul(node);
     if (op == "Add" || op == "Sum") return add(node);
@@ -546,6 +599,7 @@ class Importer {
       return activation_node(node);
     }
     if (op == "BatchNormalization") return batch_norm(node);
+    if (op == "ReduceMean" || op == "ReduceMax") return reduce_pooling(node);
     if (op == "LayerNormalization") return layer_norm(node);
     if (op == "Gather") return gather(node);
     if (op == "Resize") return resize(node);
@@ -645,6 +699,20 @@ class Importer {
   }
 
   void transpose(const onnx::NodeProto& node) {
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end()) {
+      const auto perm = ints(node, "perm");
+      if (it->second.rnn && it->second.rnn->output == 0 && !it->second.rnn->backward_weights.empty() &&
+          perm == std::vector<std::int64_t>{0, 2, 1, 3}) {
+        Sym y = it->second;
+        y.rnn->output = 3;  // [T, N, 2, H], waiting for the Reshape that joins the directions
+        return set(node, y);
+      }
+      if (it->second.steps_reversed && perm == std::vector<std::int64_t>{1, 0, 2}) {
+        Sym y = it->second;  // a backward sequence in input order: half of a Bidirectional
+        y.time_major = !y.time_major;
+        return set(node, y);
+      }
+    }
     if (const auto it = syms_.find(node.input(0)); it != syms_.end() && (it->second.heads || it->second.attention)) {
       Sym y = it->second;
       const auto perm = ints(node, "perm");
@@ -1008,6 +1076,7 @@ class Importer {
   void matmul(const onnx::NodeProto& node) {
     const std::string who = describe(node);
     if (node.input_size() == 2 && attention_matmul(node)) return;
+    if (node.input_size() == 2 && !is_const(node.input(1)) && syms_.count(node.input(1))) return batch_dot(node);
     Sym x = plain(node, true);
     Tensor b = constant(node, 1);
     if (b.ndim() != 2 || b.size(0) != x.tensor.shape().back()) {
@@ -1262,6 +1331,23 @@ class Importer {
 
   void reshape(const onnx::NodeProto& node) {
     const std::string who = describe(node);
+    if (const auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.rnn && it->second.rnn->output == 3) {
+      // PyTorch's bidirectional Y [T, N, 2, H] as [T, N, 2 * H]: both directions' sequences side by side.
+      const PendingRnn r = *it->second.rnn;
+      const auto target = node.input_size() > 1 && is_const(node.input(1))
+                              ? constant(node, 1).to(DType::Int64).to_vector<std::int64_t>()
+                              : std::vector<std::int64_t>{};
+      if (target != std::vector<std::int64_t>{0, 0, -1} && target != std::vector<std::int64_t>{0, 0, 2 * r.units}) {
+        throw Error(who + ": a bidirectional " + r.type + "'s output is imported only reshaped to [0, 0, -1] ([T, N, " +
+                    std::to_string(2 * r.units) + "]), got " + shape_str(target));
+      }
+      std::vector<Tensor> weights = r.weights;
+      weights.insert(weights.end(), r.backward_weights.begin(), r.backward_weights.end());
+      Sym y;
+      y.tensor = call(std::make_shared<layers::Bidirectional>(*recurrent_layer(r, true), "concat"), r.input, weights);
+      y.time_major = true;
+      return set(node, y);
+    }
     if (const auto it = syms_.find(node.input(0)); it != syms_.end() && (it->second.pending || it->second.attention) &&
                                                    node.input_size() > 1 && is_const(node.input(1))) {
       const auto target = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
@@ -1299,6 +1385,11 @@ class Importer {
     }
     if (target.size() < 2 || (target[0] != 0 && target[0] != -1)) {
       throw Error(who + ": the shape must keep the batch axis first (0 or -1), got " + shape_str(target));
+    }
+    if (const Shape& s = x.tensor.shape();
+        target[0] == -1 && s.size() >= 2 && !x.channels_first && !x.time_major && x.flat_chw.empty() &&
+        std::equal(target.begin() + 1, target.end(), s.begin() + 1, s.end()) && time_distributed_ends(s[0])) {
+      return time_distributed(node, x);  // [N, T, ...] -> [N * T, ...]
     }
     Shape in = x.tensor.shape();  // ONNX's per-sample order
     if (x.channels_first) in = {in[2], in[0], in[1]};
@@ -1530,6 +1621,12 @@ class Importer {
     if (axis < 0) axis += rank;
     // Before opset 13 Softmax flattened from `axis` on: the last axis alone only when it is the last.
     const std::int64_t last = x.channels_first ? 1 : rank - 1;
+    if (!log && opset_ >= 13 && axis != last && axis >= 1 && axis < rank && x.flat_chw.empty() && !x.time_major) {
+      // Another axis: Keras's Softmax layer (Kiln's axis: the channels last, the others one back).
+      const std::int64_t kiln_axis = !x.channels_first ? axis : axis == 1 ? rank - 1 : axis - 1;
+      x.tensor = call(std::make_shared<layers::Softmax>(static_cast<int>(kiln_axis)), x.tensor, {});
+      return set(node, x);
+    }
     if (axis != last || (opset_ < 13 && axis != rank - 1) || !x.flat_chw.empty()) {
       throw Error(describe(node) + ": softmax over axis " + std::to_string(axis) +
                   " is not supported (only the features axis)");
@@ -1595,6 +1692,14 @@ class Importer {
     if (auto it = syms_.find(node.input(0)); it != syms_.end() && it->second.rnn && it->second.rnn->output == 1) {
       // PyTorch's h[-1]: the one direction's last state.
       const auto idx = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+      if (!it->second.rnn->backward_weights.empty() && it->second.rnn->direction < 0 && idx.size() == 1 &&
+          idx[0] >= -2 && idx[0] <= 1 && int_attr(node, "axis", 0) == 0) {
+        // h[-2], h[-1] of a bidirectional layer: its forward and backward last states, which a
+        // Concat or Add makes a Bidirectional.
+        Sym y = it->second;
+        y.rnn->direction = idx[0] == 0 || idx[0] == -2 ? 0 : 1;
+        return set(node, y);
+      }
       if (idx.size() != 1 || (idx[0] != 0 && idx[0] != -1) || int_attr(node, "axis", 0) != 0) {
         throw Error(who + ": only the first direction of a recurrent state can be taken");
       }
@@ -1655,7 +1760,8 @@ class Importer {
     if (!x.time_major) throw Error(who + ": X must be time-major: a Transpose [1, 0, 2] of [batch, time, features]");
     if (int_attr(node, "layout", 0) != 0) throw Error(who + ": layout = 1 is not supported");
     const std::string direction = string_attr(node, "direction", "forward");
-    if (direction != "forward" && direction != "reverse")
+    const bool both = direction == "bidirectional";
+    if (direction != "forward" && direction != "reverse" && !both)
       throw Error(who + ": direction " + direction + " is not supported");
     if (attr(node, "clip") || int_attr(node, "input_forget", 0) != 0)
       throw Error(who + ": clip and input_forget are not supported");
@@ -1691,35 +1797,46 @@ class Importer {
     const Tensor& rk = constant(node, 2);
     const std::int64_t features = x.tensor.shape().at(1);
     const std::int64_t units = int_attr(node, "hidden_size", w.ndim() == 3 ? w.size(1) / G : 0);
-    if (w.shape() != Shape{1, G * units, features} || rk.shape() != Shape{1, G * units, units}) {
-      throw Error(who + ": W " + shape_str(w.shape()) + " and R " + shape_str(rk.shape()) + " must be [1, " +
-                  std::to_string(G * units) + ", " + std::to_string(features) + "] and [1, " +
-                  std::to_string(G * units) + ", " + std::to_string(units) + "]");
+    const std::int64_t D = both ? 2 : 1;  // directions
+    if (w.shape() != Shape{D, G * units, features} || rk.shape() != Shape{D, G * units, units}) {
+      throw Error(who + ": W " + shape_str(w.shape()) + " and R " + shape_str(rk.shape()) + " must be [" +
+                  std::to_string(D) + ", " + std::to_string(G * units) + ", " + std::to_string(features) + "] and [" +
+                  std::to_string(D) + ", " + std::to_string(G * units) + ", " + std::to_string(units) + "]");
     }
     r.units = units;
-    r.weights = {keras_kernel(w, units, order), keras_kernel(rk, units, order)};
-    std::vector<double> b(2 * G * units, 0.0);
+    std::vector<double> b(D * 2 * G * units, 0.0);
     if (node.input_size() > 3 && !node.input(3).empty()) {
       const Tensor& bt = constant(node, 3);
-      if (bt.numel() != 2 * G * units) throw Error(who + ": B must hold " + std::to_string(2 * G * units) + " values");
+      if (bt.numel() != D * 2 * G * units)
+        throw Error(who + ": B must hold " + std::to_string(D * 2 * G * units) + " values");
       b = bt.to(DType::Float64).to_vector<double>();
     }
-    auto reorder = [&](std::size_t from) {
-      std::vector<double> out(G * units);
-      for (int g = 0; g < G; ++g)
-        for (std::int64_t u = 0; u < units; ++u) out[order[g] * units + u] = b[from + g * units + u];
-      return out;
+    // Keras's kernel, recurrent kernel and bias of direction d.
+    auto keras_weights = [&](std::int64_t d) {
+      std::vector<Tensor> weights{keras_kernel(w.slice(d, d + 1).contiguous(), units, order),
+                                  keras_kernel(rk.slice(d, d + 1).contiguous(), units, order)};
+      auto reorder = [&](std::size_t from) {
+        std::vector<double> out(G * units);
+        for (int g = 0; g < G; ++g)
+          for (std::int64_t u = 0; u < units; ++u) out[order[g] * units + u] = b[from + g * units + u];
+        return out;
+      };
+      const std::size_t at = static_cast<std::size_t>(d * 2 * G * units);
+      const auto wb = reorder(at), rb = reorder(at + G * units);
+      if (op == "GRU") {
+        std::vector<double> two = wb;
+        two.insert(two.end(), rb.begin(), rb.end());
+        weights.push_back(Tensor::from_vector(two, {2, G * units}).to(DType::Float32));
+      } else {
+        std::vector<double> sum(wb.size());
+        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] = wb[i] + rb[i];  // one bias in Keras
+        weights.push_back(Tensor::from_vector(sum, {G * units}).to(DType::Float32));
+      }
+      return weights;
     };
-    const auto wb = reorder(0), rb = reorder(G * units);
-    if (op == "GRU") {
-      std::vector<double> both = wb;
-      both.insert(both.end(), rb.begin(), rb.end());
-      r.weights.push_back(Tensor::from_vector(both, {2, G * units}).to(DType::Float32));
-    } else {
-      std::vector<double> sum(wb.size());
-      for (std::size_t i = 0; i < sum.size(); ++i) sum[i] = wb[i] + rb[i];  // one bias in Keras
-      r.weights.push_back(Tensor::from_vector(sum, {G * units}).to(DType::Float32));
-    }
+    r.weights = keras_weights(0);
+    if (both) r.backward_weights = keras_weights(1);
+    r.node = &node;
     for (int o = 0; o < node.output_size(); ++o) {
       if (node.output(o).empty()) continue;
       Sym out;
@@ -1731,6 +1848,12 @@ class Importer {
 
   Sym materialize(const Sym& s, const std::string& who) {
     const PendingRnn& r = *s.rnn;
+    if (!r.backward_weights.empty()) {
+      throw Error(who + ": a bidirectional " + r.type +
+                  " is imported only through its Y, transposed [0, 2, 1, 3] and reshaped to [T, N, 2 * hidden] "
+                  "(both directions' sequences side by side), or through both directions of Y_h (Gathers of 0 and "
+                  "1) merged by Concat, Add or Mul");
+    }
     if (r.output == 2) throw Error(who + ": LSTM's cell state Y_c cannot be a Kiln model's value");
     const layers::RNNOptions options{
         .activation = r.activation, .return_sequences = r.output == 0, .go_backwards = r.go_backwards};
@@ -1743,6 +1866,7 @@ class Importer {
       layer = std::make_shared<layers::SimpleRNN>(r.units, options);
     Sym y;
     y.tensor = call(layer, r.input, r.weights);
+    rnn_made_[{y.tensor.node().get(), y.tensor.index()}] = r;
     // Y's steps come out of a go_backwards layer last input first; ONNX lists them by input position.
     if (r.output == 0) y.time_major = true, y.steps_reversed = r.go_backwards;
     return y;
@@ -1800,6 +1924,11 @@ class Importer {
     if (sequence) {
       // [N, T, C] or [N, C, T]: UpSampling1D by a whole number of steps.
       if (s.size() != 3) throw Error(who + ": expected 3 scales");
+      if (x.channels_first && s[1] != 1 && s[2] == 1) {
+        // The steps of a Permute((2, 1)) of a sequence (an [N, C, T] view read as [N, T, C]).
+        x = swapped_sequence(x);
+        syms_[node.input(0)] = x;
+      }
       const double steps = x.channels_first ? s[2] : s[1], channels = x.channels_first ? s[1] : s[2];
       if (s[0] != 1 || channels != 1 || steps < 1 || steps > 64 || steps != std::floor(steps)) {
         throw Error(who + ": scales must be a whole number on the steps only");
@@ -1818,13 +1947,501 @@ class Importer {
     set(node, x);
   }
 
+  // --- layers written as subgraphs ------------------------------------------------------------
+
+  // The steps to import: the file's nodes, each subgraph that is one layer (import_patterns.hpp)
+  // standing at its last node.
+  void find_subgraphs(const onnx::GraphProto& graph) {
+    std::map<std::string, int> constant_nodes;
+    for (int i = 0; i < graph.node_size(); ++i) {
+      const auto& n = graph.node(i);
+      if (n.op_type() == "Constant" && n.output_size() > 0) constant_nodes.emplace(n.output(0), i);
+      for (const auto& in : n.input()) readers_[in].push_back(&n);
+    }
+    // Constant nodes are read here ahead of their turn (and again at it), for the matchers' constants.
+    fused_ = find_fused_layers(graph, [&](const std::string& name) -> const Tensor* {
+      if (const auto it = consts_.find(name); it != consts_.end()) return &it->second;
+      if (const auto it = early_consts_.find(name); it != early_consts_.end()) return &it->second;
+      const auto c = constant_nodes.find(name);
+      if (c == constant_nodes.end()) return nullptr;
+      const auto* value = attr(graph.node(c->second), "value");
+      if (!value || !value->has_t()) return nullptr;
+      return &early_consts_.emplace(name, read_tensor(value->t(), "Constant '" + name + "'")).first->second;
+    });
+    std::map<std::size_t, const FusedLayer*> made_at;
+    std::set<std::size_t> inside;
+    for (const auto& f : fused_) {
+      made_at[f.last] = &f;
+      inside.insert(f.nodes.begin(), f.nodes.end());
+    }
+    for (int i = 0; i < graph.node_size(); ++i) {
+      const std::size_t at = static_cast<std::size_t>(i);
+      if (made_at.count(at)) {
+        steps_.push_back({&graph.node(i), made_at.at(at)});
+      } else if (!inside.count(at)) {
+        steps_.push_back({&graph.node(i), nullptr});
+      }
+    }
+  }
+
+  void import_step(const ImportStep& step) {
+    if (step.fused) return import_fused(*step.fused, *step.node);
+    import_node(*step.node);
+  }
+
+  void import_fused(const FusedLayer& f, const onnx::NodeProto& last) {
+    const std::string who = describe(last) + " (the last node of a " + f.type + ")";
+    if (syms_.count(f.output) || consts_.count(f.output)) {
+      throw Error(who + ": its output '" + f.output + "' is already produced by an earlier node");
+    }
+    if (f.type == "gelu" || f.type == "ReLU") {
+      Sym x = sym(f.inputs[0], who);
+      std::shared_ptr<layers::Layer> layer;
+      if (f.type == "gelu") {
+        layer = std::make_shared<layers::Activation>("gelu");
+      } else {
+        const auto cap = f.numbers.find("max_value");
+        layer =
+            std::make_shared<layers::ReLU>(cap == f.numbers.end() ? std::nullopt : std::optional<double>(cap->second),
+                                           f.numbers.at("negative_slope"), f.numbers.at("threshold"));
+      }
+      x.tensor = call(layer, x.tensor, {});
+      syms_[f.output] = x;
+      return;
+    }
+    if (f.type == "GroupNormalization") return group_normalization(f, who);
+    if (f.type == "Normalization" || f.type == "ScaleShift") return by_vectors(f, who);
+    if (f.type == "TransformerEncoder") return transformer_encoder(f, who);
+    if (f.type == "LayerNormalization") {
+      Sym x = plain_value(f.inputs[0], who);
+      const std::int64_t features = x.tensor.shape().back();
+      const Tensor &gamma = f.tensors.at("gamma"), &beta = f.tensors.at("beta");
+      if (gamma.numel() != features) {
+        throw Error(who + ": gamma and beta of " + std::to_string(gamma.numel()) + " values for " +
+                    std::to_string(features) + " features");
+      }
+      auto layer = std::make_shared<layers::LayerNormalization>(
+          layers::LayerNormalizationOptions{.epsilon = f.numbers.at("epsilon")});
+      x.tensor = call(layer, x.tensor, {gamma.to(DType::Float32), beta.to(DType::Float32)});
+      syms_[f.output] = x;
+      return;
+    }
+    // Dot and the dense attentions: merges of values in Kiln's layout.
+    std::vector<SymbolicTensor> in;
+    for (const auto& name : f.inputs) {
+      Sym s = plain_value(name, who);
+      in.push_back(s.tensor);
+    }
+    Sym y;
+    if (f.type == "Dot") {
+      if (in[0].shape().size() != 1 || in[0].shape() != in[1].shape()) {
+        throw Error(who + ": a Dot of vectors needs two [N, D] values of one width, got " + shape_str(in[0].shape()) +
+                    " and " + shape_str(in[1].shape()) + " per sample");
+      }
+      y.tensor = (*std::make_shared<layers::Dot>(layers::DotAxes(1)))(in);
+      syms_[f.output] = y;
+      return;
+    }
+    for (const auto& t : in) {
+      if (t.shape().size() != 2) {
+        throw Error(who + ": attention takes [N, T, D] values, got per-sample shape " + shape_str(t.shape()));
+      }
+    }
+    const bool causal = f.numbers.at("use_causal_mask") != 0;
+    if (causal && (f.numbers.at("mask_rows") != in[0].shape()[0] || f.numbers.at("mask_columns") != in[1].shape()[0])) {
+      throw Error(who + ": a causal mask of " + detail::number_text(f.numbers.at("mask_rows")) + " x " +
+                  detail::number_text(f.numbers.at("mask_columns")) + " for " + std::to_string(in[0].shape()[0]) +
+                  " queries and " + std::to_string(in[1].shape()[0]) + " keys");
+    }
+    const layers::DenseAttentionOptions options{
+        .use_scale = f.tensors.count("scale") > 0,
+        .score_mode = f.strings.count("score_mode") ? f.strings.at("score_mode") : std::string("dot"),
+        .use_causal_mask = causal};
+    std::shared_ptr<layers::Attention> layer = f.type == "Attention"
+                                                   ? std::make_shared<layers::Attention>(options)
+                                                   : std::make_shared<layers::AdditiveAttention>(options);
+    y.tensor = (*layer)(in);
+    for (const auto& w : layer->weights()) {
+      const auto it = f.tensors.find(w.name);
+      if (it == f.tensors.end() || it->second.numel() != w.value.numel()) {
+        throw Error(who + ": its " + w.name + " does not fit " + layer->type() + "'s " + shape_str(w.value.shape()));
+      }
+      w.value.detach().copy_(it->second.reshape(w.value.shape()).to(w.value.dtype()));
+    }
+    if (recording_) recording_->push_back({layer, in[0], y.tensor});
+    syms_[f.output] = y;
+  }
+
+  // A value for a layer over its last axis: Kiln's layout, not a flattening.
+  Sym plain_value(const std::string& name, const std::string& who) {
+    Sym s = sym(name, who);
+    if (s.channels_first && s.tensor.shape().size() == 2) {
+      s = swapped_sequence(s);
+      syms_[name] = s;
+    }
+    if (s.channels_first || s.time_major || !s.flat_chw.empty()) {
+      throw Error(who + ": reads '" + name +
+                  "' in a layout other than Kiln's (channels first, time-major or flattened)");
+    }
+    return s;
+  }
+
+  // (x - mean) / stddev: Normalization with variance stddev^2; x * scale + shift: BatchNormalization
+  // with mean 0 and variance 1 - epsilon (a Normalization's invert comes back so too).
+  void by_vectors(const FusedLayer& f, const std::string& who) {
+    Sym x = plain_value(f.inputs[0], who);
+    const std::int64_t features = x.tensor.shape().back();
+    const bool normalization = f.type == "Normalization";
+    const auto a = f.tensors.at(normalization ? "mean" : "scale").to(DType::Float64).to_vector<double>();
+    const auto b = f.tensors.at(normalization ? "stddev" : "shift").to(DType::Float64).to_vector<double>();
+    if (static_cast<std::int64_t>(a.size()) != features) {
+      throw Error(who + ": vectors of " + std::to_string(a.size()) + " values for " + std::to_string(features) +
+                  " features");
+    }
+    if (normalization) {
+      std::vector<double> variance;
+      for (double s : b) {
+        if (!(s > 0)) throw Error(who + ": a standard deviation of " + detail::number_text(s) + " (expected > 0)");
+        variance.push_back(s * s);
+      }
+      x.tensor =
+          call(std::make_shared<layers::Normalization>(layers::NormalizationOptions{.mean = a, .variance = variance}),
+               x.tensor, {});
+    } else {
+      const double epsilon = 1e-3;
+      const Shape c{features};
+      auto layer = std::make_shared<layers::BatchNormalization>(layers::BatchNormalizationOptions{.epsilon = epsilon});
+      x.tensor = call(layer, x.tensor,
+                      {Tensor::from_vector(a, c).to(DType::Float32), Tensor::from_vector(b, c).to(DType::Float32),
+                       Tensor::zeros(c), Tensor::full(c, 1.0 - epsilon)});
+    }
+    syms_[f.output] = x;
+  }
+
+  // ReduceMean or ReduceMax over every axis but the batch and the last of a value in Kiln's
+  // layout: GlobalAveragePooling1D/2D or GlobalMaxPooling1D/2D.
+  void reduce_pooling(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    Sym x = plain_value(node.input(0), who);
+    const std::size_t rank = x.tensor.shape().size() + 1;
+    std::vector<std::int64_t> axes = ints(node, "axes");
+    if (node.input_size() > 1 && !node.input(1).empty())
+      axes = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
+    for (auto& a : axes) a = a < 0 ? a + static_cast<std::int64_t>(rank) : a;
+    std::vector<std::int64_t> spatial(rank > 2 ? rank - 2 : 0);
+    std::iota(spatial.begin(), spatial.end(), 1);
+    if ((rank != 3 && rank != 4) || axes != spatial) {
+      throw Error(who + ": only a " + node.op_type() +
+                  " over the steps or pixels of a sequence or image (global pooling) is supported, got axes " +
+                  shape_str(axes) + " of a value of rank " + std::to_string(rank));
+    }
+    const layers::GlobalPoolingOptions options{.keepdims = int_attr(node, "keepdims", 1) != 0};
+    const bool average = node.op_type() == "ReduceMean";
+    std::shared_ptr<layers::Layer> layer;
+    if (rank == 3) {
+      layer = average ? std::shared_ptr<layers::Layer>(std::make_shared<layers::GlobalAveragePooling1D>(options))
+                      : std::make_shared<layers::GlobalMaxPooling1D>(options);
+    } else {
+      layer = average ? std::shared_ptr<layers::Layer>(std::make_shared<layers::GlobalAveragePooling2D>(options))
+                      : std::make_shared<layers::GlobalMaxPooling2D>(options);
+    }
+    x.tensor = call(layer, x.tensor, {});
+    set(node, x);
+  }
+
+  void transformer_encoder(const FusedLayer& f, const std::string& who) {
+    Sym x = plain_value(f.inputs[0], who);
+    const Shape& s = x.tensor.shape();
+    const auto heads = static_cast<std::int64_t>(f.numbers.at("num_heads"));
+    const auto hidden = f.tensors.at("self_attention/attention_output/bias").numel();
+    const bool causal = f.numbers.at("use_causal_mask") != 0;
+    if (s.size() != 2 || s[1] != hidden || (causal && f.numbers.at("mask_steps") != s[0])) {
+      throw Error(
+          who + ": a TransformerEncoder of width " + std::to_string(hidden) +
+          (causal ? " with a causal mask of " + detail::number_text(f.numbers.at("mask_steps")) + " steps" : "") +
+          " on a value of per-sample shape " + shape_str(s));
+    }
+    auto layer = std::make_shared<layers::TransformerEncoder>(
+        static_cast<std::int64_t>(f.numbers.at("intermediate_dim")), heads,
+        layers::TransformerEncoderOptions{.activation = f.strings.at("activation"),
+                                          .layer_norm_epsilon = f.numbers.at("layer_norm_epsilon"),
+                                          .normalize_first = f.numbers.at("normalize_first") != 0,
+                                          .use_causal_mask = causal});
+    x.tensor = call(layer, x.tensor, {});
+    std::size_t used = 0;
+    for (const auto& w : layer->weights()) {
+      const auto it = f.tensors.find(w.name);
+      if (it == f.tensors.end() || it->second.numel() != w.value.numel()) {
+        throw Error(who + ": its " + w.name + " does not fit TransformerEncoder's " + shape_str(w.value.shape()));
+      }
+      w.value.detach().copy_(it->second.reshape(w.value.shape()).to(w.value.dtype()));
+      ++used;
+    }
+    if (used != f.tensors.size()) throw Error(who + ": weights left over for a TransformerEncoder");
+    syms_[f.output] = x;
+  }
+
+  void group_normalization(const FusedLayer& f, const std::string& who) {
+    Sym x = sym(f.inputs[0], who);
+    const Shape& s = x.tensor.shape();  // Kiln's layout: channels last
+    const bool first = f.strings.at("layout") == "channels_first";
+    if (!x.flat_chw.empty() || x.time_major || x.channels_first != first || s.size() < 2) {
+      throw Error(who + ": groups of a value in another layout than its Reshape expects (" + f.strings.at("layout") +
+                  ")");
+    }
+    const std::int64_t channels = s.back(), groups = static_cast<std::int64_t>(f.numbers.at("groups"));
+    if (groups < 1 || channels % groups != 0) {
+      throw Error(who + ": " + std::to_string(groups) + " groups do not divide " + std::to_string(channels) +
+                  " channels");
+    }
+    std::vector<std::int64_t> grouping =
+        first ? std::vector<std::int64_t>{0, groups, -1} : std::vector<std::int64_t>{0, -1, groups, channels / groups};
+    std::vector<std::int64_t> shape{0};
+    if (first) shape.push_back(channels);
+    shape.insert(shape.end(), s.begin(), s.end() - 1);
+    if (!first) shape.push_back(channels);
+    const auto got_grouping = f.tensors.at("grouping").to_vector<std::int64_t>();
+    const auto got_shape = f.tensors.at("shape").to_vector<std::int64_t>();
+    if (got_grouping != grouping || got_shape != shape) {
+      throw Error(who + ": reshapes " + shape_str(got_grouping) + " and " + shape_str(got_shape) +
+                  " are not GroupNormalization's " + shape_str(grouping) + " and " + shape_str(shape) +
+                  " for a value of per-sample shape " + shape_str(s));
+    }
+    const bool scale = f.tensors.count("gamma") > 0, center = f.tensors.count("beta") > 0;
+    std::vector<Tensor> weights;
+    if (scale) weights.push_back(f.tensors.at("gamma").to(DType::Float32));
+    if (center) weights.push_back(f.tensors.at("beta").to(DType::Float32));
+    auto layer = std::make_shared<layers::GroupNormalization>(layers::GroupNormalizationOptions{
+        .groups = groups, .epsilon = f.numbers.at("epsilon"), .center = center, .scale = scale});
+    x.tensor = call(layer, x.tensor, weights);
+    syms_[f.output] = x;
+  }
+
+  // MatMul of two computed [N, A, B] values (a Transpose [0, 2, 1] of either sets which axes
+  // meet): Keras's Dot over those axes.
+  void batch_dot(const onnx::NodeProto& node) {
+    const std::string who = describe(node);
+    const Sym& a = sym(node.input(0), who);
+    const Sym& b = sym(node.input(1), who);
+    const Shape &sa = a.tensor.shape(), &sb = b.tensor.shape();
+    if (sa.size() != 2 || sb.size() != 2 || a.time_major || b.time_major || !a.flat_chw.empty() ||
+        !b.flat_chw.empty()) {
+      throw Error(who + ": a product of two computed values is imported for [N, A, B] values only (Keras's Dot), got " +
+                  shape_str(sa) + " and " + shape_str(sb));
+    }
+    // The ONNX value of a channels-first sequence is the transpose of the Kiln tensor.
+    const int axis_a = a.channels_first ? 1 : 2, axis_b = b.channels_first ? 2 : 1;
+    if (sa[axis_a - 1] != sb[axis_b - 1]) {
+      throw Error(who + ": the product's inner sizes differ: " + std::to_string(sa[axis_a - 1]) + " and " +
+                  std::to_string(sb[axis_b - 1]));
+    }
+    Sym y;
+    y.tensor = (*std::make_shared<layers::Dot>(layers::DotAxes(axis_a, axis_b)))({a.tensor, b.tensor});
+    set(node, y);
+  }
+
+  // Reshape [N, T, ...] -> [N * T, ...], the wrapped layer's nodes, Reshape back to [N, T, ...]:
+  // each layer those nodes make, wrapped in TimeDistributed (a layer and the activation after
+  // it as one layer with that activation, as Keras had it).
+  void time_distributed(const onnx::NodeProto& start, const Sym& x) {
+    const std::string who = describe(start);
+    if (time_distributed_depth_ >= 4) throw Error(who + ": TimeDistributed nested more than 4 deep");
+    ++time_distributed_depth_;
+    const std::int64_t steps = x.tensor.shape()[0];
+    const Shape step(x.tensor.shape().begin() + 1, x.tensor.shape().end());
+    std::map<std::string, Sym> outer;
+    outer.swap(syms_);
+    std::vector<MadeLayer> made;
+    std::vector<MadeLayer>* saved = recording_;
+    recording_ = &made;
+    Sym in;
+    in.tensor = Input(step, "time_step", x.tensor.dtype());
+    syms_[start.output(0)] = in;
+    const onnx::NodeProto* end = nullptr;
+    while (next_ < steps_.size()) {
+      const ImportStep& s = steps_[next_];
+      if (!s.fused && closes_time_distributed(*s.node, steps)) {
+        end = s.node;
+        ++next_;
+        break;
+      }
+      auto inside = [&](const std::string& name) {
+        if (!name.empty() && !syms_.count(name) && outer.count(name)) {
+          throw Error(describe(*s.node) + ": inside the TimeDistributed that " + who + " begins, it reads '" + name +
+                      "' from outside it");
+        }
+      };
+      if (s.fused) {
+        for (const auto& name : s.fused->inputs) inside(name);
+      } else {
+        for (const auto& name : s.node->input()) inside(name);
+      }
+      ++next_;
+      import_step(s);
+    }
+    if (!end) {
+      throw Error(who + ": begins a TimeDistributed ([N * T, ...]) that no Reshape back to [N, " +
+                  std::to_string(steps) + ", ...] ends");
+    }
+    const SymbolicTensor inner_out = sym(end->input(0), describe(*end)).tensor;
+    --time_distributed_depth_;
+    recording_ = saved;
+    syms_.swap(outer);
+    // The layers, each reading the one before.
+    SymbolicTensor at = in.tensor;
+    std::vector<std::shared_ptr<layers::Layer>> chain;
+    for (const MadeLayer& m : made) {
+      if (!same_value(m.input, at)) {
+        throw Error(describe(*end) + ": the layers inside the TimeDistributed that " + who +
+                    " begins are not one chain (" + m.layer->type() + " '" + m.layer->name() + "' reads " +
+                    m.input.describe() + ")");
+      }
+      chain.push_back(m.layer);
+      at = m.output;
+    }
+    if (!same_value(at, inner_out)) {
+      throw Error(describe(*end) + ": the TimeDistributed that " + who +
+                  " begins holds a merge or another graph, not a chain of layers");
+    }
+    Sym y;
+    y.tensor = x.tensor;
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      std::shared_ptr<layers::Layer> layer = chain[i];
+      std::vector<Tensor> weights;
+      if (i + 1 < chain.size() && chain[i + 1]->type() == "Activation") {
+        nlohmann::json c = layer->get_config();
+        if (c.contains("activation") && (c.at("activation") == "linear" || c.at("activation") == "")) {
+          c["activation"] = chain[i + 1]->get_config().at("activation");
+          weights = layer->get_weights();
+          layer = layers::layer_from_config(layer->type(), c);
+          ++i;
+        }
+      }
+      y.tensor = call(std::make_shared<layers::TimeDistributed>(layer), y.tensor, weights);
+    }
+    set(*end, y);
+  }
+
+  // Whether a later Reshape to [-1, steps, ...] may end a TimeDistributed (a Reshape of [N, 1, F]
+  // to [N, F] without one is Keras's Reshape).
+  bool time_distributed_ends(std::int64_t steps) const {
+    for (std::size_t i = next_; i < steps_.size(); ++i) {
+      const onnx::NodeProto& n = *steps_[i].node;
+      if (steps_[i].fused || n.op_type() != "Reshape" || n.input_size() < 2) continue;
+      const auto c = consts_.find(n.input(1));
+      if (c == consts_.end() || c->second.dtype() != DType::Int64 || c->second.ndim() != 1 || c->second.numel() < 2)
+        continue;
+      const auto target = c->second.to_vector<std::int64_t>();
+      if (target[0] == -1 && target[1] == steps) return true;
+    }
+    return false;
+  }
+
+  // A Reshape of an inner value to [-1, steps, ...] holding steps times its values: the end of TimeDistributed.
+  bool closes_time_distributed(const onnx::NodeProto& node, std::int64_t steps) {
+    if (node.op_type() != "Reshape" || node.input_size() < 2 || !is_const(node.input(1)) ||
+        !syms_.count(node.input(0))) {
+      return false;
+    }
+    const Tensor& t = consts_.at(node.input(1));
+    if (t.dtype() != DType::Int64 || t.ndim() != 1 || t.numel() < 2) return false;
+    const auto target = t.to_vector<std::int64_t>();
+    if (target[0] != -1 || target[1] != steps) return false;
+    const Sym& y = sym(node.input(0), describe(node));
+    Shape out(target.begin() + 2, target.end());
+    Shape have = y.tensor.shape();
+    if (y.channels_first)
+      have = {have.back()}, have.insert(have.end(), y.tensor.shape().begin(), y.tensor.shape().end() - 1);
+    return out == have && y.flat_chw.empty() && !y.time_major;
+  }
+
+  // Concat, Add or Mul of a recurrent layer's output and its reverse twin's (the same input, the
+  // backward sequence in input order): Bidirectional, merged so; Add then Mul by 1/2 is "ave".
+  bool bidirectional_merge(const onnx::NodeProto& node) {
+    const auto a = syms_.find(node.input(0)), b = syms_.find(node.input(1));
+    if (a != syms_.end() && b != syms_.end() && a->second.rnn && b->second.rnn) {
+      // PyTorch's h[-2] and h[-1] of one bidirectional node: the two last states.
+      const PendingRnn &p = *a->second.rnn, &q = *b->second.rnn;
+      if (p.node != q.node || p.output != 1 || q.output != 1 || p.direction != 0 || q.direction != 1) return false;
+      if (node.op_type() == "Concat" && int_attr(node, "axis", 1) != 1 && int_attr(node, "axis", 1) != -1) return false;
+      std::vector<Tensor> weights = p.weights;
+      weights.insert(weights.end(), p.backward_weights.begin(), p.backward_weights.end());
+      Sym y;
+      y.tensor = call(std::make_shared<layers::Bidirectional>(*recurrent_layer(p, false), merge_mode_of(node)), p.input,
+                      weights);
+      set(node, y);
+      return true;
+    }
+    if (a == syms_.end() || b == syms_.end() || !a->second.tensor.defined() || !b->second.tensor.defined())
+      return false;
+    const Sym &f = a->second, &r = b->second;
+    const auto fr = rnn_made_.find({f.tensor.node().get(), f.tensor.index()});
+    const auto rr = rnn_made_.find({r.tensor.node().get(), r.tensor.index()});
+    if (fr == rnn_made_.end() || rr == rnn_made_.end()) return false;
+    const PendingRnn &p = fr->second, &q = rr->second;
+    const bool sequences = p.output == 0;
+    if (p.go_backwards || !q.go_backwards || p.type != q.type || p.units != q.units || p.activation != q.activation ||
+        p.output != q.output || !same_value(p.input, q.input) || f.time_major || r.time_major || f.channels_first ||
+        r.channels_first || f.steps_reversed || r.steps_reversed != sequences) {
+      return false;
+    }
+    if (node.op_type() == "Concat") {
+      const std::int64_t axis = int_attr(node, "axis", 1);
+      if (axis != -1 && axis != (sequences ? 2 : 1)) return false;
+    }
+    const std::string mode = merge_mode_of(node);
+    std::vector<Tensor> weights = p.weights;
+    weights.insert(weights.end(), q.weights.begin(), q.weights.end());
+    Sym y;
+    y.tensor = call(std::make_shared<layers::Bidirectional>(*recurrent_layer(p, sequences), mode), p.input, weights);
+    set(node, y);
+    return true;
+  }
+
+  // Bidirectional's merge_mode for a Concat, Add or Mul of its two directions; Add then Mul by
+  // 1/2 is "ave" when that Mul is the sum's only reader.
+  std::string merge_mode_of(const onnx::NodeProto& node) {
+    if (node.op_type() == "Concat") return "concat";
+    if (node.op_type() == "Mul") return "mul";
+    const auto it = readers_.find(node.output(0));
+    if (it != readers_.end() && it->second.size() == 1 && it->second[0]->op_type() == "Mul" &&
+        it->second[0]->input_size() == 2 && it->second[0]->input(0) == node.output(0) &&
+        is_const(it->second[0]->input(1))) {
+      const Tensor& half = consts_.at(it->second[0]->input(1));
+      if (half.numel() == 1 && half.to(DType::Float64).to_vector<double>()[0] == 0.5) {
+        ave_sums_.insert(node.output(0));
+        return "ave";
+      }
+    }
+    return "sum";
+  }
+
+  static std::shared_ptr<layers::RNNLayer> recurrent_layer(const PendingRnn& r, bool sequences) {
+    const layers::RNNOptions options{
+        .activation = r.activation, .return_sequences = sequences, .go_backwards = r.go_backwards};
+    if (r.type == "LSTM") return std::make_shared<layers::LSTM>(r.units, options);
+    if (r.type == "GRU") return std::make_shared<layers::GRU>(r.units, options);
+    return std::make_shared<layers::SimpleRNN>(r.units, options);
+  }
+
   fs::path base_dir_;
   std::string source_;
   std::int64_t opset_ = 0;
+  bool from_kiln_ = false;  // written by Kiln's exporter: images NHWC
+  int time_distributed_depth_ = 0;
   std::map<std::string, Tensor> consts_;
   std::map<std::string, Sym> syms_;
   std::map<std::string, std::vector<std::int64_t>> shapes_;  // values computed from Shape (kBatch: the batch)
   std::set<std::string> zeros_;                              // ConstantOfShape zeros
+  std::vector<FusedLayer> fused_;                            // subgraphs that are one layer
+  std::map<std::string, Tensor> early_consts_;               // Constant nodes' values, for find_fused_layers
+  std::vector<ImportStep> steps_;
+  std::size_t next_ = 0;  // the next step to import
+  std::map<std::string, std::vector<const onnx::NodeProto*>> readers_;
+  std::vector<MadeLayer>* recording_ = nullptr;  // the layers made inside a TimeDistributed
+  // Recurrent layers made from ONNX nodes, by their output: two of them may be one Bidirectional.
+  std::map<std::pair<const void*, int>, PendingRnn> rnn_made_;
+  std::set<std::string> ave_sums_;  // a Bidirectional's sum whose Mul by 1/2 makes it "ave"
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 // ONNX export of the Keras layers added after the first exporter: each small model below is
 // exported, checked by ONNX's checker and run in ONNX Runtime, whose outputs must be Kiln's
-// (1e-5). All models run in one node process and are checked in one python3 process, so
-// the whole table costs about what one model did.
+// (1e-5), and imported back, predicting Kiln's outputs (1e-6). All models run in one node process and are checked in
+// one python3 process, so the whole table costs about what one model did.
 #include <gtest/gtest.h>
 
 #include "kiln/kiln.hpp"
@@ -238,6 +238,21 @@ TEST(OnnxExportLayers, EachKerasLayerModelMatchesOnnxRuntime) {
     if (!checks[j].skipped.empty()) continue;
     for (const auto& [op, count] : c.expected_ops) {
       EXPECT_EQ(checks[j].ops.count(op) ? checks[j].ops.at(op) : 0, count) << op;
+    }
+  }
+  // And every file comes back (tests/onnx/import_layers_test.cpp checks the layer kinds):
+  // the imported model predicts what Kiln's does.
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    LayerCase& c = cases[j / 2];
+    SCOPED_TRACE("imported " + files[j].filename().string());
+    std::shared_ptr<Model> imported;
+    ASSERT_NO_THROW(imported = load_onnx(files[j]));
+    Model& model = *c.model;
+    const std::vector<Tensor> kiln = model.is_functional() ? model(c.inputs) : std::vector<Tensor>{model(c.inputs[0])};
+    const std::vector<Tensor> got = (*imported)(c.inputs);
+    ASSERT_EQ(got.size(), kiln.size());
+    for (std::size_t o = 0; o < kiln.size(); ++o) {
+      EXPECT_LE(testing::max_relative_difference(got[o], kiln[o]), 1e-6) << "output " << o;
     }
   }
   if (const std::string why = testing::ort_unavailable(); !why.empty()) GTEST_SKIP() << why;
