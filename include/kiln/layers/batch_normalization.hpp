@@ -10,7 +10,9 @@
 // PyTorch's BatchNorm differs in two ways: its momentum is 1 - Keras's, and its
 // running variance uses the unbiased batch variance.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -21,6 +23,10 @@ struct BatchNormalizationOptions {
   bool scale = true;   // learn gamma
   Initializer beta_initializer = "zeros";
   Initializer gamma_initializer = "ones";
+  regularizers::RegularizerArgument beta_regularizer = {};
+  regularizers::RegularizerArgument gamma_regularizer = {};
+  constraints::ConstraintArgument beta_constraint = {};
+  constraints::ConstraintArgument gamma_constraint = {};
   Initializer moving_mean_initializer = "zeros";
   Initializer moving_variance_initializer = "ones";
   Shape input_shape = {};
@@ -37,6 +43,8 @@ class BatchNormalization : public Layer {
   Tensor moving_variance() const;
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;
