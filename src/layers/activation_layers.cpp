@@ -5,6 +5,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "layers/weight_regularization.hpp"
 #include "util/number_text.hpp"
 
 namespace kiln::layers {
@@ -109,7 +110,16 @@ nlohmann::json PReLU::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["alpha_initializer"] = to_json(options_.alpha_initializer);
   c["shared_axes"] = options_.shared_axes.empty() ? nlohmann::json(nullptr) : nlohmann::json(options_.shared_axes);
+  layers_detail::put_regularization_config(c, options_);
   return c;
+}
+
+std::vector<Tensor> PReLU::regularization_losses() const {
+  return layers_detail::penalties({{options_.alpha_regularizer, options_.alpha_constraint, alpha_}});
+}
+
+void PReLU::apply_constraints() {
+  layers_detail::constrain({{options_.alpha_regularizer, options_.alpha_constraint, alpha_}});
 }
 
 // Keras's form: relu(x) - alpha * relu(-x); alpha broadcasts over the batch and the shared axes.

@@ -4,6 +4,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 namespace {
@@ -31,6 +32,16 @@ Tensor combine_masks(const Tensor& attention, const Tensor& padding) {
     }
   }
   return out;
+}
+
+// Keras gives each of the four projections the layer's kernel_ and bias_ regularizers and constraints.
+std::vector<layers_detail::RuledWeight> mha_projection_rules(const MultiHeadAttentionOptions& o,
+                                                             const std::vector<Tensor>& kernels,
+                                                             const std::vector<Tensor>& biases) {
+  std::vector<layers_detail::RuledWeight> rules;
+  for (const Tensor& kernel : kernels) rules.push_back({o.kernel_regularizer, o.kernel_constraint, kernel});
+  for (const Tensor& bias : biases) rules.push_back({o.bias_regularizer, o.bias_constraint, bias});
+  return rules;
 }
 
 }  // namespace
@@ -136,7 +147,20 @@ AttentionResult MultiHeadAttention::call(const Tensor& query, const Tensor& valu
   const std::int64_t Dv = value_dim(), out = output_kernel_.size(2);
   r.output = linear(reshape(r.output, {B, Tq, num_heads_ * Dv}), reshape(output_kernel_, {num_heads_ * Dv, out}),
                     output_bias_);
+  if (options_.activity_regularizer) activity_ = {q, k, v, r.output};
   return r;
+}
+
+std::vector<Tensor> MultiHeadAttention::regularization_losses() const {
+  return layers_detail::penalties(
+      mha_projection_rules(options_, {query_kernel_, key_kernel_, value_kernel_, output_kernel_},
+                           {query_bias_, key_bias_, value_bias_, output_bias_}),
+      options_.activity_regularizer, activity_);
+}
+
+void MultiHeadAttention::apply_constraints() {
+  layers_detail::constrain(mha_projection_rules(options_, {query_kernel_, key_kernel_, value_kernel_, output_kernel_},
+                                                {query_bias_, key_bias_, value_bias_, output_bias_}));
 }
 
 Tensor MultiHeadAttention::forward(const Tensor& x, bool training) {
@@ -152,6 +176,7 @@ nlohmann::json MultiHeadAttention::get_config() const {
   c["output_shape"] = options_.output_shape;
   c["kernel_initializer"] = to_json(options_.kernel_initializer);
   c["bias_initializer"] = to_json(options_.bias_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include "kiln/distribution.hpp"
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 
@@ -74,8 +75,15 @@ nlohmann::json BatchNormalization::get_config() const {
   c["gamma_initializer"] = to_json(options_.gamma_initializer);
   c["moving_mean_initializer"] = to_json(options_.moving_mean_initializer);
   c["moving_variance_initializer"] = to_json(options_.moving_variance_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
+
+std::vector<Tensor> BatchNormalization::regularization_losses() const {
+  return layers_detail::scale_offset_penalties(options_, gamma_, beta_);
+}
+
+void BatchNormalization::apply_constraints() { layers_detail::constrain_scale_offset(options_, gamma_, beta_); }
 
 Tensor BatchNormalization::gamma() const {
   input_shape();  // throws, naming the layer, when it is not built

@@ -128,4 +128,15 @@ nlohmann::json Bidirectional::get_config() const {
   return c;
 }
 
+std::vector<Tensor> Bidirectional::regularization_losses() const {
+  std::vector<Tensor> losses = forward_->regularization_losses();
+  for (const Tensor& loss : backward_->regularization_losses()) losses.push_back(loss);
+  return losses;
+}
+
+void Bidirectional::apply_constraints() {
+  forward_->apply_constraints();
+  backward_->apply_constraints();
+}
+
 }  // namespace kiln::layers

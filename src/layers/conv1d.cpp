@@ -6,6 +6,7 @@
 #include "kiln/ops.hpp"
 #include "kiln/ops/grouped_conv.hpp"
 #include "layers/sequence_arguments.hpp"
+#include "layers/weight_regularization.hpp"
 #include "ops/padding.hpp"
 
 namespace kiln::layers {
@@ -79,8 +80,15 @@ nlohmann::json Conv1D::get_config() const {
   c["use_bias"] = options_.use_bias;
   c["kernel_initializer"] = to_json(options_.kernel_initializer);
   c["bias_initializer"] = to_json(options_.bias_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
+
+std::vector<Tensor> Conv1D::regularization_losses() const {
+  return layers_detail::regularization_penalties(options_, kernel_, bias_, {activity_});
+}
+
+void Conv1D::apply_constraints() { layers_detail::apply_weight_constraints(options_, kernel_, bias_); }
 
 Tensor Conv1D::forward(const Tensor& x_in, bool) {
   Tensor x = x_in;
@@ -96,7 +104,9 @@ Tensor Conv1D::forward(const Tensor& x_in, bool) {
   const Tensor image = reshape(x, {n, 1, x.size(1), x.size(2)});
   const Tensor w = reshape(kernel_, {1, kernel_size_, in_per_group, filters_});
   const Tensor y = grouped_conv2d(image, w, bias_, p, options_.groups);
-  return apply_activation(options_.activation, reshape(y, {n, y.size(2), filters_}));
+  Tensor out = apply_activation(options_.activation, reshape(y, {n, y.size(2), filters_}));
+  if (options_.activity_regularizer) activity_ = out;
+  return out;
 }
 
 }  // namespace kiln::layers

@@ -86,7 +86,9 @@ Tensor Conv2D::forward(const Tensor& x, bool) {
   if (options_.groups > 1) {
     Conv2dParams p = conv_params();
     p.relu = false;
-    return apply_activation(options_.activation, grouped_conv2d(x, kernel_, bias_, p, options_.groups));
+    Tensor y = apply_activation(options_.activation, grouped_conv2d(x, kernel_, bias_, p, options_.groups));
+    if (options_.activity_regularizer) activity_ = y;
+    return y;
   }
   const Conv2dParams p = conv_params();
   Tensor y =
@@ -96,7 +98,7 @@ Tensor Conv2D::forward(const Tensor& x, bool) {
 }
 
 std::vector<Tensor> Conv2D::regularization_losses() const {
-  return layers_detail::regularization_penalties(options_, kernel_, bias_, activity_);
+  return layers_detail::regularization_penalties(options_, kernel_, bias_, {activity_});
 }
 
 void Conv2D::apply_constraints() { layers_detail::apply_weight_constraints(options_, kernel_, bias_); }

@@ -5,6 +5,7 @@
 #include "kiln/error.hpp"
 #include "kiln/layers/activation.hpp"
 #include "layers/image_arguments.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 
@@ -50,8 +51,15 @@ nlohmann::json Conv2DTranspose::get_config() const {
   c["use_bias"] = options_.use_bias;
   c["kernel_initializer"] = to_json(options_.kernel_initializer);
   c["bias_initializer"] = to_json(options_.bias_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
+
+std::vector<Tensor> Conv2DTranspose::regularization_losses() const {
+  return layers_detail::regularization_penalties(options_, kernel_, bias_, {activity_});
+}
+
+void Conv2DTranspose::apply_constraints() { layers_detail::apply_weight_constraints(options_, kernel_, bias_); }
 
 Conv2dTransposeParams Conv2DTranspose::conv_params() const {
   Conv2dTransposeParams p;
@@ -62,7 +70,9 @@ Conv2dTransposeParams Conv2DTranspose::conv_params() const {
 }
 
 Tensor Conv2DTranspose::forward(const Tensor& x, bool) {
-  return apply_activation(options_.activation, conv2d_transpose(x, kernel_, bias_, conv_params()));
+  Tensor y = apply_activation(options_.activation, conv2d_transpose(x, kernel_, bias_, conv_params()));
+  if (options_.activity_regularizer) activity_ = y;
+  return y;
 }
 
 Tensor Conv2DTranspose::kernel() const {

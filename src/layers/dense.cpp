@@ -46,7 +46,7 @@ Tensor Dense::forward(const Tensor& x, bool) {
 }
 
 std::vector<Tensor> Dense::regularization_losses() const {
-  return layers_detail::regularization_penalties(options_, kernel_, bias_, activity_);
+  return layers_detail::regularization_penalties(options_, kernel_, bias_, {activity_});
 }
 
 void Dense::apply_constraints() { layers_detail::apply_weight_constraints(options_, kernel_, bias_); }

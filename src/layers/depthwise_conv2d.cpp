@@ -7,6 +7,7 @@
 #include "kiln/ops/grouped_conv.hpp"
 #include "layers/image_arguments.hpp"
 #include "layers/sequence_arguments.hpp"
+#include "layers/weight_regularization.hpp"
 #include "ops/padding.hpp"
 
 namespace kiln::layers {
@@ -55,7 +56,19 @@ nlohmann::json DepthwiseConv2D::get_config() const {
   c["use_bias"] = options_.use_bias;
   c["depthwise_initializer"] = to_json(options_.depthwise_initializer);
   c["bias_initializer"] = to_json(options_.bias_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
+}
+
+std::vector<Tensor> DepthwiseConv2D::regularization_losses() const {
+  return layers_detail::penalties({{options_.depthwise_regularizer, options_.depthwise_constraint, kernel_},
+                                   {options_.bias_regularizer, options_.bias_constraint, bias_}},
+                                  options_.activity_regularizer, {activity_});
+}
+
+void DepthwiseConv2D::apply_constraints() {
+  layers_detail::constrain({{options_.depthwise_regularizer, options_.depthwise_constraint, kernel_},
+                            {options_.bias_regularizer, options_.bias_constraint, bias_}});
 }
 
 Tensor DepthwiseConv2D::forward(const Tensor& x, bool) {
@@ -63,7 +76,9 @@ Tensor DepthwiseConv2D::forward(const Tensor& x, bool) {
   p.stride_h = options_.strides.h, p.stride_w = options_.strides.w;
   p.dilation_h = options_.dilation_rate.h, p.dilation_w = options_.dilation_rate.w;
   p.padding = options_.padding;
-  return apply_activation(options_.activation, depthwise_conv2d(x, kernel_, bias_, p));
+  Tensor y = apply_activation(options_.activation, depthwise_conv2d(x, kernel_, bias_, p));
+  if (options_.activity_regularizer) activity_ = y;
+  return y;
 }
 
 }  // namespace kiln::layers

@@ -4,6 +4,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 namespace {
@@ -80,7 +81,18 @@ void Embedding::build_weights(const Shape&, Generator& gen) {
 
 Tensor Embedding::forward(const Tensor& ids, bool) {
   check_ids(ids, input_dim_, describe(), "input_dim");
-  return embedding(ids, embeddings_);
+  Tensor y = embedding(ids, embeddings_);
+  if (options_.activity_regularizer) activity_ = y;
+  return y;
+}
+
+std::vector<Tensor> Embedding::regularization_losses() const {
+  return layers_detail::penalties({{options_.embeddings_regularizer, options_.embeddings_constraint, embeddings_}},
+                                  options_.activity_regularizer, {activity_});
+}
+
+void Embedding::apply_constraints() {
+  layers_detail::constrain({{options_.embeddings_regularizer, options_.embeddings_constraint, embeddings_}});
 }
 
 Tensor Embedding::compute_mask(const Tensor& ids) const {
@@ -100,6 +112,7 @@ nlohmann::json Embedding::get_config() const {
   c["output_dim"] = output_dim_;
   c["embeddings_initializer"] = to_json(options_.embeddings_initializer);
   c["mask_zero"] = options_.mask_zero;
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
 

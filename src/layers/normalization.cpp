@@ -4,6 +4,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 
@@ -49,7 +50,14 @@ nlohmann::json LayerNormalization::get_config() const {
   c["scale"] = options_.scale;
   c["beta_initializer"] = to_json(options_.beta_initializer);
   c["gamma_initializer"] = to_json(options_.gamma_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
+
+std::vector<Tensor> LayerNormalization::regularization_losses() const {
+  return layers_detail::scale_offset_penalties(options_, gamma_, beta_);
+}
+
+void LayerNormalization::apply_constraints() { layers_detail::constrain_scale_offset(options_, gamma_, beta_); }
 
 }  // namespace kiln::layers

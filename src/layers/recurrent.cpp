@@ -5,6 +5,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/ops.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers {
 
@@ -102,7 +103,24 @@ RecurrentResult RNNLayer::call(const Tensor& input, const RNNCallArgs& args) {
       args.training && options_.recurrent_dropout > 0.0 ? draw({B, units_}, options_.recurrent_dropout) : Tensor();
   RecurrentResult result = run(drop_inputs ? x * input_mask.to(x.dtype()) : x, args.mask, init);
   state_mask_ = Tensor();
+  if (options_.activity_regularizer) {
+    activity_ = {result.output};
+    activity_.insert(activity_.end(), result.states.begin(), result.states.end());
+  }
   return result;
+}
+
+std::vector<Tensor> RNNLayer::regularization_losses() const {
+  return layers_detail::penalties({{options_.kernel_regularizer, options_.kernel_constraint, kernel_},
+                                   {options_.recurrent_regularizer, options_.recurrent_constraint, recurrent_kernel_},
+                                   {options_.bias_regularizer, options_.bias_constraint, bias_}},
+                                  options_.activity_regularizer, activity_);
+}
+
+void RNNLayer::apply_constraints() {
+  layers_detail::constrain({{options_.kernel_regularizer, options_.kernel_constraint, kernel_},
+                            {options_.recurrent_regularizer, options_.recurrent_constraint, recurrent_kernel_},
+                            {options_.bias_regularizer, options_.bias_constraint, bias_}});
 }
 
 Tensor RNNLayer::forward(const Tensor& x, bool training) { return call(x, {.training = training}).output; }
@@ -138,6 +156,7 @@ nlohmann::json RNNLayer::get_config() const {
   c["return_state"] = options_.return_state;
   c["go_backwards"] = options_.go_backwards;
   c["zero_output_for_mask"] = options_.zero_output_for_mask;
+  layers_detail::put_regularization_config(c, options_);
   return c;
 }
 

@@ -54,24 +54,26 @@ std::shared_ptr<Layer> rnn_from(const json& c) {
   }
   if (!c.value("reset_after", true)) throw Error("GRU reset_after false is not supported (Kiln's GRU is reset_after)");
   if (c.value("stateful", false)) throw Error("stateful RNNs are not supported");
-  return std::make_shared<L>(c.at("units").get<std::int64_t>(),
-                             RNNOptions{.activation = c.at("activation").get<std::string>(),
-                                        .use_bias = c.at("use_bias").get<bool>(),
-                                        .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
-                                        .recurrent_initializer = initializer_from_json(c.at("recurrent_initializer")),
-                                        .bias_initializer = initializer_from_json(c.at("bias_initializer")),
-                                        .unit_forget_bias = c.value("unit_forget_bias", true),
-                                        .dropout = c.value("dropout", 0.0),
-                                        .recurrent_dropout = c.value("recurrent_dropout", 0.0),
-                                        .seed = c.contains("seed") && !c.at("seed").is_null()
-                                                    ? std::optional<std::uint64_t>(c.at("seed").get<std::uint64_t>())
-                                                    : std::nullopt,
-                                        .return_sequences = c.at("return_sequences").get<bool>(),
-                                        .return_state = c.at("return_state").get<bool>(),
-                                        .go_backwards = c.at("go_backwards").get<bool>(),
-                                        .zero_output_for_mask = c.value("zero_output_for_mask", false),
-                                        .input_shape = shape_or_empty(c, "input_shape"),
-                                        .name = c.at("name").get<std::string>()});
+  return std::make_shared<L>(
+      c.at("units").get<std::int64_t>(),
+      layers_detail::with_regularization_config(
+          c, RNNOptions{.activation = c.at("activation").get<std::string>(),
+                        .use_bias = c.at("use_bias").get<bool>(),
+                        .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                        .recurrent_initializer = initializer_from_json(c.at("recurrent_initializer")),
+                        .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                        .unit_forget_bias = c.value("unit_forget_bias", true),
+                        .dropout = c.value("dropout", 0.0),
+                        .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                        .seed = c.contains("seed") && !c.at("seed").is_null()
+                                    ? std::optional<std::uint64_t>(c.at("seed").get<std::uint64_t>())
+                                    : std::nullopt,
+                        .return_sequences = c.at("return_sequences").get<bool>(),
+                        .return_state = c.at("return_state").get<bool>(),
+                        .go_backwards = c.at("go_backwards").get<bool>(),
+                        .zero_output_for_mask = c.value("zero_output_for_mask", false),
+                        .input_shape = shape_or_empty(c, "input_shape"),
+                        .name = c.at("name").get<std::string>()}));
 }
 
 // --- image preprocessing layers' arguments (issue 12), as Keras 3's get_config writes them ---
@@ -188,10 +190,11 @@ const std::map<std::string, Factory>& factories() {
        [](const json& c) {
          return std::make_shared<Embedding>(
              c.at("input_dim").get<std::int64_t>(), c.at("output_dim").get<std::int64_t>(),
-             EmbeddingOptions{.embeddings_initializer = initializer_from_json(c.at("embeddings_initializer")),
-                              .mask_zero = c.at("mask_zero").get<bool>(),
-                              .input_shape = shape_or_empty(c, "input_shape"),
-                              .name = c.at("name").get<std::string>()});
+             layers_detail::with_regularization_config(
+                 c, EmbeddingOptions{.embeddings_initializer = initializer_from_json(c.at("embeddings_initializer")),
+                                     .mask_zero = c.at("mask_zero").get<bool>(),
+                                     .input_shape = shape_or_empty(c, "input_shape"),
+                                     .name = c.at("name").get<std::string>()}));
        }},
       {"PositionEmbedding",
        [](const json& c) {
@@ -217,26 +220,27 @@ const std::map<std::string, Factory>& factories() {
       {"GRU", rnn_from<GRU>},
       {"LayerNormalization",
        [](const json& c) {
-         return std::make_shared<LayerNormalization>(
-             LayerNormalizationOptions{.epsilon = c.at("epsilon").get<double>(),
-                                       .center = c.at("center").get<bool>(),
-                                       .scale = c.at("scale").get<bool>(),
-                                       .beta_initializer = initializer_from_json(c.at("beta_initializer")),
-                                       .gamma_initializer = initializer_from_json(c.at("gamma_initializer")),
-                                       .input_shape = shape_or_empty(c, "input_shape"),
-                                       .name = c.at("name").get<std::string>()});
+         return std::make_shared<LayerNormalization>(layers_detail::with_regularization_config(
+             c, LayerNormalizationOptions{.epsilon = c.at("epsilon").get<double>(),
+                                          .center = c.at("center").get<bool>(),
+                                          .scale = c.at("scale").get<bool>(),
+                                          .beta_initializer = initializer_from_json(c.at("beta_initializer")),
+                                          .gamma_initializer = initializer_from_json(c.at("gamma_initializer")),
+                                          .input_shape = shape_or_empty(c, "input_shape"),
+                                          .name = c.at("name").get<std::string>()}));
        }},
       {"MultiHeadAttention",
        [](const json& c) {
          return std::make_shared<MultiHeadAttention>(
              c.at("num_heads").get<std::int64_t>(), c.at("key_dim").get<std::int64_t>(),
-             MultiHeadAttentionOptions{.value_dim = c.at("value_dim").get<std::int64_t>(),
-                                       .use_bias = c.at("use_bias").get<bool>(),
-                                       .output_shape = c.at("output_shape").get<std::int64_t>(),
-                                       .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
-                                       .bias_initializer = initializer_from_json(c.at("bias_initializer")),
-                                       .input_shape = shape_or_empty(c, "input_shape"),
-                                       .name = c.at("name").get<std::string>()});
+             layers_detail::with_regularization_config(
+                 c, MultiHeadAttentionOptions{.value_dim = c.at("value_dim").get<std::int64_t>(),
+                                              .use_bias = c.at("use_bias").get<bool>(),
+                                              .output_shape = c.at("output_shape").get<std::int64_t>(),
+                                              .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                                              .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                                              .input_shape = shape_or_empty(c, "input_shape"),
+                                              .name = c.at("name").get<std::string>()}));
        }},
       {"TransformerEncoder",
        [](const json& c) {
@@ -256,15 +260,16 @@ const std::map<std::string, Factory>& factories() {
        [](const json& c) {
          return std::make_shared<Conv2DTranspose>(
              c.at("filters").get<std::int64_t>(), size2(c.at("kernel_size")),
-             Conv2DTransposeOptions{.strides = size2(c.at("strides")),
-                                    .padding = c.at("padding").get<std::string>(),
-                                    .dilation_rate = size2(c.at("dilation_rate")),
-                                    .activation = c.at("activation").get<std::string>(),
-                                    .use_bias = c.at("use_bias").get<bool>(),
-                                    .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
-                                    .bias_initializer = initializer_from_json(c.at("bias_initializer")),
-                                    .input_shape = shape_or_empty(c, "input_shape"),
-                                    .name = c.at("name").get<std::string>()});
+             layers_detail::with_regularization_config(
+                 c, Conv2DTransposeOptions{.strides = size2(c.at("strides")),
+                                           .padding = c.at("padding").get<std::string>(),
+                                           .dilation_rate = size2(c.at("dilation_rate")),
+                                           .activation = c.at("activation").get<std::string>(),
+                                           .use_bias = c.at("use_bias").get<bool>(),
+                                           .kernel_initializer = initializer_from_json(c.at("kernel_initializer")),
+                                           .bias_initializer = initializer_from_json(c.at("bias_initializer")),
+                                           .input_shape = shape_or_empty(c, "input_shape"),
+                                           .name = c.at("name").get<std::string>()}));
        }},
       {"UpSampling2D",
        [](const json& c) {
@@ -274,18 +279,19 @@ const std::map<std::string, Factory>& factories() {
       {"BatchNormalization",
        [](const json& c) {
          if (c.value("axis", -1) != -1) throw Error("BatchNormalization: only axis -1 (channels last) is supported");
-         return std::make_shared<BatchNormalization>(BatchNormalizationOptions{
-             .momentum = c.at("momentum").get<double>(),
-             .epsilon = c.at("epsilon").get<double>(),
-             .center = c.at("center").get<bool>(),
-             .scale = c.at("scale").get<bool>(),
-             .synchronized = c.value("synchronized", false),
-             .beta_initializer = initializer_from_json(c.at("beta_initializer")),
-             .gamma_initializer = initializer_from_json(c.at("gamma_initializer")),
-             .moving_mean_initializer = initializer_from_json(c.at("moving_mean_initializer")),
-             .moving_variance_initializer = initializer_from_json(c.at("moving_variance_initializer")),
-             .input_shape = shape_or_empty(c, "input_shape"),
-             .name = c.at("name").get<std::string>()});
+         return std::make_shared<BatchNormalization>(layers_detail::with_regularization_config(
+             c, BatchNormalizationOptions{
+                    .momentum = c.at("momentum").get<double>(),
+                    .epsilon = c.at("epsilon").get<double>(),
+                    .center = c.at("center").get<bool>(),
+                    .scale = c.at("scale").get<bool>(),
+                    .synchronized = c.value("synchronized", false),
+                    .beta_initializer = initializer_from_json(c.at("beta_initializer")),
+                    .gamma_initializer = initializer_from_json(c.at("gamma_initializer")),
+                    .moving_mean_initializer = initializer_from_json(c.at("moving_mean_initializer")),
+                    .moving_variance_initializer = initializer_from_json(c.at("moving_variance_initializer")),
+                    .input_shape = shape_or_empty(c, "input_shape"),
+                    .name = c.at("name").get<std::string>()}));
        }},
       {"LeakyReLU",
        [](const json& c) {
@@ -309,6 +315,7 @@ const std::map<std::string, Factory>& factories() {
          if (c.contains("shared_axes") && !c.at("shared_axes").is_null()) {
            o.shared_axes = c.at("shared_axes").get<std::vector<int>>();
          }
+         layers_detail::read_regularization_config(c, o);
          return std::make_shared<PReLU>(o);
        }},
       {"Concatenate",

@@ -1,6 +1,7 @@
 #include <optional>
 
 #include "kiln/error.hpp"
+#include "kiln/layers/activity_regularization.hpp"
 #include "kiln/layers/bidirectional.hpp"
 #include "kiln/layers/conv1d.hpp"
 #include "kiln/layers/cropping.hpp"
@@ -20,6 +21,7 @@
 #include "kiln/layers/upsampling1d.hpp"
 #include "kiln/layers/zero_padding.hpp"
 #include "layers/registry_detail.hpp"
+#include "layers/weight_regularization.hpp"
 
 namespace kiln::layers::registry_detail {
 namespace {
@@ -85,22 +87,6 @@ Initializer initializer(const json& c, const char* key, const char* keras_defaul
   return c.contains(key) && !c.at(key).is_null() ? initializer_from_json(c.at(key)) : Initializer(keras_default);
 }
 
-// Kiln does not have regularizers or constraints on these layers yet: a config that sets one
-// is an error rather than a silently different model. Keras writes null for "none".
-void reject_unsupported(const json& c, std::initializer_list<const char*> keys) {
-  for (const char* key : keys) {
-    if (c.contains(key) && !c.at(key).is_null()) {
-      throw Error(std::string(key) + " " + c.at(key).dump() + " is not supported yet (only null)");
-    }
-  }
-}
-
-void reject_conv_extras(const json& c, const char* kernel) {
-  const std::string k = kernel;
-  reject_unsupported(c, {(k + "_regularizer").c_str(), "bias_regularizer", "activity_regularizer",
-                         (k + "_constraint").c_str(), "bias_constraint"});
-}
-
 std::shared_ptr<Layer> global_pooling(const json& c, const char* type) {
   const GlobalPoolingOptions o{
       .data_format = data_format(c), .keepdims = c.value("keepdims", false), .name = name_of(c)};
@@ -151,20 +137,20 @@ const std::map<std::string, Factory>& keras_parity_factories() {
       {"GlobalMaxPooling2D", [](const json& c) { return global_pooling(c, "GlobalMaxPooling2D"); }},
       {"Conv1D",
        [](const json& c) -> std::shared_ptr<Layer> {
-         reject_conv_extras(c, "kernel");
          return std::make_shared<Conv1D>(
              c.at("filters").get<std::int64_t>(), one(c.at("kernel_size")),
-             Conv1DOptions{.strides = c.contains("strides") ? one(c.at("strides")) : 1,
-                           .padding = c.value("padding", std::string("valid")),
-                           .data_format = data_format(c),
-                           .dilation_rate = c.contains("dilation_rate") ? one(c.at("dilation_rate")) : 1,
-                           .groups = c.value("groups", std::int64_t{1}),
-                           .activation = activation(c),
-                           .use_bias = c.value("use_bias", true),
-                           .kernel_initializer = initializer(c, "kernel_initializer", "glorot_uniform"),
-                           .bias_initializer = initializer(c, "bias_initializer", "zeros"),
-                           .input_shape = input_shape_of(c),
-                           .name = name_of(c)});
+             layers_detail::with_regularization_config(
+                 c, Conv1DOptions{.strides = c.contains("strides") ? one(c.at("strides")) : 1,
+                                  .padding = c.value("padding", std::string("valid")),
+                                  .data_format = data_format(c),
+                                  .dilation_rate = c.contains("dilation_rate") ? one(c.at("dilation_rate")) : 1,
+                                  .groups = c.value("groups", std::int64_t{1}),
+                                  .activation = activation(c),
+                                  .use_bias = c.value("use_bias", true),
+                                  .kernel_initializer = initializer(c, "kernel_initializer", "glorot_uniform"),
+                                  .bias_initializer = initializer(c, "bias_initializer", "zeros"),
+                                  .input_shape = input_shape_of(c),
+                                  .name = name_of(c)}));
        }},
       {"MaxPooling1D", pooling1d<MaxPooling1D>},
       {"AveragePooling1D", pooling1d<AveragePooling1D>},
@@ -172,41 +158,40 @@ const std::map<std::string, Factory>& keras_parity_factories() {
        [](const json& c) { return std::make_shared<UpSampling1D>(c.value("size", std::int64_t{2}), name_of(c)); }},
       {"DepthwiseConv2D",
        [](const json& c) -> std::shared_ptr<Layer> {
-         reject_conv_extras(c, "depthwise");
          return std::make_shared<DepthwiseConv2D>(
              size2(c.at("kernel_size")),
-             DepthwiseConv2DOptions{
-                 .strides = c.contains("strides") ? size2(c.at("strides")) : Size2(1),
-                 .padding = c.value("padding", std::string("valid")),
-                 .depth_multiplier = c.value("depth_multiplier", std::int64_t{1}),
-                 .data_format = data_format(c),
-                 .dilation_rate = c.contains("dilation_rate") ? size2(c.at("dilation_rate")) : Size2(1),
-                 .activation = activation(c),
-                 .use_bias = c.value("use_bias", true),
-                 .depthwise_initializer = initializer(c, "depthwise_initializer", "glorot_uniform"),
-                 .bias_initializer = initializer(c, "bias_initializer", "zeros"),
-                 .input_shape = input_shape_of(c),
-                 .name = name_of(c)});
+             layers_detail::with_regularization_config(
+                 c, DepthwiseConv2DOptions{
+                        .strides = c.contains("strides") ? size2(c.at("strides")) : Size2(1),
+                        .padding = c.value("padding", std::string("valid")),
+                        .depth_multiplier = c.value("depth_multiplier", std::int64_t{1}),
+                        .data_format = data_format(c),
+                        .dilation_rate = c.contains("dilation_rate") ? size2(c.at("dilation_rate")) : Size2(1),
+                        .activation = activation(c),
+                        .use_bias = c.value("use_bias", true),
+                        .depthwise_initializer = initializer(c, "depthwise_initializer", "glorot_uniform"),
+                        .bias_initializer = initializer(c, "bias_initializer", "zeros"),
+                        .input_shape = input_shape_of(c),
+                        .name = name_of(c)}));
        }},
       {"SeparableConv2D",
        [](const json& c) -> std::shared_ptr<Layer> {
-         reject_conv_extras(c, "depthwise");
-         reject_unsupported(c, {"pointwise_regularizer", "pointwise_constraint"});
          return std::make_shared<SeparableConv2D>(
              c.at("filters").get<std::int64_t>(), size2(c.at("kernel_size")),
-             SeparableConv2DOptions{
-                 .strides = c.contains("strides") ? size2(c.at("strides")) : Size2(1),
-                 .padding = c.value("padding", std::string("valid")),
-                 .data_format = data_format(c),
-                 .dilation_rate = c.contains("dilation_rate") ? size2(c.at("dilation_rate")) : Size2(1),
-                 .depth_multiplier = c.value("depth_multiplier", std::int64_t{1}),
-                 .activation = activation(c),
-                 .use_bias = c.value("use_bias", true),
-                 .depthwise_initializer = initializer(c, "depthwise_initializer", "glorot_uniform"),
-                 .pointwise_initializer = initializer(c, "pointwise_initializer", "glorot_uniform"),
-                 .bias_initializer = initializer(c, "bias_initializer", "zeros"),
-                 .input_shape = input_shape_of(c),
-                 .name = name_of(c)});
+             layers_detail::with_regularization_config(
+                 c, SeparableConv2DOptions{
+                        .strides = c.contains("strides") ? size2(c.at("strides")) : Size2(1),
+                        .padding = c.value("padding", std::string("valid")),
+                        .data_format = data_format(c),
+                        .dilation_rate = c.contains("dilation_rate") ? size2(c.at("dilation_rate")) : Size2(1),
+                        .depth_multiplier = c.value("depth_multiplier", std::int64_t{1}),
+                        .activation = activation(c),
+                        .use_bias = c.value("use_bias", true),
+                        .depthwise_initializer = initializer(c, "depthwise_initializer", "glorot_uniform"),
+                        .pointwise_initializer = initializer(c, "pointwise_initializer", "glorot_uniform"),
+                        .bias_initializer = initializer(c, "bias_initializer", "zeros"),
+                        .input_shape = input_shape_of(c),
+                        .name = name_of(c)}));
        }},
       {"ZeroPadding1D",
        [](const json& c) {
@@ -262,17 +247,16 @@ const std::map<std::string, Factory>& keras_parity_factories() {
        }},
       {"GroupNormalization",
        [](const json& c) -> std::shared_ptr<Layer> {
-         reject_unsupported(c, {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"});
-         return std::make_shared<GroupNormalization>(
-             GroupNormalizationOptions{.groups = c.value("groups", std::int64_t{32}),
-                                       .axis = c.value("axis", -1),
-                                       .epsilon = c.value("epsilon", 1e-3),
-                                       .center = c.value("center", true),
-                                       .scale = c.value("scale", true),
-                                       .beta_initializer = initializer(c, "beta_initializer", "zeros"),
-                                       .gamma_initializer = initializer(c, "gamma_initializer", "ones"),
-                                       .input_shape = input_shape_of(c),
-                                       .name = name_of(c)});
+         return std::make_shared<GroupNormalization>(layers_detail::with_regularization_config(
+             c, GroupNormalizationOptions{.groups = c.value("groups", std::int64_t{32}),
+                                          .axis = c.value("axis", -1),
+                                          .epsilon = c.value("epsilon", 1e-3),
+                                          .center = c.value("center", true),
+                                          .scale = c.value("scale", true),
+                                          .beta_initializer = initializer(c, "beta_initializer", "zeros"),
+                                          .gamma_initializer = initializer(c, "gamma_initializer", "ones"),
+                                          .input_shape = input_shape_of(c),
+                                          .name = name_of(c)}));
        }},
       {"TimeDistributed",
        [](const json& c) { return std::make_shared<TimeDistributed>(nested(c.at("layer")), name_of(c)); }},
@@ -304,6 +288,10 @@ const std::map<std::string, Factory>& keras_parity_factories() {
                                    .seed = seed(c),
                                    .use_causal_mask = c.value("use_causal_mask", false),
                                    .name = name_of(c)});
+       }},
+      {"ActivityRegularization",
+       [](const json& c) {
+         return std::make_shared<ActivityRegularization>(c.value("l1", 0.0), c.value("l2", 0.0), name_of(c));
        }},
       {"UnitNormalization",
        [](const json& c) -> std::shared_ptr<Layer> {

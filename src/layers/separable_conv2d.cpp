@@ -7,6 +7,7 @@
 #include "kiln/ops/grouped_conv.hpp"
 #include "layers/image_arguments.hpp"
 #include "layers/sequence_arguments.hpp"
+#include "layers/weight_regularization.hpp"
 #include "ops/padding.hpp"
 
 namespace kiln::layers {
@@ -59,7 +60,21 @@ nlohmann::json SeparableConv2D::get_config() const {
   c["depthwise_initializer"] = to_json(options_.depthwise_initializer);
   c["pointwise_initializer"] = to_json(options_.pointwise_initializer);
   c["bias_initializer"] = to_json(options_.bias_initializer);
+  layers_detail::put_regularization_config(c, options_);
   return c;
+}
+
+std::vector<Tensor> SeparableConv2D::regularization_losses() const {
+  return layers_detail::penalties({{options_.depthwise_regularizer, options_.depthwise_constraint, depthwise_kernel_},
+                                   {options_.pointwise_regularizer, options_.pointwise_constraint, pointwise_kernel_},
+                                   {options_.bias_regularizer, options_.bias_constraint, bias_}},
+                                  options_.activity_regularizer, {activity_});
+}
+
+void SeparableConv2D::apply_constraints() {
+  layers_detail::constrain({{options_.depthwise_regularizer, options_.depthwise_constraint, depthwise_kernel_},
+                            {options_.pointwise_regularizer, options_.pointwise_constraint, pointwise_kernel_},
+                            {options_.bias_regularizer, options_.bias_constraint, bias_}});
 }
 
 Tensor SeparableConv2D::forward(const Tensor& x, bool) {
@@ -71,7 +86,9 @@ Tensor SeparableConv2D::forward(const Tensor& x, bool) {
   pointwise.relu = options_.activation == "relu";
   const Tensor y =
       conv2d(depthwise_conv2d(x, depthwise_kernel_, Tensor(), depthwise), pointwise_kernel_, bias_, pointwise);
-  return pointwise.relu ? y : apply_activation(options_.activation, y);
+  Tensor out = pointwise.relu ? y : apply_activation(options_.activation, y);
+  if (options_.activity_regularizer) activity_ = out;
+  return out;
 }
 
 }  // namespace kiln::layers

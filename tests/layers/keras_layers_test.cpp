@@ -402,10 +402,11 @@ TEST(KerasLayers, ReadsKeras3ConfigsOfEarlierLayers) {
 
 TEST(KerasLayers, ConfigErrorsNameTheLayerAndTheValue) {
   json config = every_new_layer()[4]->get_config();  // the Conv1D
-  config["kernel_regularizer"] = {{"class_name", "L2"}, {"config", {{"l2", 0.01}}}};
+  config["kernel_regularizer"] = {{"class_name", "L5"}, {"config", {{"l5", 0.01}}}};
   const std::string regularizer = error_of([&] { layer_from_config("Conv1D", config); });
   EXPECT_TRUE(contains(regularizer, "Conv1D")) << regularizer;
   EXPECT_TRUE(contains(regularizer, "kernel_regularizer")) << regularizer;
+  EXPECT_TRUE(contains(regularizer, "L5")) << regularizer;
   config.erase("kernel_regularizer");
   config["data_format"] = "channels_first";
   const std::string format = error_of([&] { layer_from_config("Conv1D", config); });

@@ -4,8 +4,10 @@
 #include <optional>
 #include <vector>
 
+#include "kiln/constraints.hpp"
 #include "kiln/initializers.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -59,6 +61,8 @@ class Softmax : public Layer {
 
 struct PReLUOptions {
   Initializer alpha_initializer = "zeros";
+  regularizers::RegularizerArgument alpha_regularizer = {};
+  constraints::ConstraintArgument alpha_constraint = {};
   // Axes (Keras's numbering: 1 is the first after the batch) along which one slope is shared,
   // e.g. {1, 2} for one slope per channel of NHWC images.
   std::vector<int> shared_axes = {};
@@ -72,6 +76,9 @@ class PReLU : public Layer {
   explicit PReLU(PReLUOptions options = {});
   Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
+  const PReLUOptions& options() const { return options_; }
   const Tensor& alpha() const { return alpha_; }
 
  protected:

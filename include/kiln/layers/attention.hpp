@@ -15,8 +15,10 @@
 //   auto [out, weights] = mha.call(query, value, key, {.use_causal_mask = true});
 // In a Sequential model, mha(x) is self-attention: call(x, x, x).output.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/ops/attention.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -26,6 +28,13 @@ struct MultiHeadAttentionOptions {
   std::int64_t output_shape = 0;  // width of the output; 0: the query's features (Keras's None)
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
+  // As Keras's, on each of the four projections (query, key, value, attention_output): their
+  // kernels, their biases, and (activity) their outputs.
+  regularizers::RegularizerArgument kernel_regularizer = {};
+  regularizers::RegularizerArgument bias_regularizer = {};
+  regularizers::RegularizerArgument activity_regularizer = {};
+  constraints::ConstraintArgument kernel_constraint = {};
+  constraints::ConstraintArgument bias_constraint = {};
   Shape input_shape = {};  // the query's [time, features], only on a model's first layer
   std::string name;
 };
@@ -57,6 +66,8 @@ class MultiHeadAttention : public Layer {
 
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;
@@ -69,6 +80,7 @@ class MultiHeadAttention : public Layer {
   // Feature widths of value and key, fixed when the layer is built (the query's by default).
   std::int64_t value_features_ = 0, key_features_ = 0;
   Tensor query_kernel_, query_bias_, key_kernel_, key_bias_, value_kernel_, value_bias_, output_kernel_, output_bias_;
+  std::vector<Tensor> activity_;  // the last call's projections, kept only with an activity_regularizer
 };
 
 }  // namespace kiln::layers

@@ -13,7 +13,9 @@
 // (kiln::distributed::DataParallel) the batch statistics are the global batch's, reduced over
 // every rank, so N ranks train as one process on the whole batch; elsewhere it changes nothing.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -25,6 +27,10 @@ struct BatchNormalizationOptions {
   bool synchronized = false;
   Initializer beta_initializer = "zeros";
   Initializer gamma_initializer = "ones";
+  regularizers::RegularizerArgument beta_regularizer = {};
+  regularizers::RegularizerArgument gamma_regularizer = {};
+  constraints::ConstraintArgument beta_constraint = {};
+  constraints::ConstraintArgument gamma_constraint = {};
   Initializer moving_mean_initializer = "zeros";
   Initializer moving_variance_initializer = "ones";
   Shape input_shape = {};
@@ -41,6 +47,8 @@ class BatchNormalization : public Layer {
   Tensor moving_variance() const;
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;

@@ -11,7 +11,8 @@
 //   "" (Keras's None): no merge, both outputs from call() (forward() is then an Error).
 // return_state (given to the wrapped layer): call_merged() gives Keras's
 // [output, forward states..., backward states...]; forward() the output alone.
-// Weights: the forward layer's, then the backward layer's.
+// Weights: the forward layer's, then the backward layer's; so are the regularization losses, and
+// apply_constraints() applies both layers' constraints.
 #pragma once
 #include <concepts>
 #include <memory>
@@ -38,6 +39,8 @@ class Bidirectional : public Layer {
 
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;

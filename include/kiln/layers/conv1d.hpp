@@ -5,7 +5,9 @@
 //   output t sees only inputs <= t; ceil(steps / strides) outputs)
 // It runs as a 2-D convolution of height 1 on the same kernels.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -19,6 +21,11 @@ struct Conv1DOptions {
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
+  regularizers::RegularizerArgument kernel_regularizer = {};
+  regularizers::RegularizerArgument bias_regularizer = {};
+  regularizers::RegularizerArgument activity_regularizer = {};  // on the layer's output
+  constraints::ConstraintArgument kernel_constraint = {};
+  constraints::ConstraintArgument bias_constraint = {};
   Shape input_shape = {};  // [steps, channels], only on a model's first layer
   std::string name;
 };
@@ -32,6 +39,8 @@ class Conv1D : public Layer {
   const Conv1DOptions& options() const { return options_; }
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;
@@ -43,6 +52,7 @@ class Conv1D : public Layer {
   std::int64_t filters_, kernel_size_;
   Conv1DOptions options_;
   Tensor kernel_, bias_;
+  Tensor activity_;  // the last output, kept only with an activity_regularizer
 };
 
 }  // namespace kiln::layers

@@ -10,8 +10,8 @@
 
 namespace kiln::layers {
 
-// The same options as Conv2D: strides, padding, dilation_rate, activation,
-// use_bias, initializers, input_shape, name.
+// The same options as Conv2D: strides, padding, dilation_rate, activation, use_bias,
+// initializers, regularizers and constraints (Keras's kernel_/bias_/activity_), input_shape, name.
 using Conv2DTransposeOptions = Conv2DOptions;
 
 class Conv2DTranspose : public Layer {
@@ -26,6 +26,8 @@ class Conv2DTranspose : public Layer {
   Tensor bias() const;    // [filters]
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
   Conv2dTransposeParams conv_params() const;
 
  protected:
@@ -37,6 +39,7 @@ class Conv2DTranspose : public Layer {
   Size2 kernel_size_;
   Conv2DTransposeOptions options_;
   Tensor kernel_, bias_;
+  Tensor activity_;  // the last output, kept only with an activity_regularizer
 };
 
 }  // namespace kiln::layers

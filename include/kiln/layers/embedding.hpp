@@ -8,12 +8,17 @@
 // Ids may be int32, int64 or uint8; an id outside [0, input_dim) is an Error
 // naming the layer, the id and where it is.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
 struct EmbeddingOptions {
   Initializer embeddings_initializer = Initializer::random_uniform(-0.05, 0.05);  // Keras's "uniform"
+  regularizers::RegularizerArgument embeddings_regularizer = {};
+  regularizers::RegularizerArgument activity_regularizer = {};  // on the layer's output
+  constraints::ConstraintArgument embeddings_constraint = {};
   // Id 0 is padding: compute_mask() marks it (Keras's mask_zero). Kiln passes
   // masks explicitly, e.g. lstm.call(x, {.mask = embedding.compute_mask(ids)}).
   bool mask_zero = false;
@@ -36,6 +41,8 @@ class Embedding : public Layer {
   bool accepts_dtype(DType dtype) const override;
   std::string accepted_dtypes() const override { return "int32, int64 or uint8 (token ids)"; }
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;
@@ -47,6 +54,7 @@ class Embedding : public Layer {
   std::int64_t input_dim_, output_dim_;
   EmbeddingOptions options_;
   Tensor embeddings_;
+  Tensor activity_;  // the last output, kept only with an activity_regularizer
 };
 
 struct PositionEmbeddingOptions {

@@ -4,7 +4,9 @@
 //   y = (x - mean) / sqrt(var + epsilon) * gamma + beta,   gamma, beta [channels].
 // groups = channels is InstanceNormalization; groups = 1 normalises whole samples.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -16,6 +18,10 @@ struct GroupNormalizationOptions {
   bool scale = true;   // learn gamma
   Initializer beta_initializer = "zeros";
   Initializer gamma_initializer = "ones";
+  regularizers::RegularizerArgument beta_regularizer = {};
+  regularizers::RegularizerArgument gamma_regularizer = {};
+  constraints::ConstraintArgument beta_constraint = {};
+  constraints::ConstraintArgument gamma_constraint = {};
   Shape input_shape = {};
   std::string name;
 };
@@ -26,6 +32,8 @@ class GroupNormalization : public Layer {
   const GroupNormalizationOptions& options() const { return options_; }
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;

@@ -3,7 +3,9 @@
 // axis -1, epsilon 1e-3, center and scale on). PyTorch's nn.LayerNorm is the
 // same computation with epsilon 1e-5.
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -13,6 +15,10 @@ struct LayerNormalizationOptions {
   bool scale = true;   // learn gamma
   Initializer beta_initializer = "zeros";
   Initializer gamma_initializer = "ones";
+  regularizers::RegularizerArgument beta_regularizer = {};
+  regularizers::RegularizerArgument gamma_regularizer = {};
+  constraints::ConstraintArgument beta_constraint = {};
+  constraints::ConstraintArgument gamma_constraint = {};
   Shape input_shape = {};
   std::string name;
 };
@@ -26,6 +32,8 @@ class LayerNormalization : public Layer {
   Tensor beta() const;   // [features], undefined without center
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;

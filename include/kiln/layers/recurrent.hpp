@@ -25,8 +25,10 @@
 #include <optional>
 #include <vector>
 
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/ops/recurrent.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -38,6 +40,14 @@ struct RNNOptions {
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
   bool unit_forget_bias = true;  // LSTM: the forget gate's bias starts at 1 (the rest from bias_initializer)
+  regularizers::RegularizerArgument kernel_regularizer = {};
+  regularizers::RegularizerArgument recurrent_regularizer = {};  // on recurrent_kernel
+  regularizers::RegularizerArgument bias_regularizer = {};
+  // On the output and, with return_state, each final state (what Keras's call returns).
+  regularizers::RegularizerArgument activity_regularizer = {};
+  constraints::ConstraintArgument kernel_constraint = {};
+  constraints::ConstraintArgument recurrent_constraint = {};
+  constraints::ConstraintArgument bias_constraint = {};
   // Keras's dropout: while training, each input feature is dropped with this probability (the rest
   // scaled by 1 / (1 - dropout)), with one mask per sequence, the same at every time step.
   double dropout = 0.0;
@@ -74,6 +84,8 @@ class RNNLayer : public Layer {
 
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
   // Only a layer with dropout draws random numbers (checkpoints of other models are unchanged).
   std::vector<Generator*> generators() override {
     return draws_masks() ? std::vector<Generator*>{&generator_} : std::vector<Generator*>{};
@@ -96,8 +108,9 @@ class RNNLayer : public Layer {
   std::int64_t units_;
   RNNOptions options_;
   int gates_;
-  Generator generator_;  // draws the dropout masks
-  Tensor state_mask_;    // the recurrent dropout mask of the call in progress, for op_options()
+  Generator generator_;           // draws the dropout masks
+  Tensor state_mask_;             // the recurrent dropout mask of the call in progress, for op_options()
+  std::vector<Tensor> activity_;  // the last call's outputs, kept only with an activity_regularizer
 };
 
 class SimpleRNN : public RNNLayer {

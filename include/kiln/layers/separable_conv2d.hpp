@@ -4,7 +4,9 @@
 //   depthwise_kernel [kh, kw, C, depth_multiplier]
 //   pointwise_kernel [1, 1, C * depth_multiplier, filters], bias [filters]
 #pragma once
+#include "kiln/constraints.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/regularizers.hpp"
 
 namespace kiln::layers {
 
@@ -19,6 +21,13 @@ struct SeparableConv2DOptions {
   Initializer depthwise_initializer = "glorot_uniform";
   Initializer pointwise_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
+  regularizers::RegularizerArgument depthwise_regularizer = {};
+  regularizers::RegularizerArgument pointwise_regularizer = {};
+  regularizers::RegularizerArgument bias_regularizer = {};
+  regularizers::RegularizerArgument activity_regularizer = {};  // on the layer's output
+  constraints::ConstraintArgument depthwise_constraint = {};
+  constraints::ConstraintArgument pointwise_constraint = {};
+  constraints::ConstraintArgument bias_constraint = {};
   Shape input_shape = {};  // [height, width, channels], only on a model's first layer
   std::string name;
 };
@@ -32,6 +41,8 @@ class SeparableConv2D : public Layer {
   const SeparableConv2DOptions& options() const { return options_; }
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
+  std::vector<Tensor> regularization_losses() const override;
+  void apply_constraints() override;
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;
@@ -42,6 +53,7 @@ class SeparableConv2D : public Layer {
   Size2 kernel_size_;
   SeparableConv2DOptions options_;
   Tensor depthwise_kernel_, pointwise_kernel_, bias_;
+  Tensor activity_;  // the last output, kept only with an activity_regularizer
 };
 
 }  // namespace kiln::layers

@@ -3,6 +3,9 @@
 //   model.add(TimeDistributed(Dense(8)));          // a Dense per step
 //   model.add(TimeDistributed(Conv2D(16, 3)));     // over [batch, frames, h, w, c]
 // It runs the layer once on [batch * time, ...], so it is as fast as the layer itself.
+// The layer's regularization losses and constraints are the wrapper's. Its activity penalty sees
+// that [batch * time, ...] output (divided by batch * time); Keras's TimeDistributed runs the
+// layer's call() directly, which adds none.
 #pragma once
 #include <concepts>
 #include <memory>
@@ -23,6 +26,8 @@ class TimeDistributed : public Layer {
   Shape compute_output_shape(const Shape& input_shape) const override;
   nlohmann::json get_config() const override;
   std::vector<Generator*> generators() override { return layer_->generators(); }
+  std::vector<Tensor> regularization_losses() const override { return layer_->regularization_losses(); }
+  void apply_constraints() override { layer_->apply_constraints(); }
 
  protected:
   void build_weights(const Shape& input_shape, Generator& generator) override;
