@@ -267,7 +267,8 @@ void conv2d_backward_weights(const float* x, const float* gy, float* gw, const C
 // thread's bf16 buffers; the weights are rounded by the reorder into the
 // primitive's layout that the float32 path runs anyway, so they cost no extra pass.
 // Few input channels (an RGB first layer) keep the direct float32 kernels: with
-// 27 products per output the work is memory bound and bf16 would gain nothing.
+// 27 products per output the work is memory bound, and the article's CNN trained
+// about 8% slower with oneDNN's bf16 convolution for that layer.
 void conv2d_forward_bf16(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g,
                          bool fuse_relu) {
   if (conv2d_forward_small_channels(x, w, b, y, g, fuse_relu)) return;
