@@ -1,6 +1,7 @@
 // Training and inference throughput of the article's CNN on random data.
 //   kiln_bench_cnn [--mode both|train|infer] [--threads N] [--steps S] [--warmup W] [--batch B]
 //                  [--infer-batch B] [--infer-steps S] [--shape 32,32,3] [--min-time SECONDS]
+//                  [--precision float32|bf16]
 // --min-time extends each timed window past --steps (--infer-steps) until it lasts that long,
 // so that fast and slow set-ups are measured over windows of the same length.
 // Prints one JSON line, for bench/run_bench.py to collect. --mode train (or infer)
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
   double min_time = 0;
   std::int64_t batch = 64, infer_batch = 256;
   Shape shape{32, 32, 3};
-  std::string mode = "both";
+  std::string mode = "both", precision = "float32";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--mode") mode = v;
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     else if (k == "--infer-batch") infer_batch = std::stoll(v);
     else if (k == "--infer-steps") infer_steps = std::stoi(v);
     else if (k == "--min-time") min_time = std::stod(v);
+    else if (k == "--precision") precision = v;
     else if (k == "--shape") {
       shape.clear();
       for (std::size_t p = 0; p < v.size();) {
@@ -74,6 +76,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kiln_bench_cnn: --mode must be both, train or infer, got %s\n", mode.c_str());
     return 2;
   }
+  if (precision != "float32" && precision != "bf16") {
+    std::fprintf(stderr, "kiln_bench_cnn: --precision must be float32 or bf16, got %s\n", precision.c_str());
+    return 2;
+  }
+  // bf16: Keras's mixed_bfloat16 policy for every layer (bench/bf16_bench.py compares the two).
+  mixed_precision::set_global_policy(precision == "bf16" ? "mixed_bfloat16" : "float32");
   const bool run_train = mode != "infer", run_infer = mode != "train";
   set_num_threads(threads);
   manual_seed(0);
@@ -120,12 +128,14 @@ int main(int argc, char** argv) {
     }
     infer_sps = infer_steps * infer_batch / seconds(t0);
   }
-  std::printf("{\"framework\": \"kiln\", \"mode\": \"%s\", \"threads\": %d, \"batch\": %lld, \"steps\": %d, "
-              "\"warmup\": %d, \"infer_batch\": %lld, \"infer_steps\": %d, \"train_samples_per_s\": %.1f, "
-              "\"infer_samples_per_s\": %.1f, \"train_ms_per_step\": %.3f, \"peak_tensor_mb\": %.1f, "
-              "\"self_peak_rss_mb\": %.1f, \"steady_state_page_faults\": %ld}\n",
-              mode.c_str(), get_num_threads(), static_cast<long long>(batch), steps, warmup,
-              static_cast<long long>(infer_batch), infer_steps, train_sps, infer_sps, train_ms,
-              memory::stats().peak_bytes_in_use / 1048576.0, peak_rss_mb(), steady_faults);
+  std::printf(
+      "{\"framework\": \"kiln\", \"mode\": \"%s\", \"precision\": \"%s\", \"threads\": %d, \"batch\": %lld, \"steps\": "
+      "%d, "
+      "\"warmup\": %d, \"infer_batch\": %lld, \"infer_steps\": %d, \"train_samples_per_s\": %.1f, "
+      "\"infer_samples_per_s\": %.1f, \"train_ms_per_step\": %.3f, \"peak_tensor_mb\": %.1f, "
+      "\"self_peak_rss_mb\": %.1f, \"steady_state_page_faults\": %ld}\n",
+      mode.c_str(), precision.c_str(), get_num_threads(), static_cast<long long>(batch), steps, warmup,
+      static_cast<long long>(infer_batch), infer_steps, train_sps, infer_sps, train_ms,
+      memory::stats().peak_bytes_in_use / 1048576.0, peak_rss_mb(), steady_faults);
   return 0;
 }

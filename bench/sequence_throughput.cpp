@@ -1,6 +1,6 @@
 // Training throughput of the sequence models on random data.
 //   kiln_bench_sequence --model lstm|transformer [--threads N] [--steps S] [--warmup W] [--batch B] [--seq T]
-//                       [--min-time SECONDS]
+//                       [--min-time SECONDS] [--precision float32|bf16]
 //
 // lstm:        LSTM(128) over [batch 64, 64 steps, 32 features], last output -> Dense(10);
 //              softmax cross-entropy with integer labels, Adam(1e-3, eps 1e-7): full training steps.
@@ -41,7 +41,7 @@ Tensor random_normal(const Shape& shape, Generator& gen) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model = "lstm";
+  std::string model = "lstm", precision = "float32";
   int threads = 0, steps = 100, warmup = 10;
   double min_time = 0;  // --min-time: the timed window lasts at least this long, past --steps if need be
   std::int64_t batch = 0, seq = 64;
@@ -54,11 +54,18 @@ int main(int argc, char** argv) {
     else if (k == "--batch") batch = std::stoll(v);
     else if (k == "--seq") seq = std::stoll(v);
     else if (k == "--min-time") min_time = std::stod(v);
+    else if (k == "--precision") precision = v;
   }
   if (model != "lstm" && model != "transformer") {
     std::fprintf(stderr, "kiln_bench_sequence: --model must be lstm or transformer, got %s\n", model.c_str());
     return 2;
   }
+  if (precision != "float32" && precision != "bf16") {
+    std::fprintf(stderr, "kiln_bench_sequence: --precision must be float32 or bf16, got %s\n", precision.c_str());
+    return 2;
+  }
+  // bf16: Keras's mixed_bfloat16 policy for every layer made below (bench/bf16_bench.py).
+  mixed_precision::set_global_policy(precision == "bf16" ? "mixed_bfloat16" : "float32");
   set_num_threads(threads);
   manual_seed(0);
   Generator gen(1);
@@ -103,10 +110,12 @@ int main(int argc, char** argv) {
     for (int i = 0; i < warmup; ++i) step(pool[i % 8]);
     seconds = timed([&](int i) { step(pool[i % 8]); });
   }
-  std::printf("{\"framework\": \"kiln\", \"model\": \"%s\", \"threads\": %d, \"batch\": %lld, \"seq\": %lld, "
-              "\"steps\": %d, \"warmup\": %d, \"sequences_per_s\": %.1f, \"ms_per_step\": %.3f, "
-              "\"self_peak_rss_mb\": %.1f}\n",
-              model.c_str(), get_num_threads(), static_cast<long long>(batch), static_cast<long long>(seq), steps,
-              warmup, steps * batch / seconds, 1e3 * seconds / steps, peak_rss_mb());
+  std::printf(
+      "{\"framework\": \"kiln\", \"model\": \"%s\", \"precision\": \"%s\", \"threads\": %d, \"batch\": %lld, \"seq\": "
+      "%lld, "
+      "\"steps\": %d, \"warmup\": %d, \"sequences_per_s\": %.1f, \"ms_per_step\": %.3f, "
+      "\"self_peak_rss_mb\": %.1f}\n",
+      model.c_str(), precision.c_str(), get_num_threads(), static_cast<long long>(batch), static_cast<long long>(seq),
+      steps, warmup, steps * batch / seconds, 1e3 * seconds / steps, peak_rss_mb());
   return 0;
 }

@@ -99,6 +99,7 @@
 #include "kiln/layers/zero_padding.hpp"
 #include "kiln/losses.hpp"
 #include "kiln/metrics.hpp"
+#include "kiln/mixed_precision.hpp"
 #include "kiln/metrics/classification.hpp"
 #include "kiln/metrics/ranking.hpp"
 #include "kiln/model.hpp"

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/compute_type.hpp"
 #include "kiln/ops/activations.hpp"
 #include "kiln/ops/attention.hpp"
 #include "kiln/ops/conv_transpose.hpp"
@@ -92,7 +93,7 @@ Tensor concat(const std::vector<Tensor>& tensors, int axis);
 // a [..., M, K] x b [K, N] -> [..., M, N]; both 2-D, or a batched on the left.
 Tensor matmul(const Tensor& a, const Tensor& b);
 // x [..., in] w [in, out] + b [out] (b may be undefined) — a Dense layer's product.
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, ComputeType compute = ComputeType::Float32);
 
 // --- convolution and pooling (channels last) --------------------------------------
 struct Conv2dParams {
@@ -102,6 +103,7 @@ struct Conv2dParams {
   // Apply max(0, .) in the same pass (Conv2D with activation "relu"); the
   // backward then masks the gradient and sums the bias gradient in one sweep.
   bool relu = false;
+  ComputeType compute = ComputeType::Float32;  // BFloat16: mixed precision (kiln/compute_type.hpp)
 };
 // x [N, H, W, C], w [KH, KW, C, O], b [O] or undefined -> [N, OH, OW, O]
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& params = {});

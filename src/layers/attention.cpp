@@ -10,10 +10,10 @@ namespace kiln::layers {
 namespace {
 
 // x [B, T, E] projected per head: x W + b, W [E, heads, width] -> [B, T, heads, width].
-Tensor project(const Tensor& x, const Tensor& kernel, const Tensor& bias) {
+Tensor project(const Tensor& x, const Tensor& kernel, const Tensor& bias, ComputeType compute) {
   const std::int64_t heads = kernel.size(1), width = kernel.size(2);
   Tensor y = linear(x, reshape(kernel, {kernel.size(0), heads * width}),
-                    bias.defined() ? reshape(bias, {heads * width}) : Tensor());
+                    bias.defined() ? reshape(bias, {heads * width}) : Tensor(), compute);
   return reshape(y, {x.size(0), x.size(1), heads, width});
 }
 
@@ -140,13 +140,14 @@ AttentionResult MultiHeadAttention::call(const Tensor& query, const Tensor& valu
   } else if (args.padding_mask.defined()) {
     attention.mask = args.padding_mask.reshape({B, 1, Tk});
   }
-  const Tensor q = project(query_input, query_kernel_, query_bias_);
-  const Tensor k = project(key, key_kernel_, key_bias_);
-  const Tensor v = project(value, value_kernel_, value_bias_);
+  attention.compute = compute_type();
+  const Tensor q = project(query_input, query_kernel_, query_bias_, attention.compute);
+  const Tensor k = project(key, key_kernel_, key_bias_, attention.compute);
+  const Tensor v = project(value, value_kernel_, value_bias_, attention.compute);
   AttentionResult r = scaled_dot_product_attention(q, k, v, attention);
   const std::int64_t Dv = value_dim(), out = output_kernel_.size(2);
   r.output = linear(reshape(r.output, {B, Tq, num_heads_ * Dv}), reshape(output_kernel_, {num_heads_ * Dv, out}),
-                    output_bias_);
+                    output_bias_, attention.compute);
   if (options_.activity_regularizer) activity_ = {q, k, v, r.output};
   return r;
 }

@@ -79,6 +79,7 @@ Conv2dParams Conv2D::conv_params() const {
   p.padding = options_.padding;
   // ReLU runs inside the convolution's own pass; other activations after it.
   p.relu = options_.activation == "relu";
+  p.compute = compute_type();
   return p;
 }
 

@@ -40,7 +40,7 @@ void Dense::build_weights(const Shape& input_shape, Generator& gen) {
 }
 
 Tensor Dense::forward(const Tensor& x, bool) {
-  Tensor y = apply_activation(options_.activation, linear(x, kernel_, bias_));
+  Tensor y = apply_activation(options_.activation, linear(x, kernel_, bias_, compute_type()));
   if (options_.activity_regularizer) activity_ = y;
   return y;
 }

@@ -8,6 +8,7 @@
 #include "kiln/autograd.hpp"
 #include "kiln/error.hpp"
 #include "kiln/layers/weight_budget.hpp"
+#include "layers/mixed_precision_notice.hpp"
 
 namespace kiln::layers {
 
@@ -19,7 +20,10 @@ std::string unique_name(const std::string& base) {
   return n == 0 ? base : base + "_" + std::to_string(n);
 }
 
-Layer::Layer(std::string name, std::string type_name) : name_(std::move(name)), type_(std::move(type_name)) {}
+Layer::Layer(std::string name, std::string type_name)
+    : name_(std::move(name)), type_(std::move(type_name)), policy_(mixed_precision::global_policy()) {
+  dtype_ = policy_.variable_dtype();
+}
 
 std::string Layer::describe() const { return type_ + " '" + name_ + "'"; }
 
@@ -160,6 +164,14 @@ void Layer::set_trainable(bool trainable) {
 
 nlohmann::json Layer::get_config() const {
   nlohmann::json config = {{"name", name_}, {"trainable", trainable_}, {"dtype", dtype_name(dtype_)}};
+  // Keras 3 writes every policy as this object; a plain dtype name (what Keras 2 wrote, and
+  // what Kiln's float32 and float64 files hold) still means the policy of that name.
+  if (policy_.is_mixed()) {
+    config["dtype"] = {{"module", "keras"},
+                       {"class_name", "DTypePolicy"},
+                       {"config", {{"name", policy_.name()}}},
+                       {"registered_name", nullptr}};
+  }
   if (declared_input_shape_) config["input_shape"] = *declared_input_shape_;
   return config;
 }
@@ -170,8 +182,17 @@ nlohmann::json to_json(const Initializer& initializer) {
 
 void Layer::set_dtype(DType dtype) {
   if (!is_floating(dtype)) throw Error(describe() + ": dtype must be float32 or float64");
-  if (built_) throw Error(describe() + ": set the dtype before the layer is built");
-  dtype_ = dtype;
+  set_dtype_policy(mixed_precision::DTypePolicy(dtype_name(dtype)));
+}
+
+void Layer::set_dtype_policy(const mixed_precision::DTypePolicy& policy) {
+  if (built_ && policy.variable_dtype() != dtype_) {
+    throw Error(describe() + ": set the dtype policy \"" + policy.name() + "\" before the layer is built (its " +
+                dtype_name(dtype_) + " weights exist)");
+  }
+  mixed_precision::notice_if_emulated(policy);
+  dtype_ = policy.variable_dtype();
+  policy_ = policy;
 }
 
 }  // namespace kiln::layers

@@ -63,7 +63,8 @@ RecurrentOptions RNNLayer::op_options() const {
           .go_backwards = options_.go_backwards,
           .zero_output_for_mask = options_.zero_output_for_mask,
           .activation = options_.activation,
-          .recurrent_dropout_mask = state_mask_};
+          .recurrent_dropout_mask = state_mask_,
+          .compute = compute_type()};
 }
 
 RecurrentResult RNNLayer::call(const Tensor& input, const RNNCallArgs& args) {

@@ -400,13 +400,6 @@ const std::map<std::string, Factory>& factories() {
   return table;
 }
 
-DType dtype_from_name(const std::string& name) {
-  for (DType d : {DType::Float32, DType::Float64}) {
-    if (name == dtype_name(d)) return d;
-  }
-  throw Error("layer config: unsupported dtype \"" + name + "\" (expected float32 or float64)");
-}
-
 }  // namespace
 
 // Keras 3 writes {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {...}};
@@ -479,8 +472,13 @@ std::shared_ptr<Layer> layer_from_config(const std::string& type, const json& co
     if (config.contains("dtype")) {
       // Keras 3.4+ writes a dtype policy, {"class_name": "DTypePolicy", "config": {"name": "float32"}}.
       const json& dtype = config.at("dtype");
-      layer->set_dtype(dtype_from_name(dtype.is_object() ? dtype.at("config").at("name").get<std::string>()
-                                                         : dtype.get<std::string>()));
+      const std::string policy =
+          dtype.is_object() ? dtype.at("config").at("name").get<std::string>() : dtype.get<std::string>();
+      try {
+        layer->set_dtype_policy(policy);
+      } catch (const Error& e) {
+        throw Error("layer config for " + type + " '" + layer->name() + "': " + e.what());
+      }
     }
     if (config.contains("trainable")) layer->set_trainable(config.at("trainable").get<bool>());
     return layer;

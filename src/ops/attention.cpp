@@ -1,10 +1,12 @@
 // Scaled dot-product attention as one op (kernels/cpu/attention.hpp has the
 // shapes). The softmax weights are kept for the backward pass and returned for
 // inspection; the score matrix never becomes a separate autograd node.
+#include "kernels/cpu/attention.hpp"
+
 #include <cmath>
 
-#include "kernels/cpu/attention.hpp"
 #include "kiln/ops/attention.hpp"
+#include "ops/mixed_precision.hpp"
 #include "ops/op_helpers.hpp"
 
 namespace kiln {
@@ -66,30 +68,31 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   Tensor out = Tensor::empty(out_shape, q.dtype());
   Tensor weights = Tensor::empty(nd == 4 ? Shape{d.B, d.H, d.Tq, d.Tk} : Shape{d.B, d.Tq, d.Tk}, q.dtype());
   const bool causal = options.causal;
+  const bool bf16 = ops_detail::runs_bf16(q.dtype(), options.compute);
   ops_detail::dispatch_floating(q.dtype(), op, [&]<typename T>() {
     kernels::cpu::attention_forward<T>(d, q.data<T>(), k.data<T>(), v.data<T>(),
                                        mask.defined() ? mask.data<std::uint8_t>() : nullptr, mask_rows, causal,
-                                       static_cast<T>(scale), weights.data<T>(), out.data<T>());
+                                       static_cast<T>(scale), weights.data<T>(), out.data<T>(), bf16);
   });
   if (autograd::needs_grad({&q_in, &k_in, &v_in})) {
     const Tensor qd = q.detach(), kd = k.detach(), vd = v.detach(), wd = weights.detach();
     const bool need_q = q_in.requires_grad(), need_k = k_in.requires_grad(), need_v = v_in.requires_grad();
-    autograd::record(out, op, {q_in, k_in, v_in},
-                     [qd, kd, vd, wd, d, scale, need_q, need_k, need_v](const Tensor& g_in) -> std::vector<Tensor> {
-                       const Tensor g = g_in.contiguous();
-                       Tensor gq = need_q ? Tensor::empty(qd.shape(), g.dtype()) : Tensor();
-                       Tensor gk = need_k ? Tensor::empty(kd.shape(), g.dtype()) : Tensor();
-                       Tensor gv = need_v ? Tensor::empty(vd.shape(), g.dtype()) : Tensor();
-                       Tensor scratch = Tensor::empty({d.B * d.H * d.Tq * d.Tk}, g.dtype());
-                       ops_detail::dispatch_floating(g.dtype(), "scaled_dot_product_attention", [&]<typename T>() {
-                         kernels::cpu::attention_backward<T>(d, qd.data<T>(), kd.data<T>(), vd.data<T>(),
-                                                             wd.data<T>(), g.data<T>(), static_cast<T>(scale),
-                                                             need_q ? gq.data<T>() : nullptr,
-                                                             need_k ? gk.data<T>() : nullptr,
-                                                             need_v ? gv.data<T>() : nullptr, scratch.data<T>());
-                       });
-                       return {gq, gk, gv};
-                     });
+    autograd::record(
+        out, op, {q_in, k_in, v_in},
+        [qd, kd, vd, wd, d, scale, bf16, need_q, need_k, need_v](const Tensor& g_in) -> std::vector<Tensor> {
+          const Tensor g = g_in.contiguous();
+          Tensor gq = need_q ? Tensor::empty(qd.shape(), g.dtype()) : Tensor();
+          Tensor gk = need_k ? Tensor::empty(kd.shape(), g.dtype()) : Tensor();
+          Tensor gv = need_v ? Tensor::empty(vd.shape(), g.dtype()) : Tensor();
+          Tensor scratch = Tensor::empty({d.B * d.H * d.Tq * d.Tk}, g.dtype());
+          ops_detail::dispatch_floating(g.dtype(), "scaled_dot_product_attention", [&]<typename T>() {
+            kernels::cpu::attention_backward<T>(d, qd.data<T>(), kd.data<T>(), vd.data<T>(), wd.data<T>(), g.data<T>(),
+                                                static_cast<T>(scale), need_q ? gq.data<T>() : nullptr,
+                                                need_k ? gk.data<T>() : nullptr, need_v ? gv.data<T>() : nullptr,
+                                                scratch.data<T>(), bf16);
+          });
+          return {gq, gk, gv};
+        });
   }
   return {out, weights};
 }

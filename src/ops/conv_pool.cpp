@@ -37,7 +37,8 @@ Tensor conv2d_max_pool2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b
                                                      b.defined() ? b.data<float>() : nullptr, pooled.data<float>(),
                                                      where, cg, pg, conv.relu);
   if (!fused_kernel) {
-    const Tensor y = ops_detail::conv2d_compute(x, w, b, cg, conv.relu);  // freed at the end of this scope
+    const Tensor y =
+        ops_detail::conv2d_compute(x, w, b, cg, conv.relu, conv.compute);  // freed at the end of this scope
     dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
       kernels::cpu::max_pool2d_forward<T>(y.data<T>(), pooled.data<T>(), where, pg);
     });
@@ -45,10 +46,12 @@ Tensor conv2d_max_pool2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b
   if (grad) {
     const Tensor xd = x.detach(), wd = w.detach(), pd = pooled.detach();
     const bool relu = conv.relu, need_x = x_in.requires_grad(), need_w = w_in.requires_grad();
+    const ComputeType compute = conv.compute;
     const bool need_b = b_in.defined() && b_in.requires_grad();
     autograd::record(
         pooled, "conv2d_max_pool2d", {x_in, w_in, b_in},
-        [xd, wd, pd, argmax, cg, pg, relu, need_x, need_w, need_b](const Tensor& gp_in) -> std::vector<Tensor> {
+        [xd, wd, pd, argmax, cg, pg, relu, compute, need_x, need_w,
+         need_b](const Tensor& gp_in) -> std::vector<Tensor> {
           const Tensor gp = gp_in.contiguous();
           Tensor gb = need_b ? Tensor::empty({cg.O}, gp.dtype()) : Tensor();
           Tensor gz = Tensor::empty({cg.N, cg.OH, cg.OW, cg.O}, gp.dtype());
@@ -63,7 +66,7 @@ Tensor conv2d_max_pool2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b
             kernels::cpu::max_pool2d_backward<T>(masked.data<T>(), argmax.data<std::int32_t>(), gz.data<T>(), pg);
           });
           Tensor gx, gw;
-          ops_detail::conv2d_grads(gz, xd, wd, cg, need_x ? &gx : nullptr, need_w ? &gw : nullptr);
+          ops_detail::conv2d_grads(gz, xd, wd, cg, need_x ? &gx : nullptr, need_w ? &gw : nullptr, compute);
           return {gx, gw, gb};
         });
   }

@@ -15,15 +15,23 @@
 //               dh_prev += dZ[:, t] U^T                         one GEMM
 //             dU = Hprev^T dZ, dW = X^T dZ, db = column sums of dZ, dX = dZ W^T: one GEMM each
 // where Hprev[:, t] is the state h before step t.
+//
+// Mixed precision (options.compute = BFloat16, float32 tensors): every GEMM above
+// multiplies bf16-rounded operands and sums in float32; U is rounded once per
+// pass, not once per step. The gates, states and their gradients stay float32.
+#include "kernels/cpu/recurrent.hpp"
+
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/bf16.hpp"
 #include "kernels/cpu/bias_grad.hpp"
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/cpu/parallel.hpp"
-#include "kernels/cpu/recurrent.hpp"
 #include "kiln/ops/recurrent.hpp"
+#include "ops/mixed_precision.hpp"
 #include "ops/op_helpers.hpp"
 #include "tensor/tensor_impl.hpp"
 
@@ -52,7 +60,40 @@ struct Dims {
 
 struct Flags {
   bool return_sequences, return_state, go_backwards, zero_output_for_mask, relu;
+  bool bf16;  // float32 tensors with bf16 products
 };
+
+// C[M, N] = op(A) op(B) (+ C when accumulating), in T or with bf16 products.
+template <typename T>
+void recurrent_product(bool bf16, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+                       const T* A, std::int64_t lda, const T* B, std::int64_t ldb, bool accumulate, T* C,
+                       std::int64_t ldc) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16) {
+      kernels::cpu::gemm_bf16(trans_a, trans_b, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
+      return;
+    }
+  }
+  kernels::cpu::gemm<T>(trans_a, trans_b, M, N, K, T(1), A, lda, B, ldb, accumulate ? T(1) : T(0), C, ldc);
+}
+
+// One step's product with the recurrent kernel: C[n, N] (+)= A[n, K] U (U^T when trans_u), U
+// being [H, GH] (row stride GH). Under bf16 it reads u_bf16, U rounded once for the whole pass,
+// and rounds only A, into `scratch`.
+template <typename T>
+void recurrent_step_product(bool bf16, bool trans_u, std::int64_t n, std::int64_t N, std::int64_t K, const T* A,
+                            std::int64_t lda, const T* U, const std::uint16_t* u_bf16, std::int64_t GH, bool accumulate,
+                            T* C, std::int64_t ldc, std::vector<std::uint16_t>& scratch) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16) {
+      scratch.resize(static_cast<std::size_t>(n * K));
+      for (std::int64_t r = 0; r < n; ++r) kernels::cpu::float_to_bf16(A + r * lda, scratch.data() + r * K, K);
+      kernels::cpu::gemm_bf16_rounded(false, trans_u, n, N, K, scratch.data(), K, u_bf16, GH, accumulate, C, ldc);
+      return;
+    }
+  }
+  kernels::cpu::gemm<T>(false, trans_u, n, N, K, T(1), A, lda, U, GH, accumulate ? T(1) : T(0), C, ldc);
+}
 
 void check_shape(const Tensor& t, const Shape& expected, const std::string& op, const std::string& what) {
   if (t.shape() != expected) {
@@ -132,6 +173,7 @@ struct Saved {
   Tensor c_prev;                // [B, T, H]: c before each step (LSTM)
   Tensor mask;                  // [B, T] step kinds (kernels/cpu/recurrent.hpp) or undefined
   Tensor state_mask;            // [B, H] recurrent dropout factors, or undefined
+  std::vector<std::uint16_t> recurrent_bf16;  // under bf16: the recurrent kernel rounded, [H, GH]
 };
 
 template <typename T>
@@ -159,8 +201,15 @@ void run_forward(Cell cell, const Dims& d, const Flags& f, const Tensor& bias, c
   const DType dtype = saved.x.dtype();
   // Z = X W for every step at once.
   Tensor z = Tensor::empty({B, TT, GH}, dtype);
-  kernels::cpu::gemm<T>(false, false, B * TT, GH, d.I, T(1), saved.x.data<T>(), d.I, saved.kernel.data<T>(), GH, T(0),
-                        z.data<T>(), GH);
+  recurrent_product<T>(f.bf16, false, false, B * TT, GH, d.I, saved.x.data<T>(), d.I, saved.kernel.data<T>(), GH, false,
+                       z.data<T>(), GH);
+  if (f.bf16) {
+    saved.recurrent_bf16.resize(static_cast<std::size_t>(H * GH));
+    if constexpr (std::is_same_v<T, float>) {
+      kernels::cpu::float_to_bf16(saved.recurrent.data<float>(), saved.recurrent_bf16.data(), H * GH);
+    }
+  }
+  const std::uint16_t* u_bf16 = saved.recurrent_bf16.data();
   Tensor act = cell == Cell::GRU ? Tensor::empty({B, TT, 4 * H}, dtype) : z;
   Tensor zr = cell == Cell::GRU ? Tensor::empty({B, GH}, dtype) : Tensor();
   saved.h_prev = Tensor::empty({B, TT, H}, dtype);
@@ -182,6 +231,7 @@ void run_forward(Cell cell, const Dims& d, const Flags& f, const Tensor& bias, c
     const T* state_mask = saved.state_mask.defined() ? saved.state_mask.data<T>() + b0 * H : nullptr;
     std::vector<T> masked(state_mask ? static_cast<std::size_t>(n * H) : 0);
     const T* hu = state_mask ? masked.data() : hp;
+    std::vector<std::uint16_t> rounded;  // hu in bf16, under bf16
     for (std::int64_t s = 0; s < TT; ++s) {
       for (std::size_t i = 0; i < masked.size(); ++i) masked[i] = hp[i] * state_mask[i];
       const std::int64_t t = f.go_backwards ? TT - 1 - s : s;
@@ -193,16 +243,16 @@ void run_forward(Cell cell, const Dims& d, const Flags& f, const Tensor& bias, c
       switch (cell) {
         case Cell::LSTM:
           copy_rows(cp, H, saved.c_prev.data<T>() + row_t * H, TT * H, n, H);
-          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hu, H, U, GH, T(1), z_t, TT * GH);
+          recurrent_step_product<T>(f.bf16, false, n, GH, H, hu, H, U, u_bf16, GH, true, z_t, TT * GH, rounded);
           kernels::cpu::lstm_step_forward<T>(n, H, z_t, TT * GH, b, hp, cp, out_s, out_ld, mask_t, TT);
           break;
         case Cell::SimpleRNN:
-          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hu, H, U, GH, T(1), z_t, TT * GH);
+          recurrent_step_product<T>(f.bf16, false, n, GH, H, hu, H, U, u_bf16, GH, true, z_t, TT * GH, rounded);
           kernels::cpu::rnn_step_forward<T>(n, H, z_t, TT * GH, b, f.relu, hp, out_s, out_ld, mask_t, TT);
           break;
         case Cell::GRU: {
           T* zr_rows = zr.data<T>() + b0 * GH;
-          kernels::cpu::gemm<T>(false, false, n, GH, H, T(1), hu, H, U, GH, T(0), zr_rows, GH);
+          recurrent_step_product<T>(f.bf16, false, n, GH, H, hu, H, U, u_bf16, GH, false, zr_rows, GH, rounded);
           kernels::cpu::gru_step_forward<T>(n, H, z_t, TT * GH, zr_rows, b, b ? b + GH : nullptr,
                                             act.data<T>() + row_t * 4 * H, TT * 4 * H, hp, out_s, out_ld, mask_t,
                                             TT);
@@ -250,6 +300,7 @@ std::vector<Tensor> run_recurrent_backward(Cell cell, const Dims& d, const Flags
     T* dcr = dc.defined() ? dc.data<T>() + b0 * H : nullptr;
     const T* state_mask = saved.state_mask.defined() ? saved.state_mask.data<T>() + b0 * H : nullptr;
     std::vector<T> through_u(state_mask ? static_cast<std::size_t>(n * H) : 0);
+    std::vector<std::uint16_t> rounded;  // dZ_t in bf16, under bf16
     for (std::int64_t s = TT - 1; s >= 0; --s) {
       const std::int64_t t = f.go_backwards ? TT - 1 - s : s;
       const std::int64_t row_t = b0 * TT + t;
@@ -274,11 +325,12 @@ std::vector<Tensor> run_recurrent_backward(Cell cell, const Dims& d, const Flags
       }
       // The recurrent path: dh_prev += dZ_t U^T (times the dropout mask the forward applied to h).
       if (state_mask) {
-        kernels::cpu::gemm<T>(false, true, n, H, GH, T(1), dzr.data<T>() + row_t * GH, TT * GH, U, GH, T(0),
-                              through_u.data(), H);
+        recurrent_step_product<T>(f.bf16, true, n, H, GH, dzr.data<T>() + row_t * GH, TT * GH, U,
+                                  saved.recurrent_bf16.data(), GH, false, through_u.data(), H, rounded);
         for (std::size_t i = 0; i < through_u.size(); ++i) dh_b[i] += through_u[i] * state_mask[i];
       } else {
-        kernels::cpu::gemm<T>(false, true, n, H, GH, T(1), dzr.data<T>() + row_t * GH, TT * GH, U, GH, T(1), dh_b, H);
+        recurrent_step_product<T>(f.bf16, true, n, H, GH, dzr.data<T>() + row_t * GH, TT * GH, U,
+                                  saved.recurrent_bf16.data(), GH, true, dh_b, H, rounded);
       }
       std::swap(dh_a, dh_b);
     }
@@ -289,13 +341,13 @@ std::vector<Tensor> run_recurrent_backward(Cell cell, const Dims& d, const Flags
   const std::int64_t rows = B * TT;
   if (need.x) {
     gx = Tensor::empty({B, TT, d.I}, dtype);
-    kernels::cpu::gemm<T>(false, true, rows, d.I, GH, T(1), dzx.data<T>(), GH, saved.kernel.data<T>(), GH, T(0),
-                          gx.data<T>(), d.I);
+    recurrent_product<T>(f.bf16, false, true, rows, d.I, GH, dzx.data<T>(), GH, saved.kernel.data<T>(), GH, false,
+                         gx.data<T>(), d.I);
   }
   if (need.kernel) {
     gw = Tensor::empty({d.I, GH}, dtype);
-    kernels::cpu::gemm<T>(true, false, d.I, GH, rows, T(1), saved.x.data<T>(), d.I, dzx.data<T>(), GH, T(0),
-                          gw.data<T>(), GH);
+    recurrent_product<T>(f.bf16, true, false, d.I, GH, rows, saved.x.data<T>(), d.I, dzx.data<T>(), GH, false,
+                         gw.data<T>(), GH);
   }
   if (need.recurrent) {
     // dU = (Hprev * mask)^T dZ: U met the masked state.
@@ -308,8 +360,8 @@ std::vector<Tensor> run_recurrent_backward(Cell cell, const Dims& d, const Flags
       for (std::int64_t i = 0; i < B * TT * H; ++i) out[i] = hp[i] * m[(i / (TT * H)) * H + i % H];
     }
     gu = Tensor::empty({H, GH}, dtype);
-    kernels::cpu::gemm<T>(true, false, H, GH, rows, T(1), h_used.data<T>(), H, dzr.data<T>(), GH, T(0), gu.data<T>(),
-                          GH);
+    recurrent_product<T>(f.bf16, true, false, H, GH, rows, h_used.data<T>(), H, dzr.data<T>(), GH, false, gu.data<T>(),
+                         GH);
   }
   if (need.bias) {
     gb = Tensor::empty(cell == Cell::GRU ? Shape{2, GH} : Shape{GH}, dtype);
@@ -354,8 +406,9 @@ RecurrentResult run(Cell cell, const Tensor& x_in, const Tensor& kernel_in, cons
   if (cell == Cell::SimpleRNN && options.activation != "tanh" && options.activation != "relu") {
     throw Error("simple_rnn: activation must be \"tanh\" or \"relu\", got \"" + options.activation + "\"");
   }
-  const Flags f{options.return_sequences, options.return_state, options.go_backwards, options.zero_output_for_mask,
-                options.activation == "relu"};
+  const Flags f{options.return_sequences,     options.return_state,
+                options.go_backwards,         options.zero_output_for_mask,
+                options.activation == "relu", ops_detail::runs_bf16(x_in.dtype(), options.compute)};
   auto saved = std::make_shared<Saved>();
   saved->x = x_in.contiguous().detach();
   saved->kernel = kernel_in.contiguous().detach();

@@ -79,6 +79,8 @@ struct TrainSettings {
   // --model: the user's own model (Keras architecture JSON or a Kiln model file) instead of Kiln's.
   std::string model;
   double mpi_timeout = 300;  // under mpirun: seconds a collective may wait for the other ranks
+  // "bf16": every layer under the mixed_bfloat16 policy (kiln/mixed_precision.hpp); "float32": none.
+  std::string precision = "float32";
 };
 
 // Under mpirun (or srun) with more than one rank, kiln train trains data-parallel
@@ -138,7 +140,8 @@ json settings_json(const TrainSettings& s, const std::string& key) {
             {"seed", s.seed},
             {"threads", s.threads},
             {"train_samples", s.train_samples},
-            {"test_samples", s.test_samples}};
+            {"test_samples", s.test_samples},
+            {"precision", s.precision}};
   if (key == "folder") {
     j["data"] = fs::absolute(s.data.data_dir).string();
     j["image_size"] = s.image_size;
@@ -170,6 +173,7 @@ void settings_from_json(const json& j, TrainSettings& s, const std::string& sour
     s.train_samples = j.at("train_samples").get<std::int64_t>();
     s.test_samples = j.at("test_samples").get<std::int64_t>();
     s.model = j.value("model", std::string());
+    s.precision = j.value("precision", std::string("float32"));  // runs from before --precision
     if (s.data.dataset == "folder") {
       // --data given with --resume: the folder has moved.
       if (s.data.data_dir.empty()) s.data.data_dir = j.at("data").get<std::string>();
@@ -188,7 +192,26 @@ void settings_from_json(const json& j, TrainSettings& s, const std::string& sour
   } catch (const json::exception& e) {
     throw Error(source + ": not the configuration of a kiln train run (" + e.what() + ")");
   }
-  if (s.epochs < 1 || s.batch_size < 1 || !(s.lr > 0) || s.threads < 1) throw Error(source + ": invalid settings");
+  if (s.epochs < 1 || s.batch_size < 1 || !(s.lr > 0) || s.threads < 1 ||
+      (s.precision != "float32" && s.precision != "bf16")) {
+    throw Error(source + ": invalid settings");
+  }
+}
+
+kiln::mixed_precision::DTypePolicy policy_of(const TrainSettings& s) {
+  return s.precision == "bf16" ? "mixed_bfloat16" : "float32";
+}
+
+// The run's precision on every layer, also those of a model file or a checkpoint, whatever
+// policy they were saved with (both keep float32 weights, so built layers may switch).
+void apply_precision(Model& model, const TrainSettings& s) {
+  for (const auto& layer : model.layers()) {
+    try {
+      layer->set_dtype_policy(policy_of(s));
+    } catch (const Error& e) {
+      throw Error(std::string("--precision ") + s.precision + ": " + e.what());
+    }
+  }
 }
 
 // runs/20250101-120000-fashion-mnist, or with -2, -3 ... when taken.
@@ -637,12 +660,18 @@ int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
               << "\n";
   }
   const kiln::Shape& image_shape = data.image_shape;
+  kiln::mixed_precision::set_global_policy(policy_of(s));  // prints the notice where bf16 is not native
+  if (talk && s.precision == "bf16") {
+    std::cout << "Precision: mixed_bfloat16 (float32 weights; convolutions and matrix products in "
+              << (kiln::mixed_precision::native_bf16() ? "bf16" : "float32 on this CPU") << ")\n";
+  }
 
   std::shared_ptr<Model> model;
   std::shared_ptr<const TrainingState> resume_state;
   if (resuming) {
     auto checkpoint = load_checkpoint(dir / "checkpoint.safetensors");
     model = checkpoint.model;
+    apply_precision(*model, s);
     resume_state = checkpoint.state;
     if (talk) {
       std::cout << "Resuming " << dir.string() << " after epoch " << resume_state->epochs_done << " of " << s.epochs
@@ -655,6 +684,7 @@ int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
     dir = from_rank0(ranks, ranks.chief() ? (s.out.empty() ? new_run_dir(tag) : fs::path(s.out)).string() : "");
     if (ranks.chief()) fs::create_directories(dir);
     model = data.make_model(s);
+    apply_precision(*model, s);
     const json config = {
         {"settings", settings_json(s, data.key)}, {"dataset_name", data.name},  {"class_names", data.class_names},
         {"model", data.model_description},        {"input_shape", image_shape}, {"parameters", model->count_params()},
@@ -837,6 +867,12 @@ Command add_train_command(CLI::App& parent) {
                              ->add_option("--categorical", s.categorical,
                                           "CSV: the feature columns holding categories, comma-separated, one-hot "
                                           "encoded (auto: those holding text alone)")
+                             ->capture_default_str());
+  run_settings.push_back(train
+                             ->add_option("--precision", s.precision,
+                                          "bf16: Keras's mixed_bfloat16 policy (float32 weights, convolutions and "
+                                          "matrix products in bf16; float32 where the CPU lacks native bf16)")
+                             ->check(one_of({"float32", "bf16"}))
                              ->capture_default_str());
   train
       ->add_option("--mpi-timeout", s.mpi_timeout,

@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "kiln/initializers.hpp"
+#include "kiln/mixed_precision.hpp"
 #include "kiln/random.hpp"
 #include "kiln/symbolic.hpp"
 #include "kiln/tensor.hpp"
@@ -92,7 +93,16 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
   // Weights are created in this dtype (float32 by default; float64 for gradient checks).
   DType dtype() const { return dtype_; }
+  // Sets the policy of that name ("float32" or "float64"); before the layer is built.
   void set_dtype(DType dtype);
+  // Keras's dtype_policy: the global policy when the layer was made, or the one set here
+  // (kiln/mixed_precision.hpp). A policy that changes the weights' dtype needs an unbuilt
+  // layer; "float32" and "mixed_bfloat16" may be swapped at any time.
+  const mixed_precision::DTypePolicy& dtype_policy() const { return policy_; }
+  void set_dtype_policy(const mixed_precision::DTypePolicy& policy);
+  // What this layer's matrix products and convolutions multiply in (BFloat16 only under
+  // mixed_bfloat16 on a CPU with native bf16).
+  ComputeType compute_type() const { return policy_.compute_type(); }
   // The input dtypes this layer takes (its own dtype; Embedding takes integers).
   virtual bool accepts_dtype(DType dtype) const { return dtype == dtype_; }
   // Those dtypes in words, for error messages ("float32", "int32 or int64").
@@ -137,6 +147,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   bool built_ = false;
   bool trainable_ = true;
   DType dtype_ = DType::Float32;
+  mixed_precision::DTypePolicy policy_;
   Shape input_shape_;
   std::optional<Shape> declared_input_shape_;
   std::vector<Weight> weights_;

@@ -1,6 +1,7 @@
 // Scaled dot-product attention, softmax(scale * Q K^T + mask) V, as one op
 // with its own backward (the score matrix is never an autograd node).
 #pragma once
+#include "kiln/compute_type.hpp"
 #include "kiln/tensor.hpp"
 
 namespace kiln {
@@ -14,6 +15,9 @@ struct AttentionOptions {
   bool causal = false;
   // Multiplies Q K^T; 0 means 1 / sqrt(key width).
   double scale = 0.0;
+  // BFloat16: Q K^T and the weights times V (and their gradients) in mixed precision; the
+  // softmax stays float32.
+  ComputeType compute = ComputeType::Float32;
 };
 
 struct AttentionResult {

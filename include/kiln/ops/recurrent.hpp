@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/compute_type.hpp"
 #include "kiln/tensor.hpp"
 
 namespace kiln {
@@ -39,6 +40,9 @@ struct RecurrentOptions {
   // meets the recurrent kernel (h U), the same at every step; the state carried on (LSTM's c,
   // GRU's z h term) is not masked. Undefined: none. Not differentiated.
   Tensor recurrent_dropout_mask;
+  // BFloat16: the input and recurrent GEMMs (forward and backward) in mixed precision; the
+  // gates, states and their gradients stay float32.
+  ComputeType compute = ComputeType::Float32;
 };
 
 struct RecurrentResult {

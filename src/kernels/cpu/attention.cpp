@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/cpu/fast_math.hpp"
 #include "kernels/cpu/gemm.hpp"
@@ -52,11 +53,29 @@ KILN_MULTIVERSION void softmax_backward_rows(const T* p, T* dp, std::int64_t Tq,
   }
 }
 
+// C = alpha op(A) op(B), in T or with bf16 products (then scaled in float32).
+template <typename T>
+void attention_product(bool bf16, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha,
+                       const T* A, std::int64_t lda, const T* B, std::int64_t ldb, T* C, std::int64_t ldc) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16) {
+      gemm_bf16(trans_a, trans_b, M, N, K, A, lda, B, ldb, false, C, ldc);
+      if (alpha != 1.0f) {
+        for (std::int64_t i = 0; i < M; ++i) {
+          for (std::int64_t j = 0; j < N; ++j) C[i * ldc + j] *= alpha;
+        }
+      }
+      return;
+    }
+  }
+  gemm<T>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, T(0), C, ldc);
+}
+
 }  // namespace
 
 template <typename T>
 void attention_forward(const AttentionDims& d, const T* q, const T* k, const T* v, const std::uint8_t* mask,
-                       std::int64_t mask_rows, bool causal, T scale, T* weights, T* out) {
+                       std::int64_t mask_rows, bool causal, T scale, T* weights, T* out, bool bf16) {
   const std::int64_t qld = d.H * d.Dk, vld = d.H * d.Dv;
   parallel_for(d.B * d.H, d.Tq * d.Tk * (d.Dk + d.Dv), [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t bh = begin; bh < end; ++bh) {
@@ -65,17 +84,18 @@ void attention_forward(const AttentionDims& d, const T* q, const T* k, const T* 
       const T* ks = k + b * d.Tk * qld + h * d.Dk;
       const T* vs = v + b * d.Tk * vld + h * d.Dv;
       T* p = weights + bh * d.Tq * d.Tk;
-      gemm<T>(false, true, d.Tq, d.Tk, d.Dk, scale, qs, qld, ks, qld, T(0), p, d.Tk);
+      attention_product<T>(bf16, false, true, d.Tq, d.Tk, d.Dk, scale, qs, qld, ks, qld, p, d.Tk);
       const std::uint8_t* m = mask ? mask + b * mask_rows * d.Tk : nullptr;
       masked_softmax_rows(p, d.Tq, d.Tk, m, mask_rows == 1 ? 0 : d.Tk, causal);
-      gemm<T>(false, false, d.Tq, d.Dv, d.Tk, T(1), p, d.Tk, vs, vld, T(0), out + b * d.Tq * vld + h * d.Dv, vld);
+      attention_product<T>(bf16, false, false, d.Tq, d.Dv, d.Tk, T(1), p, d.Tk, vs, vld,
+                           out + b * d.Tq * vld + h * d.Dv, vld);
     }
   });
 }
 
 template <typename T>
 void attention_backward(const AttentionDims& d, const T* q, const T* k, const T* v, const T* weights, const T* gout,
-                        T scale, T* gq, T* gk, T* gv, T* scratch) {
+                        T scale, T* gq, T* gk, T* gv, T* scratch, bool bf16) {
   const std::int64_t qld = d.H * d.Dk, vld = d.H * d.Dv;
   parallel_for(d.B * d.H, 2 * d.Tq * d.Tk * (d.Dk + d.Dv), [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t bh = begin; bh < end; ++bh) {
@@ -84,26 +104,30 @@ void attention_backward(const AttentionDims& d, const T* q, const T* k, const T*
       const std::int64_t v_off = b * d.Tk * vld + h * d.Dv, o_off = b * d.Tq * vld + h * d.Dv;
       const T* p = weights + bh * d.Tq * d.Tk;
       // dV = P^T dO
-      if (gv) gemm<T>(true, false, d.Tk, d.Dv, d.Tq, T(1), p, d.Tk, gout + o_off, vld, T(0), gv + v_off, vld);
+      if (gv)
+        attention_product<T>(bf16, true, false, d.Tk, d.Dv, d.Tq, T(1), p, d.Tk, gout + o_off, vld, gv + v_off, vld);
       if (!gq && !gk) continue;
       // dP = dO V^T, then dS through the softmax (masked entries have P = 0, so dS = 0).
       T* ds = scratch + bh * d.Tq * d.Tk;
-      gemm<T>(false, true, d.Tq, d.Tk, d.Dv, T(1), gout + o_off, vld, v + v_off, vld, T(0), ds, d.Tk);
+      attention_product<T>(bf16, false, true, d.Tq, d.Tk, d.Dv, T(1), gout + o_off, vld, v + v_off, vld, ds, d.Tk);
       softmax_backward_rows(p, ds, d.Tq, d.Tk);
       // dQ = scale dS K, dK = scale dS^T Q
-      if (gq) gemm<T>(false, false, d.Tq, d.Dk, d.Tk, scale, ds, d.Tk, k + k_off, qld, T(0), gq + q_off, qld);
-      if (gk) gemm<T>(true, false, d.Tk, d.Dk, d.Tq, scale, ds, d.Tk, q + q_off, qld, T(0), gk + k_off, qld);
+      if (gq)
+        attention_product<T>(bf16, false, false, d.Tq, d.Dk, d.Tk, scale, ds, d.Tk, k + k_off, qld, gq + q_off, qld);
+      if (gk)
+        attention_product<T>(bf16, true, false, d.Tk, d.Dk, d.Tq, scale, ds, d.Tk, q + q_off, qld, gk + k_off, qld);
     }
   });
 }
 
 template void attention_forward<float>(const AttentionDims&, const float*, const float*, const float*,
-                                       const std::uint8_t*, std::int64_t, bool, float, float*, float*);
+                                       const std::uint8_t*, std::int64_t, bool, float, float*, float*, bool);
 template void attention_forward<double>(const AttentionDims&, const double*, const double*, const double*,
-                                        const std::uint8_t*, std::int64_t, bool, double, double*, double*);
+                                        const std::uint8_t*, std::int64_t, bool, double, double*, double*, bool);
 template void attention_backward<float>(const AttentionDims&, const float*, const float*, const float*, const float*,
-                                        const float*, float, float*, float*, float*, float*);
+                                        const float*, float, float*, float*, float*, float*, bool);
 template void attention_backward<double>(const AttentionDims&, const double*, const double*, const double*,
-                                         const double*, const double*, double, double*, double*, double*, double*);
+                                         const double*, const double*, double, double*, double*, double*, double*,
+                                         bool);
 
 }  // namespace kiln::kernels::cpu

@@ -17,14 +17,16 @@ struct AttentionDims {
   std::int64_t B, H, Tq, Tk, Dk, Dv;
 };
 
+// bf16 (float only): the four products (and the backward's five) multiply bf16-rounded
+// operands and sum in float32 (gemm_bf16); the softmax and its gradient stay float32.
 template <typename T>
 void attention_forward(const AttentionDims& d, const T* q, const T* k, const T* v, const std::uint8_t* mask,
-                       std::int64_t mask_rows, bool causal, T scale, T* weights, T* out);
+                       std::int64_t mask_rows, bool causal, T scale, T* weights, T* out, bool bf16 = false);
 
 // Gradients of q, k and v (each may be null when not wanted) from the output's
 // gradient gout [B, Tq, H, Dv] and the kept weights. scratch: B*H*Tq*Tk values.
 template <typename T>
 void attention_backward(const AttentionDims& d, const T* q, const T* k, const T* v, const T* weights, const T* gout,
-                        T scale, T* gq, T* gk, T* gv, T* scratch);
+                        T scale, T* gq, T* gk, T* gv, T* scratch, bool bf16 = false);
 
 }  // namespace kiln::kernels::cpu

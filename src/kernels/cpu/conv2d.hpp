@@ -38,6 +38,15 @@ void conv2d_backward_data(const float* gy, const float* w, float* gx, const Conv
 // in the same pass as the ReLU mask, faster than oneDNN's own reduction.
 void conv2d_backward_weights(const float* x, const float* gy, float* gw, const Conv2dGeometry& g);
 
+// Mixed precision: x, w and gy rounded to bf16 (kernels/cpu/bf16.hpp), every
+// product in bf16, sums and outputs in float32. Needs native_bf16() to be fast
+// (oneDNN emulates it, slowly, on AVX-512 CPUs without it, and has no AVX2 path).
+void conv2d_forward_bf16(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g,
+                         bool fuse_relu = false);
+// Either gradient may be null; gy is rounded once for both.
+void conv2d_backward_bf16(const float* x, const float* gy, const float* w, float* gx, float* gw,
+                          const Conv2dGeometry& g);
+
 // The oneDNN path compiles one primitive per kind (forward, forward+ReLU,
 // backward data, backward weights) and geometry, batch size included, and keeps
 // the kConv2dCacheCapacity geometries of each kind used last: a deep network
