@@ -96,7 +96,9 @@ class MixedPrecisionGemm : public ::testing::TestWithParam<MpGemmCase> {};
 
 TEST_P(MixedPrecisionGemm, WithinBf16Bounds) {
   if (!native_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
-  const auto [ta, tb, acc] = GetParam();
+  // Named copies, not a structured binding: the lambda below captures them (clang's C++20 refuses
+  // captured bindings).
+  const bool ta = GetParam().trans_a, tb = GetParam().trans_b, acc = GetParam().accumulate;
   const std::int64_t M = 37, N = 45, K = 300, lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
   const auto A = random_vector(std::size_t((ta ? K : M) * lda), 1);
   const auto B = random_vector(std::size_t((tb ? N : K) * ldb), 2);
