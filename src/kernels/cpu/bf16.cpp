@@ -4,9 +4,9 @@
 #include <bit>
 #include <dnnl.hpp>
 
+#include "kernels/cpu/growing_buffer.hpp"
 #include "kernels/cpu/multiversion.hpp"
 #include "kernels/cpu/parallel.hpp"
-#include "tensor/allocator.hpp"
 
 namespace kiln::kernels::cpu {
 namespace {
@@ -27,12 +27,6 @@ KILN_MULTIVERSION void round_range(const float* in, std::uint16_t* out, std::int
 KILN_MULTIVERSION void widen_range(const std::uint16_t* in, float* out, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = std::bit_cast<float>(static_cast<std::uint32_t>(in[i]) << 16);
 }
-
-struct Bf16Buffer {
-  void* data = nullptr;
-  std::size_t size = 0;
-  ~Bf16Buffer() { kiln::memory::release(data, size); }
-};
 
 }  // namespace
 
@@ -62,17 +56,8 @@ void bf16_to_float(const std::uint16_t* in, float* out, std::int64_t n) {
 }
 
 std::uint16_t* bf16_buffer(int slot, std::int64_t elements) {
-  static thread_local Bf16Buffer buffers[2];
-  Bf16Buffer& b = buffers[slot];
-  const std::size_t need = static_cast<std::size_t>(elements) * sizeof(std::uint16_t);
-  if (need > b.size) {
-    kiln::memory::release(b.data, b.size);
-    b.data = nullptr;  // (allocate may throw)
-    b.size = 0;
-    b.data = kiln::memory::allocate(need);
-    b.size = need;
-  }
-  return static_cast<std::uint16_t*>(b.data);
+  static thread_local GrowingBuffer buffers[2];
+  return static_cast<std::uint16_t*>(buffers[slot].reserve(static_cast<std::size_t>(elements) * sizeof(std::uint16_t)));
 }
 
 }  // namespace kiln::kernels::cpu

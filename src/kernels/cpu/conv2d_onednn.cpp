@@ -215,6 +215,20 @@ memory stage_weights(const Compiled& c, const float* w) {
   return staged;
 }
 
+// Runs a compiled weights-gradient primitive: x and gy in the element type it was compiled for
+// (float32, or bf16 under mixed precision), the float32 gradient written to gw through this
+// thread's staging copy when the primitive's weights layout is not the user's.
+void run_backward_weights(const Compiled& c, const void* x, const void* gy, float* gw) {
+  const memory user_diff = wrap(c.user_weights, gw);
+  const memory diff_weights = c.needs_reorder ? onednn::staging(c.weights) : user_diff;
+  c.primitive.execute(onednn::stream(), {{DNNL_ARG_SRC, wrap(c.src, x)},
+                                         {DNNL_ARG_DIFF_DST, wrap(c.dst, gy)},
+                                         {DNNL_ARG_DIFF_WEIGHTS, diff_weights},
+                                         {DNNL_ARG_SCRATCHPAD, onednn::scratchpad(c.scratchpad)}});
+  if (c.needs_reorder) c.reorder.run(diff_weights, user_diff);
+  onednn::stream().wait();
+}
+
 }  // namespace
 
 std::size_t conv2d_cache_size() {
@@ -252,15 +266,7 @@ void conv2d_backward_data(const float* gy, const float* w, float* gx, const Conv
 
 void conv2d_backward_weights(const float* x, const float* gy, float* gw, const Conv2dGeometry& g) {
   if (conv2d_backward_weights_small_channels(x, gy, gw, g)) return;
-  const auto c = compiled(g, kBackwardWeights);
-  const memory user_diff = wrap(c->user_weights, gw);
-  const memory diff_weights = c->needs_reorder ? onednn::staging(c->weights) : user_diff;
-  c->primitive.execute(onednn::stream(), {{DNNL_ARG_SRC, wrap(c->src, x)},
-                                          {DNNL_ARG_DIFF_DST, wrap(c->dst, gy)},
-                                          {DNNL_ARG_DIFF_WEIGHTS, diff_weights},
-                                          {DNNL_ARG_SCRATCHPAD, onednn::scratchpad(c->scratchpad)}});
-  if (c->needs_reorder) c->reorder.run(diff_weights, user_diff);
-  onednn::stream().wait();
+  run_backward_weights(*compiled(g, kBackwardWeights), x, gy, gw);
 }
 
 // Mixed precision. Activations arrive in float32 and are rounded into this
@@ -307,17 +313,9 @@ void conv2d_backward_bf16(const float* x, const float* gy, const float* w, float
     onednn::stream().wait();
   }
   if (gw) {
-    const auto c = compiled(g, kBackwardWeights, true);
     std::uint16_t* xb = bf16_buffer(0, g.N * g.H * g.W * g.C);
     float_to_bf16(x, xb, g.N * g.H * g.W * g.C);
-    const memory user_diff = wrap(c->user_weights, gw);
-    const memory diff_weights = c->needs_reorder ? onednn::staging(c->weights) : user_diff;
-    c->primitive.execute(onednn::stream(), {{DNNL_ARG_SRC, wrap(c->src, xb)},
-                                            {DNNL_ARG_DIFF_DST, wrap(c->dst, gyb)},
-                                            {DNNL_ARG_DIFF_WEIGHTS, diff_weights},
-                                            {DNNL_ARG_SCRATCHPAD, onednn::scratchpad(c->scratchpad)}});
-    if (c->needs_reorder) c->reorder.run(diff_weights, user_diff);
-    onednn::stream().wait();
+    run_backward_weights(*compiled(g, kBackwardWeights, true), xb, gyb, gw);
   }
 }
 

@@ -1,8 +1,6 @@
 #include "kernels/cpu/onednn.hpp"
 
-#include <memory>
-
-#include "tensor/allocator.hpp"
+#include "kernels/cpu/growing_buffer.hpp"
 
 namespace kiln::kernels::cpu::onednn {
 
@@ -16,35 +14,14 @@ dnnl::stream& stream() {
   return instance;
 }
 
-namespace {
-struct Buffer {
-  void* data = nullptr;
-  std::size_t size = 0;
-  ~Buffer() { kiln::memory::release(data, size); }
-};
-
-// Grown to the largest size asked for, kept until the thread ends.
-dnnl::memory grow(Buffer& buffer, const dnnl::memory::desc& desc) {
-  const std::size_t need = desc.get_size();
-  if (need > buffer.size) {
-    kiln::memory::release(buffer.data, buffer.size);
-    buffer.data = nullptr;  // (allocate may throw)
-    buffer.size = 0;
-    buffer.data = kiln::memory::allocate(need);
-    buffer.size = need;
-  }
-  return dnnl::memory(desc, engine(), buffer.data);
-}
-}  // namespace
-
 dnnl::memory scratchpad(const dnnl::memory::desc& desc) {
-  static thread_local Buffer buffer;
-  return grow(buffer, desc);
+  static thread_local GrowingBuffer buffer;
+  return dnnl::memory(desc, engine(), buffer.reserve(desc.get_size()));
 }
 
 dnnl::memory staging(const dnnl::memory::desc& desc) {
-  static thread_local Buffer buffer;
-  return grow(buffer, desc);
+  static thread_local GrowingBuffer buffer;
+  return dnnl::memory(desc, engine(), buffer.reserve(desc.get_size()));
 }
 
 }  // namespace kiln::kernels::cpu::onednn
