@@ -960,6 +960,9 @@ class Importer {
         attr(node, "output_shape")) {
       throw Error(who + ": only explicit pads and output_padding are supported");
     }
+    for (const auto v : {pads[0], pads[1], pads[2], pads[3], extra[0], extra[1]}) {
+      if (v < 0 || v > 65536) throw Error(who + ": pads and output_padding must be from 0 to 65536, got " + std::to_string(v));
+    }
     // Which of Kiln's paddings gives ONNX's output size with ONNX's pads.
     std::string pad;
     for (const std::string candidate : {"valid", "same"}) {
@@ -1353,7 +1356,8 @@ class Importer {
       const auto target = constant(node, 1).to(DType::Int64).to_vector<std::int64_t>();
       Sym y;
       if (it->second.pending && target.size() == 4 && target[0] == 0 && target[1] == 0 && target[2] > 0 &&
-          target[3] > 0 && target[2] * target[3] == it->second.pending->kernel.size(1) &&
+          target[3] > 0 && it->second.pending->kernel.size(1) % target[2] == 0 &&
+          it->second.pending->kernel.size(1) / target[2] == target[3] &&
           syms_.at(it->second.pending->input).tensor.shape().size() == 2) {
         // x @ W + b into [batch, time, heads, dim]: a projection of MultiHeadAttention.
         const Pending& p = *it->second.pending;
@@ -1409,8 +1413,7 @@ class Importer {
       }
       if (d < 1) throw Error(who + ": shape entry " + std::to_string(d) + " is not a size");
       out.push_back(d);
-      known *= d;
-      checked_count(out, who);
+      known = checked_count(out, who);  // (the -1 entry counts as 1 here; checked before it can overflow)
     }
     const std::int64_t total = checked_count(in, who);
     if (infer >= 0) {

@@ -368,7 +368,8 @@ class SubgraphFinder {
       const auto m = made_by(in(*add, k), "MatMul");
       if (!m || !only_reader(in(*add, k), "Add")) continue;
       const Tensor *kernel = constant(in(*m, 1)), *bias = constant(in(*add, 1 - k));
-      if (!kernel || !bias || kernel->ndim() != 2 || kernel->size(1) != shape[2] * shape[3] ||
+      if (!kernel || !bias || kernel->ndim() != 2 || kernel->size(1) % shape[2] != 0 ||
+          kernel->size(1) / shape[2] != shape[3] ||  // (not shape[2] * shape[3]: the file's values may overflow)
           bias->numel() != kernel->size(1)) {
         return std::nullopt;
       }

@@ -395,6 +395,9 @@ TEST(OnnxImport, HostileFilesGiveErrorsNamingWhatIsWrong) {
   EXPECT_NE(e.find("'../../etc/passwd' must be a relative path inside"), std::string::npos) << e;
   e = import_error("hostile_huge_dims.onnx");
   EXPECT_NE(e.find("is too large"), std::string::npos) << e;
+  e = import_error("hostile_huge_reshape.onnx");
+  EXPECT_NE(e.find("Reshape node 'reshape'"), std::string::npos) << e;
+  EXPECT_NE(e.find("is too large"), std::string::npos) << e;
   e = import_error("hostile_negative_dims.onnx");
   EXPECT_NE(e.find("negative dimension -4"), std::string::npos) << e;
   e = import_error("hostile_short_data.onnx");
