@@ -94,6 +94,15 @@ Tensor affine_transform(const Tensor& x, const std::vector<AffineTransform>& tra
     const AffineTransform& t = transforms[transforms.size() == 1 ? 0 : static_cast<std::size_t>(n)];
     flat.insert(flat.end(), t.begin(), t.end());
   }
+  if (interpolation == "nearest" && cpu::translations_only(N, flat.data()) && !autograd::needs_grad({&x})) {
+    const Tensor in = x.contiguous();
+    Tensor y = Tensor::empty(in.shape(), in.dtype());
+    ops_detail::dispatch_floating(in.dtype(), "affine_transform", [&]<typename T>() {
+      cpu::translate_nearest<T>(in.data<T>(), N, in.size(1), in.size(2), in.size(3), flat.data(), mode, fill_value,
+                                y.data<T>());
+    });
+    return y;
+  }
   auto plan = std::make_shared<const std::vector<cpu::SampleTaps>>(
       cpu::affine_plan(N, x.size(1), x.size(2), flat.data(), interpolation == "nearest", mode));
   return apply_plan(x, std::move(plan), x.size(1), x.size(2), fill_value, "affine_transform");

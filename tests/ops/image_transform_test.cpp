@@ -164,6 +164,23 @@ TEST(AffineTransform, OneTransformPerImageAndErrors) {
   EXPECT_THROW(affine_transform(rows, std::vector<AffineTransform>(3, translation_transform(0, 1))), Error);
 }
 
+// Translations with nearest sampling of an input that needs no gradient take a plan-free copy
+// (RandomTranslation's common case): the same values as the general path, which an input
+// needing a gradient takes, for shifts of whole and part pixels, in and past the image.
+TEST(AffineTransform, NearestTranslationsCopyTheGeneralPathsValues) {
+  const Tensor x = testing::random_tensor({6, 5, 7, 3}, 21, DType::Float32);
+  const Tensor tracked = x.clone().set_requires_grad();
+  const std::vector<AffineTransform> shifts = {translation_transform(0, 0),      translation_transform(1.4, -2.6),
+                                               translation_transform(-0.5, 0.5), translation_transform(3, 8),
+                                               translation_transform(-7.2, 2),   translation_transform(0.49, -0.51)};
+  for (const char* mode : {"reflect", "wrap", "constant", "nearest"}) {
+    const Tensor fast = affine_transform(x, shifts, "nearest", mode, 0.25);
+    EXPECT_FALSE(fast.requires_grad());
+    const Tensor general = affine_transform(tracked, shifts, "nearest", mode, 0.25);
+    EXPECT_EQ(fast.to_vector<float>(), general.to_vector<float>()) << mode;
+  }
+}
+
 TEST(AffineTransform, GradientMatchesFiniteDifferences) {
   Tensor x = testing::random_tensor({2, 4, 5, 2}, 8, DType::Float64).set_requires_grad();
   const Tensor w = testing::random_tensor({2, 4, 5, 2}, 9, DType::Float64);

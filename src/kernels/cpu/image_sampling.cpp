@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/parallel.hpp"
+
 namespace kiln::kernels::cpu {
 namespace {
 
@@ -140,6 +142,55 @@ std::vector<SampleTaps> affine_plan(std::int64_t N, std::int64_t H, std::int64_t
   }
   return taps;
 }
+
+bool translations_only(std::int64_t N, const double* transforms) {
+  for (std::int64_t n = 0; n < N; ++n) {
+    const double* t = transforms + 8 * n;
+    if (t[0] != 1 || t[1] != 0 || t[3] != 0 || t[4] != 1 || t[6] != 0 || t[7] != 0) return false;
+  }
+  return true;
+}
+
+template <typename T>
+void translate_nearest(const T* x, std::int64_t N, std::int64_t H, std::int64_t W, std::int64_t C,
+                       const double* transforms, FillMode mode, double fill_value, T* y) {
+  parallel_for(N, H * W * C, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(H)), cols(static_cast<std::size_t>(W));
+    // The input row (column) each output row (column) reads, or -1 for the fill value, as
+    // affine_plan finds it for a translation: the coordinate plus the shift, mapped by the fill mode.
+    auto axis = [mode](std::vector<std::int64_t>& to, std::int64_t len, double shift) {
+      for (std::int64_t o = 0; o < len; ++o) {
+        const double c = map_coordinate(double(o) + shift, len, mode);
+        to[static_cast<std::size_t>(o)] =
+            c >= 0 && c <= double(len - 1) ? static_cast<std::int64_t>(std::round(c)) : -1;
+      }
+    };
+    const T fill = static_cast<T>(fill_value);
+    for (std::int64_t n = begin; n < end; ++n) {
+      const double* t = transforms + 8 * n;
+      axis(cols, W, t[2]);
+      axis(rows, H, t[5]);
+      const T* image = x + n * H * W * C;
+      T* out = y + n * H * W * C;
+      for (std::int64_t oy = 0; oy < H; ++oy) {
+        const std::int64_t iy = rows[static_cast<std::size_t>(oy)];
+        for (std::int64_t ox = 0; ox < W; ++ox, out += C) {
+          const std::int64_t ix = cols[static_cast<std::size_t>(ox)];
+          if (iy < 0 || ix < 0) {
+            std::fill(out, out + C, fill);
+          } else {
+            std::copy_n(image + (iy * W + ix) * C, C, out);
+          }
+        }
+      }
+    }
+  });
+}
+
+template void translate_nearest<float>(const float*, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                                       const double*, FillMode, double, float*);
+template void translate_nearest<double>(const double*, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                                        const double*, FillMode, double, double*);
 
 template <typename T>
 void sample_forward(const T* x, const std::vector<SampleTaps>& taps, std::int64_t C, double fill_value, T* y) {

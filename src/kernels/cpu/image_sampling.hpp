@@ -30,6 +30,15 @@ enum class FillMode { Reflect, Wrap, Constant, Nearest };
 std::vector<SampleTaps> affine_plan(std::int64_t N, std::int64_t H, std::int64_t W, const double* transforms,
                                     bool nearest, FillMode mode);
 
+// True when each of the N transforms is a translation alone ([1 0 a2 0 1 b2 0 0]).
+bool translations_only(std::int64_t N, const double* transforms);
+// affine_plan + sample_forward for translations with "nearest" sampling, without a plan: each
+// output row and column reads one input row and column (or the fill value), so the images
+// are copied row by row (RandomTranslation's common case; the same values as the plan's).
+template <typename T>
+void translate_nearest(const T* x, std::int64_t N, std::int64_t H, std::int64_t W, std::int64_t C,
+                       const double* transforms, FillMode mode, double fill_value, T* y);
+
 // y [P, C] where P = taps.size().
 template <typename T>
 void sample_forward(const T* x, const std::vector<SampleTaps>& taps, std::int64_t C, double fill_value, T* y);
