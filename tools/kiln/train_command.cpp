@@ -26,8 +26,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <ctime>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -42,6 +42,7 @@
 #include "kiln/io/files.hpp"
 #include "kiln/kiln.hpp"
 #include "kiln/report.hpp"
+#include "recipes/recipes.hpp"
 #ifdef KILN_HAVE_MPI
 #include "kiln/distributed.hpp"
 #endif
@@ -81,6 +82,8 @@ struct TrainSettings {
   double mpi_timeout = 300;  // under mpirun: seconds a collective may wait for the other ranks
   // "bf16": every layer under the mixed_bfloat16 policy (kiln/mixed_precision.hpp); "float32": none.
   std::string precision = "float32";
+  // --recipe fast|best: a time-to-accuracy recipe (examples/recipes/) instead of the article's CNN.
+  std::string recipe;
 };
 
 // Under mpirun (or srun) with more than one rank, kiln train trains data-parallel
@@ -157,6 +160,7 @@ json settings_json(const TrainSettings& s, const std::string& key) {
     j["validation_split"] = s.validation_split;
   }
   if (!s.model.empty()) j["model"] = fs::absolute(s.model).string();
+  if (!s.recipe.empty()) j["recipe"] = s.recipe;
   return j;
 }
 
@@ -173,6 +177,7 @@ void settings_from_json(const json& j, TrainSettings& s, const std::string& sour
     s.train_samples = j.at("train_samples").get<std::int64_t>();
     s.test_samples = j.at("test_samples").get<std::int64_t>();
     s.model = j.value("model", std::string());
+    s.recipe = j.value("recipe", std::string());
     s.precision = j.value("precision", std::string("float32"));  // runs from before --precision
     if (s.data.dataset == "folder") {
       // --data given with --resume: the folder has moved.
@@ -321,6 +326,15 @@ std::shared_ptr<Model> user_model_for(const TrainData& d, const TrainSettings& s
   } else {
     model->compile(kiln::optim::Adam(s.lr), "mse", {"mae"});
   }
+  return model;
+}
+
+// --recipe: the recipe's model, optimizer, schedule and loss (examples/recipes/recipes.cpp).
+std::shared_ptr<Model> recipe_model_for(const TrainData& d, const TrainSettings& s) {
+  const recipes::Recipe r = recipes::named(s.recipe);
+  auto model = std::make_shared<Sequential>(
+      recipes::build_model(r, d.image_shape, static_cast<std::int64_t>(d.class_names.size())));
+  recipes::compile(*model, r, (d.train_count + s.batch_size - 1) / s.batch_size);
   return model;
 }
 
@@ -643,6 +657,12 @@ int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
     data.model_description = "the model of " + fs::path(s.model).filename().string();
     data.make_model = [&data](const TrainSettings& t) { return user_model_for(data, t); };
   }
+  if (!s.recipe.empty()) {
+    if (data.class_names.empty()) throw Error("--recipe " + s.recipe + " trains image classifiers, not regressions");
+    data.model_description = "recipe " + s.recipe + " (examples/recipes/recipes.cpp)";
+    data.make_model = [&data](const TrainSettings& t) { return recipe_model_for(data, t); };
+    if (talk) std::cout << recipes::describe(recipes::named(s.recipe)) << "\n";
+  }
   if (!data.make_model) data.make_model = [&data](const TrainSettings& t) { return article_cnn_for(data, t); };
   if (auto_threads && !resuming) use_idle_cores(core_usage, s, talk);
   const bool regression = data.class_names.empty();
@@ -720,9 +740,9 @@ int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
 
   report::RunSummary summary;
   summary.title = data.name + " - " +
-                  (!s.model.empty()    ? data.model_description
-                   : data.key == "csv" ? "an MLP classifier"
-                                       : "the article's CNN") +
+                  (!s.model.empty() || !s.recipe.empty() ? data.model_description
+                   : data.key == "csv"                   ? "an MLP classifier"
+                                                         : "the article's CNN") +
                   ", " + std::to_string(history.epoch.size()) + " epochs";
   summary.config = settings_json(s, data.key);
   summary.config["dataset"] = data.name;
@@ -730,7 +750,7 @@ int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
   summary.config["test " + data.samples] = data.test_count;
   summary.config["input shape"] = kiln::shape_str(image_shape);
   summary.config["parameters"] = model->count_params();
-  summary.config["optimizer"] = "Adam";
+  summary.config["optimizer"] = s.recipe.empty() ? "Adam" : "AdamW";
   summary.config["run folder"] = fs::absolute(dir).string();
   summary.history = history;
   summary.class_names = data.class_names;
@@ -738,11 +758,20 @@ int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
   std::vector<Tensor> scores, labels;
   auto it = (data.test.batched() ? data.test : data.test.batch(s.batch_size)).iterate();
   while (auto batch = it.next()) {
-    scores.push_back(model->predict(kiln::data::Dataset(batch->x), {.batch_size = s.batch_size}));
+    // A recipe scores with its test-time augmentation (the mirror images' predictions averaged in).
+    scores.push_back(s.recipe.empty() ? model->predict(kiln::data::Dataset(batch->x), {.batch_size = s.batch_size})
+                                      : recipes::predict(*model, recipes::named(s.recipe), batch->x));
     labels.push_back(batch->y);
   }
   summary.scores = scores.size() == 1 ? scores[0] : kiln::concat(scores, 0);
   summary.y_true = kiln::metrics::to_labels(labels.size() == 1 ? labels[0] : kiln::concat(labels, 0));
+  double accuracy = result.at("accuracy");
+  if (!s.recipe.empty()) {
+    const kiln::metrics::Labels predicted = kiln::metrics::predicted_labels(summary.scores);
+    std::int64_t right = 0;
+    for (std::size_t i = 0; i < predicted.size(); ++i) right += predicted[i] == summary.y_true[i];
+    accuracy = predicted.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(predicted.size());
+  }
   const report::Written written = report::write_run_report(dir, summary);
   if (!written.png_problem.empty()) std::cerr << "Note: " << written.png_problem << "\n";
   if (talk) {
@@ -750,7 +779,7 @@ int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
     std::printf("Peak memory: %.0f MB\n", peak_rss_mb());
   }
   // The article's program ends with the test accuracy, so Kiln's does too.
-  std::printf("Test accuracy: %.4f\n", result.at("accuracy"));
+  std::printf("Test accuracy: %.4f\n", accuracy);
   return 0;
 }
 
@@ -774,19 +803,32 @@ Command add_train_command(CLI::App& parent) {
                    "images (JPEG, PNG, BMP, GIF) per class, named after it")
       ->check(existing_folder());
   std::vector<CLI::Option*> run_settings = {dataset};
-  run_settings.push_back(train->add_option("--epochs", s.epochs, "Passes over the training data")
-                             ->check(whole_number(1))
-                             ->capture_default_str());
-  run_settings.push_back(train->add_option("--batch-size", s.batch_size, "Samples per training step")
-                             ->check(whole_number(1))
-                             ->capture_default_str());
-  run_settings.push_back(
-      train->add_option("--lr", s.lr, "Adam's learning rate")->check(positive_finite())->capture_default_str());
-  run_settings.push_back(train->add_option("--lr-schedule", s.lr_schedule,
-                                           "constant; step (halve every 3 epochs); cosine (to 0 over the run); "
-                                           "plateau (halve when val_loss stalls for 2 epochs)")
-                             ->check(one_of(schedule_names()))
-                             ->capture_default_str());
+  auto* epochs = train->add_option("--epochs", s.epochs, "Passes over the training data (a recipe: its own)")
+                     ->check(whole_number(1))
+                     ->capture_default_str();
+  auto* batch_size = train->add_option("--batch-size", s.batch_size, "Samples per training step (a recipe: its own)")
+                         ->check(whole_number(1))
+                         ->capture_default_str();
+  run_settings.push_back(epochs);
+  run_settings.push_back(batch_size);
+  auto* lr = train->add_option("--lr", s.lr, "Adam's learning rate")->check(positive_finite())->capture_default_str();
+  run_settings.push_back(lr);
+  auto* recipe = train
+                     ->add_option("--recipe", s.recipe,
+                                  "Train a time-to-accuracy recipe instead of the article's CNN: fast or best "
+                                  "(examples/recipes/recipes.cpp; its model, schedule, augmentation, epochs, batch "
+                                  "size and precision unless given)")
+                     ->check(one_of({"fast", "best"}));
+  run_settings.push_back(recipe);
+  recipe->excludes(lr);
+  CLI::Option* lr_schedule = nullptr;
+  run_settings.push_back(lr_schedule =
+                             train
+                                 ->add_option("--lr-schedule", s.lr_schedule,
+                                              "constant; step (halve every 3 epochs); cosine (to 0 over the run); "
+                                              "plateau (halve when val_loss stalls for 2 epochs)")
+                                 ->check(one_of(schedule_names()))
+                                 ->capture_default_str());
   run_settings.push_back(train->add_option("--early-stopping", s.early_stopping,
                                            "Stop when val_loss has not improved for N epochs, keeping the best "
                                            "weights (0: off)")
@@ -852,11 +894,14 @@ Command add_train_command(CLI::App& parent) {
   label->needs(csv);
   run_settings.push_back(csv);
   run_settings.push_back(label);
-  run_settings.push_back(train
-                             ->add_option("--model", s.model,
-                                          "Train this model instead of Kiln's: a Keras architecture JSON "
-                                          "(model.to_json()) or a Kiln model file")
-                             ->check(existing_file()));
+  auto* model = train
+                    ->add_option("--model", s.model,
+                                 "Train this model instead of Kiln's: a Keras architecture JSON "
+                                 "(model.to_json()) or a Kiln model file")
+                    ->check(existing_file());
+  run_settings.push_back(model);
+  recipe->excludes(model);
+  recipe->excludes(lr_schedule);
   run_settings.push_back(train
                              ->add_option("--task", s.task,
                                           "CSV: classification or regression (auto: classification when the label "
@@ -868,12 +913,14 @@ Command add_train_command(CLI::App& parent) {
                                           "CSV: the feature columns holding categories, comma-separated, one-hot "
                                           "encoded (auto: those holding text alone)")
                              ->capture_default_str());
-  run_settings.push_back(train
-                             ->add_option("--precision", s.precision,
-                                          "bf16: Keras's mixed_bfloat16 policy (float32 weights, convolutions and "
-                                          "matrix products in bf16; float32 where the CPU lacks native bf16)")
-                             ->check(one_of({"float32", "bf16"}))
-                             ->capture_default_str());
+  CLI::Option* precision = nullptr;
+  run_settings.push_back(precision =
+                             train
+                                 ->add_option("--precision", s.precision,
+                                              "bf16: Keras's mixed_bfloat16 policy (float32 weights, convolutions and "
+                                              "matrix products in bf16; float32 where the CPU lacks native bf16)")
+                                 ->check(one_of({"float32", "bf16"}))
+                                 ->capture_default_str());
   train
       ->add_option("--mpi-timeout", s.mpi_timeout,
                    "Under mpirun: end the job when a collective waits this many seconds for the other ranks")
@@ -883,7 +930,16 @@ Command add_train_command(CLI::App& parent) {
                                    "Continue the run in RUN_DIR from its last checkpoint, with its settings")
                      ->check(existing_folder());
   for (auto* o : run_settings) resume->excludes(o);
-  return {train, [settings] { return run_train(*settings); }};
+  return {train, [settings, epochs, batch_size, precision] {
+            if (!settings->recipe.empty()) {
+              // The recipe's own settings, where the command line does not give them.
+              const recipes::Recipe r = recipes::named(settings->recipe);
+              if (epochs->count() == 0) settings->epochs = r.epochs;
+              if (batch_size->count() == 0) settings->batch_size = r.batch_size;
+              if (precision->count() == 0) settings->precision = r.precision;
+            }
+            return run_train(*settings);
+          }};
 }
 
 }  // namespace kiln::cli
