@@ -27,7 +27,7 @@ struct Recipe {
   std::string name;
   std::vector<std::int64_t> widths = {24, 48, 96};  // filters of each stage
   int extra_convs = 0;                              // Conv -> BN -> ReLU blocks after each stage's first
-  int epochs = 10;
+  int epochs = 9;
   std::int64_t batch_size = 128;
   double learning_rate = 3e-3;     // the peak, reached after the warm-up
   double warmup_epochs = 1.0;      // linear warm-up from learning_rate / 10
