@@ -118,8 +118,13 @@ kiln::Sequential build_model(const Recipe& r, const kiln::Shape& input_shape, st
   // The layers made here take the recipe's precision; the global policy is restored after.
   const auto policy = kiln::mixed_precision::global_policy();
   kiln::mixed_precision::set_global_policy(r.precision == "bf16" ? "mixed_bfloat16" : "float32");
+  if (input_shape.size() != 3) {
+    kiln::mixed_precision::set_global_policy(policy);
+    throw kiln::Error("recipe " + r.name + ": takes images [height, width, channels], got samples of shape " +
+                      kiln::shape_str(input_shape));
+  }
   kiln::Sequential model;
-  const auto height = input_shape.at(0), width = input_shape.at(1);
+  const auto height = input_shape[0], width = input_shape[1];
   // Augmentation: active in fit() only.
   if (r.flip) model.add(RandomFlip("horizontal", std::nullopt, input_shape));
   if (r.translate_pixels > 0) {

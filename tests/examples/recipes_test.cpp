@@ -53,6 +53,9 @@ TEST(Recipes, ModelTakesTheRecipesPrecisionAndLeavesTheGlobalPolicy) {
     }
   }
   EXPECT_EQ(convolutions, 2);
+  const std::string e = testing::error_of([&] { recipes::build_model(r, {30}, 3); });
+  EXPECT_TRUE(testing::contains(e, "takes images [height, width, channels], got samples of shape [30]")) << e;
+  EXPECT_EQ(mixed_precision::global_policy(), before);
 }
 
 TEST(Recipes, TestTimeFlipAveragesEachImageWithItsMirror) {

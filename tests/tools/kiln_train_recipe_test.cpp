@@ -47,9 +47,16 @@ TEST(TrainRecipe, TrainsTheRecipeWithItsSettingsAndResumes) {
   EXPECT_TRUE(testing::contains(r.output, "Resuming run after epoch 1 of 2")) << r.output;
   EXPECT_TRUE(testing::contains(r.output, recipes::describe(fast))) << r.output;
 
-  for (const char* other : {" --recipe fast --lr 0.1", " --recipe fast --lr-schedule cosine", " --recipe slow"}) {
+  io::write_file_atomically(home.path() / "x.csv", "a,y\n1,0\n2,1\n");
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {" --recipe fast --lr 0.1", "--lr"},
+      {" --recipe fast --lr-schedule cosine", "--lr-schedule"},
+      {" --recipe slow", "slow"},
+      {" --recipe fast --csv x.csv --label y", "--csv"}};
+  for (const auto& [other, named] : refused) {
     r = run_command(isolated(home, args + " --epochs 1 --out other" + other));
     EXPECT_EQ(r.exit_code, 2) << other << "\n" << r.output;
+    EXPECT_TRUE(testing::contains(r.output, named)) << other << "\n" << r.output;
   }
 }
 

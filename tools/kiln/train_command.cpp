@@ -891,6 +891,7 @@ Command add_train_command(CLI::App& parent) {
                   ->check(existing_file());
   auto* label = train->add_option("--label", s.label, "The CSV column to predict");
   csv->needs(label);
+  recipe->excludes(csv);
   label->needs(csv);
   run_settings.push_back(csv);
   run_settings.push_back(label);
