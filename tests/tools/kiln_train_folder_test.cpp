@@ -59,6 +59,27 @@ TEST(KilnTrainFolder, TrainsAndReportsWithTheFoldersClassNames) {
   EXPECT_NE(again.output.find(m[0].str()), std::string::npos) << again.output;
 }
 
+// --recipe on a folder: the recipe's network on the folder's image size, scored (and reported)
+// with its test-time flip.
+TEST(KilnTrainFolder, TrainsARecipe) {
+  testing::TempDir home;
+  test::TempDir data;
+  write_two_classes(data.path(), 12);
+  const auto r = run_command(isolated(home, "train --data " + data.path().string() +
+                                                " --recipe fast --epochs 3 --batch-size 4 --threads 1 --seed 1"
+                                                " --precision float32 --out run --verbose 2"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("Test accuracy: ([0-9.]+)"))) << r.output;
+  const fs::path run = home.path() / "run";
+  const auto config = nlohmann::json::parse(io::read_file(run / "config.json"));
+  EXPECT_EQ(config["model"], "recipe fast (examples/recipes/recipes.cpp)");
+  EXPECT_EQ(config["input_shape"], (nlohmann::json{20, 20, 1}));
+  EXPECT_EQ(config["settings"]["recipe"], "fast");
+  const auto metrics = nlohmann::json::parse(io::read_file(run / "metrics.json"));
+  EXPECT_NEAR(std::stod(m[1]), metrics["accuracy"].get<double>(), 5e-5);
+}
+
 TEST(KilnTrainFolder, ImageSizeAndColourModeOptions) {
   testing::TempDir home;
   test::TempDir data;
