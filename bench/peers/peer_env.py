@@ -56,3 +56,13 @@ def timed_window(step, steps, min_time):
         step(i)
         i += 1
     return i, time.perf_counter() - t0
+
+
+def seconds_since_launch():
+    """Seconds since this process was created (the kernel's start time, 10 ms ticks): a whole
+    run's wall time, imports and data loading included."""
+    with open("/proc/self/stat") as f:
+        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")

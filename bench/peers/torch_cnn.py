@@ -62,7 +62,7 @@ ap.add_argument("--fashion-dir", default="/usr/share/datasets/fashion-mnist")
 args = ap.parse_args()
 
 import numpy as np  # noqa: E402
-from peer_env import environment, timed_window  # noqa: E402
+from peer_env import environment, seconds_since_launch, timed_window  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
@@ -71,14 +71,6 @@ if args.threads > 0:
 torch.manual_seed(args.seed)
 MEMORY_FORMAT = torch.channels_last if args.layout == "nhwc" else torch.contiguous_format
 
-
-def seconds_since_launch():
-    """Seconds since this process was created (kernel start time, 10 ms ticks)."""
-    with open("/proc/self/stat") as f:
-        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 

@@ -132,22 +132,13 @@ R = read_recipe()
 print(describe(R), flush=True)
 
 import numpy as np  # noqa: E402
-from peer_env import environment  # noqa: E402
+from peer_env import environment, seconds_since_launch  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 if args.threads > 0:
     torch.set_num_threads(args.threads)
 MEMORY_FORMAT = torch.channels_last if args.layout == "nhwc" else torch.contiguous_format
-
-
-def seconds_since_launch():
-    """Seconds since this process was created (kernel start time, 10 ms ticks): the whole run."""
-    with open("/proc/self/stat") as f:
-        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------- data
