@@ -115,14 +115,13 @@ std::string describe(const Recipe& r) {
 }
 
 kiln::Sequential build_model(const Recipe& r, const kiln::Shape& input_shape, std::int64_t classes) {
-  // The layers made here take the recipe's precision; the global policy is restored after.
-  const auto policy = kiln::mixed_precision::global_policy();
-  kiln::mixed_precision::set_global_policy(r.precision == "bf16" ? "mixed_bfloat16" : "float32");
   if (input_shape.size() != 3) {
-    kiln::mixed_precision::set_global_policy(policy);
     throw kiln::Error("recipe " + r.name + ": takes images [height, width, channels], got samples of shape " +
                       kiln::shape_str(input_shape));
   }
+  // The layers made here take the recipe's precision; the global policy is restored after.
+  const auto policy = kiln::mixed_precision::global_policy();
+  kiln::mixed_precision::set_global_policy(r.precision == "bf16" ? "mixed_bfloat16" : "float32");
   kiln::Sequential model;
   const auto height = input_shape[0], width = input_shape[1];
   // Augmentation: active in fit() only.
@@ -193,11 +192,8 @@ kiln::Tensor predict(kiln::Model& model, const Recipe& r, const kiln::Tensor& x)
 namespace {
 
 double accuracy(const kiln::Tensor& probabilities, const kiln::Tensor& labels) {
-  const auto predicted = kiln::argmax(probabilities, -1).to(kiln::DType::Int64).to_vector<std::int64_t>();
-  const auto truth = labels.to(kiln::DType::Int64).to_vector<std::int64_t>();
-  std::int64_t right = 0;
-  for (std::size_t i = 0; i < truth.size(); ++i) right += predicted[i] == truth[i];
-  return static_cast<double>(right) / static_cast<double>(truth.size());
+  return kiln::metrics::accuracy_score(kiln::metrics::to_labels(labels),
+                                       kiln::metrics::predicted_labels(probabilities));
 }
 
 }  // namespace

@@ -768,9 +768,7 @@ int run_train_ranks(TrainSettings s, const RankInfo& ranks) {
   double accuracy = result.at("accuracy");
   if (!s.recipe.empty()) {
     const kiln::metrics::Labels predicted = kiln::metrics::predicted_labels(summary.scores);
-    std::int64_t right = 0;
-    for (std::size_t i = 0; i < predicted.size(); ++i) right += predicted[i] == summary.y_true[i];
-    accuracy = predicted.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(predicted.size());
+    accuracy = predicted.empty() ? 0.0 : kiln::metrics::accuracy_score(summary.y_true, predicted);
   }
   const report::Written written = report::write_run_report(dir, summary);
   if (!written.png_problem.empty()) std::cerr << "Note: " << written.png_problem << "\n";
@@ -821,14 +819,13 @@ Command add_train_command(CLI::App& parent) {
                      ->check(one_of({"fast", "best"}));
   run_settings.push_back(recipe);
   recipe->excludes(lr);
-  CLI::Option* lr_schedule = nullptr;
-  run_settings.push_back(lr_schedule =
-                             train
-                                 ->add_option("--lr-schedule", s.lr_schedule,
-                                              "constant; step (halve every 3 epochs); cosine (to 0 over the run); "
-                                              "plateau (halve when val_loss stalls for 2 epochs)")
-                                 ->check(one_of(schedule_names()))
-                                 ->capture_default_str());
+  auto* lr_schedule = train
+                          ->add_option("--lr-schedule", s.lr_schedule,
+                                       "constant; step (halve every 3 epochs); cosine (to 0 over the run); "
+                                       "plateau (halve when val_loss stalls for 2 epochs)")
+                          ->check(one_of(schedule_names()))
+                          ->capture_default_str();
+  run_settings.push_back(lr_schedule);
   run_settings.push_back(train->add_option("--early-stopping", s.early_stopping,
                                            "Stop when val_loss has not improved for N epochs, keeping the best "
                                            "weights (0: off)")
@@ -914,14 +911,13 @@ Command add_train_command(CLI::App& parent) {
                                           "CSV: the feature columns holding categories, comma-separated, one-hot "
                                           "encoded (auto: those holding text alone)")
                              ->capture_default_str());
-  CLI::Option* precision = nullptr;
-  run_settings.push_back(precision =
-                             train
-                                 ->add_option("--precision", s.precision,
-                                              "bf16: Keras's mixed_bfloat16 policy (float32 weights, convolutions and "
-                                              "matrix products in bf16; float32 where the CPU lacks native bf16)")
-                                 ->check(one_of({"float32", "bf16"}))
-                                 ->capture_default_str());
+  auto* precision = train
+                        ->add_option("--precision", s.precision,
+                                     "bf16: Keras's mixed_bfloat16 policy (float32 weights, convolutions and "
+                                     "matrix products in bf16; float32 where the CPU lacks native bf16)")
+                        ->check(one_of({"float32", "bf16"}))
+                        ->capture_default_str();
+  run_settings.push_back(precision);
   train
       ->add_option("--mpi-timeout", s.mpi_timeout,
                    "Under mpirun: end the job when a collective waits this many seconds for the other ranks")
