@@ -2,6 +2,9 @@
 #include "distributed/runtime.hpp"
 
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -98,6 +101,18 @@ void wait_all(std::vector<MPI_Request>& requests, const char* what) {
 
 }  // namespace detail
 
+// Open MPI's non-blocking collectives allocate a temporary buffer the size of the message on
+// every call and free it when done. Above glibc's mmap threshold (128 KB) each is a fresh mapping
+// whose pages fault on first touch: for the article's CNN (one 0.37 MB bucket) that was about 1 ms
+// of a 5 ms step on 2 ranks (bench/distributed_bench.py). Buffers up to 32 MB (glibc's highest
+// threshold; buckets default to 25 MB) now come from the heap, and freed heap memory is kept.
+void keep_collective_buffers_mapped() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+#endif
+}
+
 bool launched_by_mpi() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"}) {
     if (std::getenv(name)) return true;
@@ -116,6 +131,7 @@ void init(int* argc, char*** argv, const InitOptions& options) {
     MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
     std::atexit(finalize_at_exit);
   }
+  keep_collective_buffers_mapped();
   MPI_Comm_dup(MPI_COMM_WORLD, &w.comm);
   // Errors are reported as return codes only where Kiln checks them; elsewhere MPI's default
   // (abort the job) is what a data-parallel run wants.
