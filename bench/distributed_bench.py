@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Issue 15's data-parallel benchmark (docs/distributed.md): the article's CNN on Fashion-MNIST-sized
 data (28x28x1, 10 classes, global batch 64), alternating in each repetition
-  Kiln 1 rank x 1 thread, Kiln 2 ranks x 1 thread (mpirun), and PyTorch DistributedDataParallel
-  with gloo, 2 processes x 1 thread (its best memory format of the two, each tried every time),
+  Kiln 1 rank x 1 thread, Kiln 2 ranks x 1 thread (mpirun), two independent 1-rank processes
+  (one per CPU, half the batch each, no communication: the ceiling for 2 ranks on this machine),
+  and PyTorch DistributedDataParallel with gloo, 2 processes x 1 thread (its best memory format
+  of the two, each tried every time),
 and records min/median/max samples/s of each, the speed-ups, Kiln's communication time per step
 and allreduce bandwidth, to bench/RESULTS-distributed.jsonl. Needs an idle machine and a build
 with -DKILN_BUILD_BENCH=ON (target kiln_bench_distributed).
@@ -44,6 +46,22 @@ def kiln(ranks):
                       "--steps", str(args.steps), "--threads", "1"], MPI_ENV)
 
 
+def independent():
+    """The ceiling for 2 ranks here: two single-rank processes, one per CPU, each on half the global batch,
+    with no communication at all; their samples/s added."""
+    cmd = [os.path.join(args.build, "bench", "kiln_bench_distributed"), "--batch", "32",
+           "--steps", str(2 * args.steps), "--threads", "1"]
+    procs = [subprocess.Popen(["taskset", "-c", str(cpu)] + cmd, env=MPI_ENV, stdout=subprocess.PIPE, text=True)
+             for cpu in sorted(os.sched_getaffinity(0))[:2]]
+    total = 0.0
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            sys.exit("independent run failed:\n" + out)
+        total += json.loads([line for line in out.splitlines() if line.startswith("{")][-1])["samples_per_s"]
+    return {"samples_per_s": total}
+
+
 def peer(channels_last):
     return json_line(["/usr/bin/python3", os.path.join(HERE, "peers", "torch_ddp_cnn.py"), "--procs", "2",
                       "--threads", "1", "--batch", "64", "--steps", str(args.steps)] +
@@ -58,11 +76,12 @@ def git(*a):
     return subprocess.run(["git", "-C", ROOT] + list(a), capture_output=True, text=True).stdout.strip()
 
 
-runs = {"kiln_1": [], "kiln_2": [], "ddp": []}
+runs = {"kiln_1": [], "kiln_2": [], "independent_2": [], "ddp": []}
 peers = []
 for rep in range(args.reps):
     runs["kiln_1"].append(kiln(1))
     runs["kiln_2"].append(kiln(2))
+    runs["independent_2"].append(independent())
     tries = [peer(False), peer(True)]
     peers.extend(tries)
     runs["ddp"].append(max(tries, key=lambda r: r["samples_per_s"]))
@@ -71,6 +90,7 @@ for rep in range(args.reps):
 rate = {k: [r["samples_per_s"] for r in v] for k, v in runs.items()}
 speedup = [b / a for a, b in zip(rate["kiln_1"], rate["kiln_2"])]
 vs_ddp = [b / a for a, b in zip(rate["ddp"], rate["kiln_2"])]
+ceiling = [b / a for a, b in zip(rate["kiln_1"], rate["independent_2"])]
 two = runs["kiln_2"]
 entry = {
     "bench": "distributed_cnn", "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -79,6 +99,7 @@ entry = {
     "load_1min_at_end": round(os.getloadavg()[0], 2), "reps": args.reps, "steps": args.steps, "global_batch": 64,
     "samples_per_s": {k: spread(v) for k, v in rate.items()},
     "speedup_2_ranks_over_1": spread(speedup) | {"median": round(statistics.median(speedup), 3)},
+    "independent_2_over_1": spread(ceiling) | {"median": round(statistics.median(ceiling), 3)},
     "kiln_2_ranks_over_ddp": spread(vs_ddp) | {"median": round(statistics.median(vs_ddp), 3)},
     "kiln_comm_ms_per_step": round(statistics.median(r["comm_ms_per_step"] for r in two), 3),
     "kiln_gradient_mb_per_step": two[0]["gradient_mb_per_step"],
