@@ -68,8 +68,9 @@ def peer(channels_last):
                      (["--channels-last"] if channels_last else []), PEER_ENV)
 
 
-def spread(values):
-    return {"min": round(min(values), 1), "median": round(statistics.median(values), 1), "max": round(max(values), 1)}
+def spread(values, digits=1):
+    return {"min": round(min(values), digits), "median": round(statistics.median(values), digits),
+            "max": round(max(values), digits)}
 
 
 def git(*a):
@@ -98,9 +99,9 @@ entry = {
     "commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
     "load_1min_at_end": round(os.getloadavg()[0], 2), "reps": args.reps, "steps": args.steps, "global_batch": 64,
     "samples_per_s": {k: spread(v) for k, v in rate.items()},
-    "speedup_2_ranks_over_1": spread(speedup) | {"median": round(statistics.median(speedup), 3)},
-    "independent_2_over_1": spread(ceiling) | {"median": round(statistics.median(ceiling), 3)},
-    "kiln_2_ranks_over_ddp": spread(vs_ddp) | {"median": round(statistics.median(vs_ddp), 3)},
+    "speedup_2_ranks_over_1": spread(speedup, 3),
+    "independent_2_over_1": spread(ceiling, 3),
+    "kiln_2_ranks_over_ddp": spread(vs_ddp, 3),
     "kiln_comm_ms_per_step": round(statistics.median(r["comm_ms_per_step"] for r in two), 3),
     "kiln_gradient_mb_per_step": two[0]["gradient_mb_per_step"],
     "allreduce_25mb_ms": round(statistics.median(r["allreduce_25mb_ms"] for r in two), 2),
