@@ -106,7 +106,7 @@ void wait_all(std::vector<MPI_Request>& requests, const char* what) {
 // whose pages fault on first touch: for the article's CNN (one 0.37 MB bucket) that was about 1 ms
 // of a 5 ms step on 2 ranks (bench/distributed_bench.py). Buffers up to 32 MB (glibc's highest
 // threshold; buckets default to 25 MB) now come from the heap, and freed heap memory is kept.
-void keep_collective_buffers_mapped() {
+static void keep_collective_buffers_mapped() {
 #if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
