@@ -224,10 +224,25 @@ def torch_best(threads, workload="train"):
 
 TORCH_OOB = ("torch", "oob", peer_env(), ["--layout", "nchw"])
 
+def tree_is_dirty():
+    try:
+        return bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                                   capture_output=True, text=True).stdout.strip())
+    except OSError:
+        return False
+
+
+if tree_is_dirty() and not (args.quick or args.allow_dirty):
+    sys.exit("run_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
+             "(commit first, or --allow-dirty for a run that is not recorded as one).")
+
+
 # ------------------------------------------------------------------ running
 records = []
 commands = {}  # label -> command line as run the first time
-jsonl = open(out_jsonl, "w")
+# Written beside the record and moved over it only at the very end, so that a run that is refused,
+# fails or is interrupted leaves the committed record as it was.
+jsonl = open(out_jsonl + ".partial", "w")
 
 
 def command_text(env, argv):
@@ -424,17 +439,6 @@ def label_of(fw, setup, what):
     return f"{what} {'kiln' if fw == 'kiln' else 'torch ' + setup}"
 
 
-def tree_is_dirty():
-    try:
-        return bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                                   capture_output=True, text=True).stdout.strip())
-    except OSError:
-        return False
-
-
-if tree_is_dirty() and not (args.quick or args.allow_dirty):
-    sys.exit("run_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
-             "(commit first, or --allow-dirty for a run that is not recorded as one).")
 
 load_at_start = os.getloadavg()[0]
 if load_at_start > 0.5:
@@ -755,8 +759,10 @@ for label, cmd in commands.items():
     md.append(cmd.replace(ROOT + "/", ""))
 md += ["```", "", f"Raw records (one JSON line per process): `{rel(out_jsonl)}`.", ""]
 report = "\n".join(md)
-with open(out_md, "w") as f:
+with open(out_md + ".partial", "w") as f:
     f.write(report)
+os.replace(out_jsonl + ".partial", out_jsonl)
+os.replace(out_md + ".partial", out_md)
 print()
 print("\n".join(["**CPU**: " + cpu_info(), ""] + lines + [""] + ([] if args.only_sequence else glines)))
 print(f"\nReport: {rel(out_md)}; raw records: {rel(out_jsonl)} ({elapsed / 60:.1f} min)")
