@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Writes README.md's speed tables from a bench/run_bench.py record, so that no figure is copied by hand.
+"""Writes README.md's speed tables from a bench/run_bench.py record, and its time-to-accuracy table
+from bench/recipe_bench.py's records, so that no figure is copied by hand.
 
-  bench/readme_tables.py [--records bench/RESULTS.jsonl] [--readme README.md] [--check]
+  bench/readme_tables.py [--records bench/RESULTS.jsonl] [--recipes bench/RESULTS-recipes.jsonl]
+                         [--readme README.md] [--check]
 
-The tables go between the markers `<!-- bench-tables:begin -->` and `<!-- bench-tables:end -->`.
+The speed tables go between the markers `<!-- bench-tables:begin -->` and `<!-- bench-tables:end -->`,
+the recipes' table between `<!-- recipe-table:begin -->` and `<!-- recipe-table:end -->`: per recipe,
+the latest run of each seed (Fashion-MNIST, 2 threads, the recipe unchanged, a clean tree), means
+over the seeds that both Kiln and its peer ran.
 Each figure is the median over the record's repetitions, printed with as many digits as its
 spread supports: rounded to the power of ten below half its min-max range, and to three
 significant digits at most. A ratio's range is min(Kiln)/max(peer) .. max(Kiln)/min(peer).
@@ -19,6 +24,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BEGIN, END = "<!-- bench-tables:begin -->", "<!-- bench-tables:end -->"
+RECIPE_BEGIN, RECIPE_END = "<!-- recipe-table:begin -->", "<!-- recipe-table:end -->"
 
 
 def values(records, key, field):
@@ -89,24 +95,62 @@ def tables(records):
     return "\n".join(cnn) + "\n\n" + "\n".join(seq) + "\n"
 
 
+def recipe_runs(records, recipe):
+    """Kiln's and the peer's latest run of each seed both ran, as two lists in seed order."""
+    kiln, peer = {}, {}
+    for r in records:  # in file order, so a later run of a seed replaces an earlier one
+        if (r.get("recipe") != recipe or r.get("dataset") != "fashion_mnist" or r.get("threads") != 2
+                or r.get("changes") or not r.get("clean_tree")):
+            continue
+        kiln.update({run["seed"]: run for run in r["kiln"]["runs"]})
+        peer.update({run["seed"]: run for run in r["torch"]["runs"]})
+    seeds = sorted(set(kiln) & set(peer))
+    return [kiln[s] for s in seeds], [peer[s] for s in seeds]
+
+
+def recipe_table(records):
+    lines = ["| Fashion-MNIST, 2 threads | Kiln | PyTorch 1.13 | Kiln's speed-up |", "|---|---|---|---|"]
+    for recipe in ("fast", "best"):
+        kiln, peer = recipe_runs(records, recipe)
+        if not kiln:
+            continue
+        mean = lambda runs, field: statistics.mean(run[field] for run in runs)
+        seeds = f"{len(kiln)} seed{'s' if len(kiln) > 1 else ''}"
+        kiln_s, peer_s = mean(kiln, "process_wall_s"), mean(peer, "process_wall_s")
+        lines.append(f"| `{recipe}`: mean test accuracy, {seeds} | {mean(kiln, 'test_accuracy'):.4f} | "
+                     f"{mean(peer, 'test_accuracy'):.4f} | |")
+        lines.append(f"| `{recipe}`: whole-process wall time (mean, s) | {fmt(kiln_s, 0)} | {fmt(peer_s, 0)} | "
+                     f"{peer_s / kiln_s:.2f}× |")
+    return "\n".join(lines) + "\n"
+
+
+def between(text, begin, end, content, where):
+    if begin not in text or end not in text:
+        sys.exit(f"{where}: the markers {begin} and {end} are missing")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + content + end + tail
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", default=os.path.join(HERE, "RESULTS.jsonl"))
+    ap.add_argument("--recipes", default=os.path.join(HERE, "RESULTS-recipes.jsonl"))
     ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     with open(args.records) as f:
         records = [json.loads(line) for line in f if line.strip()]
+    with open(args.recipes) as f:
+        recipe_records = [json.loads(line) for line in f if line.strip()]
     with open(args.readme) as f:
         readme = f.read()
-    if BEGIN not in readme or END not in readme:
-        sys.exit(f"{args.readme}: the markers {BEGIN} and {END} are missing")
-    head, rest = readme.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    updated = head + BEGIN + "\n" + tables(records) + END + tail
+    updated = between(readme, BEGIN, END, tables(records), args.readme)
+    updated = between(updated, RECIPE_BEGIN, RECIPE_END, recipe_table(recipe_records), args.readme)
     if args.check:
         if updated != readme:
-            sys.exit(f"{args.readme}'s speed tables differ from {args.records}: run bench/readme_tables.py")
+            sys.exit(f"{args.readme}'s tables differ from {args.records} and {args.recipes}: "
+                     "run bench/readme_tables.py")
         return
     if updated != readme:
         tmp = args.readme + ".tmp"
