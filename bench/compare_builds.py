@@ -56,9 +56,11 @@ def source_commit(build):
     cache = os.path.join(build, "CMakeCache.txt")
     if not os.path.exists(cache):
         sys.exit(f"compare_builds: {build} is not a CMake build folder (no CMakeCache.txt)")
-    source = re.search(r"^CMAKE_HOME_DIRECTORY:INTERNAL=(.*)$", open(cache).read(), re.M).group(1)
+    with open(cache) as f:
+        settings = f.read()
+    source = re.search(r"^CMAKE_HOME_DIRECTORY:INTERNAL=(.*)$", settings, re.M).group(1)
     git = lambda *a: subprocess.run(["git", "-C", source] + list(a), capture_output=True, text=True).stdout.strip()
-    unity = re.search(r"^KILN_UNITY_BUILD:BOOL=(.*)$", open(cache).read(), re.M)
+    unity = re.search(r"^KILN_UNITY_BUILD:BOOL=(.*)$", settings, re.M)
     return {"commit": git("rev-parse", "--short", "HEAD"),
             "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
             "unity_build": unity.group(1) if unity else "absent"}

@@ -33,11 +33,15 @@ MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CO
 PEER_ENV = {k: v for k, v in MPI_ENV.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
 
 
+def last_json(stdout):
+    return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
+
+
 def json_line(cmd, env):
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(" ".join(cmd) + "\n" + out.stdout + out.stderr)
-    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+    return last_json(out.stdout)
 
 
 def kiln(ranks):
@@ -58,7 +62,7 @@ def independent():
         out, _ = p.communicate()
         if p.returncode != 0:
             sys.exit("independent run failed:\n" + out)
-        total += json.loads([line for line in out.splitlines() if line.startswith("{")][-1])["samples_per_s"]
+        total += last_json(out)["samples_per_s"]
     return {"samples_per_s": total}
 
 

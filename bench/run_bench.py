@@ -439,7 +439,6 @@ def label_of(fw, setup, what):
     return f"{what} {'kiln' if fw == 'kiln' else 'torch ' + setup}"
 
 
-
 load_at_start = os.getloadavg()[0]
 if load_at_start > 0.5:
     msg = (f"The 1-minute load average was {load_at_start:.2f} at the start: other processes share the CPUs, and "
