@@ -1,6 +1,7 @@
 // The fast float32 kernels (oneDNN) against the readable reference loops.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 #include <vector>
@@ -131,6 +132,77 @@ TEST(ConvPoolFastPath, MatchesReferenceConvThenPool) {
     std::size_t moved = 0;
     for (std::size_t i = 0; i < pooled_size; ++i) moved += where[i] != expected_where[i] && expected[i] > 1e-3f;
     EXPECT_EQ(moved, 0u) << "argmax differs (C=" << C << ")";
+  }
+}
+
+}  // namespace
+}  // namespace kiln::kernels::cpu
+
+namespace kiln::kernels::cpu {
+namespace {
+
+// Max pooling by the definition, one window at a time: the first strict maximum
+// wins, a NaN wins and then only a later NaN replaces it.
+void max_pool_by_definition(const std::vector<float>& x, const Pool2dGeometry& g, std::vector<float>& y,
+                            std::vector<std::int32_t>& where) {
+  for (std::int64_t n = 0; n < g.N; ++n) {
+    for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+      for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+        for (std::int64_t c = 0; c < g.C; ++c) {
+          bool first = true;
+          float best = 0;
+          std::int32_t at = -1;
+          for (std::int64_t ih = oh * g.stride_h; ih < std::min(oh * g.stride_h + g.KH, g.H); ++ih) {
+            for (std::int64_t iw = ow * g.stride_w; iw < std::min(ow * g.stride_w + g.KW, g.W); ++iw) {
+              const float v = x[std::size_t(((n * g.H + ih) * g.W + iw) * g.C + c)];
+              if (first || v > best || std::isnan(v)) best = v, at = std::int32_t(ih * g.W + iw);
+              first = false;
+            }
+          }
+          const std::size_t o = std::size_t(((n * g.OH + oh) * g.OW + ow) * g.C + c);
+          y[o] = best, where[o] = at;
+        }
+      }
+    }
+  }
+}
+
+// MaxPooling2D's default (2x2, stride 2) against the definition. Odd sizes leave a row
+// and a column that no window covers, whose gradient must be zero, not left over.
+TEST(MaxPool, TwoByTwoMatchesTheDefinitionWithTiesNaNsAndOddSizes) {
+  for (auto [H, W, C] : {std::tuple{6, 8, 3}, std::tuple{7, 5, 17}, std::tuple{13, 13, 64}, std::tuple{3, 2, 1}}) {
+    Pool2dGeometry g{};
+    g.N = 2, g.H = H, g.W = W, g.C = C, g.KH = g.KW = 2, g.stride_h = g.stride_w = 2;
+    g.OH = H / 2, g.OW = W / 2;
+    auto x = random_vector(std::size_t(g.N * H * W * C), 21);
+    // Ties inside windows (the first must win) and NaNs (they must win).
+    for (std::size_t i = 0; i + 1 < x.size(); i += 7) x[i + 1] = x[i];
+    for (std::size_t i = 5; i < x.size(); i += 29) x[i] = std::nanf("");
+    const std::size_t out = std::size_t(g.N * g.OH * g.OW * C);
+    std::vector<float> y(out), y_def(out), y_no_argmax(out);
+    std::vector<std::int32_t> where(out), where_def(out);
+    max_pool2d_forward(x.data(), y.data(), where.data(), g);
+    max_pool2d_forward(x.data(), y_no_argmax.data(), nullptr, g);
+    max_pool_by_definition(x, g, y_def, where_def);
+    for (std::size_t i = 0; i < out; ++i) {
+      ASSERT_TRUE(y[i] == y_def[i] || (std::isnan(y[i]) && std::isnan(y_def[i]))) << "value " << i << " H=" << H;
+      ASSERT_TRUE(y_no_argmax[i] == y[i] || (std::isnan(y[i]) && std::isnan(y_no_argmax[i]))) << i;
+      ASSERT_EQ(where[i], where_def[i]) << "argmax " << i << " H=" << H << " W=" << W;
+    }
+    // Backward: each window's gradient lands on its argmax, every other pixel is zero
+    // (the buffer starts full of garbage to catch pixels left unwritten).
+    const auto gy = random_vector(out, 22);
+    std::vector<float> gx(x.size(), 123.0f), gx_def(x.size(), 0.0f);
+    max_pool2d_backward(gy.data(), where.data(), gx.data(), g);
+    for (std::int64_t n = 0; n < g.N; ++n) {
+      for (std::int64_t p = 0; p < g.OH * g.OW; ++p) {
+        for (std::int64_t c = 0; c < C; ++c) {
+          const std::size_t o = std::size_t((n * g.OH * g.OW + p) * C + c);
+          gx_def[std::size_t((n * H * W + where_def[o]) * C + c)] += gy[o];
+        }
+      }
+    }
+    EXPECT_EQ(gx, gx_def) << "H=" << H << " W=" << W << " C=" << C;
   }
 }
 
