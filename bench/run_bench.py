@@ -232,7 +232,18 @@ def tree_is_dirty():
         return False
 
 
-if tree_is_dirty() and not (args.quick or args.allow_dirty):
+def git_rev():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+    return rev + (" with uncommitted changes" if tree_is_dirty() else "")
+
+
+# Taken now: the binaries and scripts are this tree's, whatever is edited or committed
+# while the run goes on.
+KILN_REV = git_rev()
+if KILN_REV.endswith("uncommitted changes") and not (args.quick or args.allow_dirty):
     sys.exit("run_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
              "(commit first, or --allow-dirty for a run that is not recorded as one).")
 
@@ -659,14 +670,6 @@ def cpu_info():
             f"{mem_kb / 1048576:.0f} GiB RAM, Linux {platform.release()}")
 
 
-def git_rev():
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "unknown"
-    return rev + (" with uncommitted changes" if tree_is_dirty() else "")
-
-
 def first(key, field):
     v = values(key, field)
     return v[0] if v else None
@@ -678,7 +681,7 @@ peer_blas_kernel = next((r.get("blas_kernel") for r in records if r.get("framewo
 invocation = "bench/run_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 md = []
 md += ["# Kiln vs PyTorch: benchmark results" + (" (quick smoke run, not a measurement)" if args.quick else ""), ""]
-md += [f"Made by `{invocation.strip()}` on {t_start:%Y-%m-%d %H:%M} UTC in {elapsed / 60:.1f} min; Kiln {git_rev()}, "
+md += [f"Made by `{invocation.strip()}` on {t_start:%Y-%m-%d %H:%M} UTC in {elapsed / 60:.1f} min; Kiln {KILN_REV}, "
        f"binaries from `{rel(build_dir)}/`. "
        f"PyTorch {torch_detail if torch_ok else 'not run'}, numpy {numpy_detail if numpy_ok else 'not run'} (Debian, `{PEER_PYTHON}`).", ""]
 md += [f"**CPU**: {cpu_info()}.", ""]
