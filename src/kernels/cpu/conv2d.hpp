@@ -57,7 +57,7 @@ inline constexpr std::size_t kConv2dCacheCapacity = 64;
 // Primitives in that cache now, all kinds together (for tests).
 std::size_t conv2d_cache_size();
 
-// Direct AVX-512 kernels for few input channels (a first layer); they return
+// Direct AVX-512 or AVX2 kernels for few input channels (a first layer); they return
 // false when the geometry or the CPU is not one they handle.
 bool conv2d_forward_small_channels(const float* x, const float* w, const float* b, float* y,
                                    const Conv2dGeometry& g, bool relu);
