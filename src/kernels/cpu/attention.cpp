@@ -9,6 +9,8 @@
 #include "kernels/cpu/multiversion.hpp"
 #include "kernels/cpu/parallel.hpp"
 
+KILN_VECTOR_MATH_BEGIN
+
 namespace kiln::kernels::cpu {
 namespace {
 
@@ -131,3 +133,5 @@ template void attention_backward<double>(const AttentionDims&, const double*, co
                                          bool);
 
 }  // namespace kiln::kernels::cpu
+
+KILN_VECTOR_MATH_END

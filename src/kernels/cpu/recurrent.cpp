@@ -11,6 +11,8 @@
 #include "kernels/cpu/multiversion.hpp"
 #include "kernels/cpu/parallel.hpp"
 
+KILN_VECTOR_MATH_BEGIN
+
 namespace kiln::kernels::cpu {
 namespace {
 
@@ -364,3 +366,5 @@ KILN_INSTANTIATE(double)
 #undef KILN_INSTANTIATE
 
 }  // namespace kiln::kernels::cpu
+
+KILN_VECTOR_MATH_END
