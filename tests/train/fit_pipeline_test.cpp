@@ -62,8 +62,11 @@ TEST(FitPipeline, MatchesTheInMemoryFitOnTheSameBatches) {
   // evaluate and predict agree with their in-memory forms.
   EXPECT_NEAR(a.evaluate(val, {.verbose = 0})["loss"],
               a.evaluate(data::Pipeline(val).map([](data::Batch x) { return x; }, 2), {.verbose = 0})["loss"], 1e-6);
+  // Batches of 20 and of 5: GEMM kernels may sum in another order for another row count
+  // (oneDNN's AVX2 sgemm does), so equal within rounding, not bit for bit.
   const Tensor p1 = a.predict(val), p2 = a.predict(data::Pipeline(val).batch(5).prefetch());
-  EXPECT_TRUE(all_same_bits({p1}, {p2}));
+  ASSERT_EQ(p1.shape(), p2.shape());
+  for (std::int64_t i = 0; i < p1.numel(); ++i) EXPECT_NEAR(p1.data<float>()[i], p2.data<float>()[i], 1e-6) << i;
 }
 
 TEST(FitPipeline, ResumedRunEndsWithTheUninterruptedWeights) {
