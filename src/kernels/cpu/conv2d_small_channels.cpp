@@ -46,9 +46,7 @@ struct Isa {
   // Blocks that keep the accumulators (and the weights or gradients) within the 32 registers.
   static constexpr int pixels_per_block[4] = {12, 12, 7, 5};
   static constexpr int weight_rows_per_block[4] = {24, 12, 8, 6};
-  // All filters in one pass over a row.
-  static constexpr int forward_passes[4] = {1, 1, 1, 1};
-  static constexpr int weight_passes[4] = {1, 1, 1, 1};
+  static constexpr int forward_passes[4] = {1, 1, 1, 1};  // all filters in one pass over a row
   KILN_TARGET static V load(const float* p) { return _mm512_loadu_ps(p); }
   KILN_TARGET static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   KILN_TARGET static V broadcast(float v) { return _mm512_set1_ps(v); }
@@ -76,11 +74,11 @@ struct Isa {
   // R x OB accumulators + OB gradient vectors + a broadcast (kernel gradient). In the
   // forward pass four vectors of filters would leave room for only 8 accumulators, too
   // few to hide the FMA latency (2 units x 4 cycles): 32 filters go in two passes of 16
-  // (a quarter less time on Zen 3). The kernel gradient was faster in one pass.
+  // (a quarter less time on Zen 3). The kernel gradient was faster in one pass, so it
+  // has no passes.
   static constexpr int pixels_per_block[4] = {12, 6, 4, 2};
   static constexpr int weight_rows_per_block[4] = {12, 6, 4, 2};
   static constexpr int forward_passes[4] = {1, 1, 1, 2};
-  static constexpr int weight_passes[4] = {1, 1, 1, 1};
   KILN_TARGET static V load(const float* p) { return _mm256_loadu_ps(p); }
   KILN_TARGET static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   KILN_TARGET static V broadcast(float v) { return _mm256_set1_ps(v); }
