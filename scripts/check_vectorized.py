@@ -13,10 +13,13 @@ import re
 import subprocess
 import sys
 
-# Gate loops with exp/sigmoid/tanh approximations; each has a few hundred vector
-# instructions when vectorised and none when not.
+# Loops on fast_math.hpp's exp, sigmoid and tanh: the recurrent gates, softmax, the
+# float elementwise ops and the activations. Each has dozens to hundreds of vector
+# instructions when vectorised and a handful or none when not.
 FUNCTIONS = ["lstm_forward_rows<float>", "lstm_backward_rows<float>", "gru_forward_rows<float>",
-             "gru_backward_rows<float>", "rnn_forward_rows<float>", "masked_softmax_rows<float>"]
+             "gru_backward_rows<float>", "rnn_forward_rows<float>", "masked_softmax_rows<float>",
+             "::exp_range", "::sigmoid_range", "::tanh_range", "::softmax_rows", "::log_softmax_rows",
+             "::log_softmax_backward_rows", "activation_forward_range<float>", "activation_backward_range<float>"]
 MIN_YMM = 20
 MIN_ZMM = 20
 

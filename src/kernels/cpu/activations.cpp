@@ -4,10 +4,28 @@
 #include <cmath>
 #include <numbers>
 
+#include "kernels/cpu/fast_math.hpp"
+#include "kernels/cpu/multiversion.hpp"
 #include "kernels/cpu/parallel.hpp"
 
 namespace kiln::kernels::cpu {
+KILN_VECTOR_MATH_BEGIN
 namespace {
+
+// exp, expm1, tanh and sigmoid: the library's in double (the reference that
+// gradient checks use), fast_math.hpp's vectorisable versions in float (within
+// 3 ulp), so that the loops below run on vector registers. erf and log1p have
+// no vector version here: gelu, softplus and mish stay one value at a time.
+KILN_ALWAYS_INLINE double exp_of(double x) { return std::exp(x); }
+KILN_ALWAYS_INLINE float exp_of(float x) { return vector_exp(x); }
+KILN_ALWAYS_INLINE double expm1_of(double x) { return std::expm1(x); }
+KILN_ALWAYS_INLINE float expm1_of(float x) { return vector_expm1(x); }
+KILN_ALWAYS_INLINE double tanh_of(double x) { return std::tanh(x); }
+KILN_ALWAYS_INLINE float tanh_of(float x) { return vector_tanh(x); }
+KILN_ALWAYS_INLINE double sigmoid(double x) {
+  return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
+}
+KILN_ALWAYS_INLINE float sigmoid(float x) { return vector_sigmoid(x); }
 
 // Keras's SELU constants (Klambauer et al.).
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
@@ -21,25 +39,20 @@ T softplus(T x) {
 }
 
 template <typename T>
-T sigmoid(T x) {
-  return x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
-}
-
-template <typename T>
-T forward_one(Activation kind, const ActivationParams& p, T x) {
+KILN_ALWAYS_INLINE T forward_one(Activation kind, const ActivationParams& p, T x) {
   switch (kind) {
     case Activation::Gelu:
       return T(0.5) * x * (T(1) + std::erf(x / T(std::numbers::sqrt2)));
     case Activation::GeluTanh: {
       const T k = T(std::sqrt(2.0 / std::numbers::pi));
-      return T(0.5) * x * (T(1) + std::tanh(k * (x + T(kGeluTanhC) * x * x * x)));
+      return T(0.5) * x * (T(1) + tanh_of(k * (x + T(kGeluTanhC) * x * x * x)));
     }
     case Activation::Silu:
       return x * sigmoid(x);
     case Activation::Elu:
-      return x > 0 ? x : T(p.alpha) * std::expm1(x);
+      return x > 0 ? x : T(p.alpha) * expm1_of(x);
     case Activation::Selu:
-      return T(kSeluScale) * (x > 0 ? x : T(kSeluAlpha) * std::expm1(x));
+      return T(kSeluScale) * (x > 0 ? x : T(kSeluAlpha) * expm1_of(x));
     case Activation::Softplus:
       return softplus(x);
     case Activation::Softsign:
@@ -51,7 +64,7 @@ T forward_one(Activation kind, const ActivationParams& p, T x) {
     case Activation::Mish:
       return x * std::tanh(softplus(x));
     case Activation::Exponential:
-      return std::exp(x);
+      return exp_of(x);
     case Activation::Relu:
       // Keras: min(x, max_value) above the threshold, slope * (x - threshold) at or below it.
       return x > T(p.threshold) ? std::min(x, T(p.max_value)) : T(p.alpha) * (x - T(p.threshold));
@@ -62,7 +75,7 @@ T forward_one(Activation kind, const ActivationParams& p, T x) {
 // f'(x). At a kink the derivative is the one-sided value the frameworks' where(x > 0, ...)
 // forms give: the left side's at 0 for elu, selu and relu.
 template <typename T>
-T derivative_one(Activation kind, const ActivationParams& p, T x) {
+KILN_ALWAYS_INLINE T derivative_one(Activation kind, const ActivationParams& p, T x) {
   switch (kind) {
     case Activation::Gelu: {
       const T pdf = std::exp(-T(0.5) * x * x) / T(std::sqrt(2.0 * std::numbers::pi));
@@ -70,7 +83,7 @@ T derivative_one(Activation kind, const ActivationParams& p, T x) {
     }
     case Activation::GeluTanh: {
       const T k = T(std::sqrt(2.0 / std::numbers::pi));
-      const T th = std::tanh(k * (x + T(kGeluTanhC) * x * x * x));
+      const T th = tanh_of(k * (x + T(kGeluTanhC) * x * x * x));
       return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * k * (T(1) + T(3 * kGeluTanhC) * x * x);
     }
     case Activation::Silu: {
@@ -78,9 +91,9 @@ T derivative_one(Activation kind, const ActivationParams& p, T x) {
       return s * (T(1) + x * (T(1) - s));
     }
     case Activation::Elu:
-      return x > 0 ? T(1) : T(p.alpha) * std::exp(x);
+      return x > 0 ? T(1) : T(p.alpha) * exp_of(x);
     case Activation::Selu:
-      return T(kSeluScale) * (x > 0 ? T(1) : T(kSeluAlpha) * std::exp(x));
+      return T(kSeluScale) * (x > 0 ? T(1) : T(kSeluAlpha) * exp_of(x));
     case Activation::Softplus:
       return sigmoid(x);
     case Activation::Softsign: {
@@ -98,7 +111,7 @@ T derivative_one(Activation kind, const ActivationParams& p, T x) {
       return th + x * (T(1) - th * th) * sigmoid(x);
     }
     case Activation::Exponential:
-      return std::exp(x);
+      return exp_of(x);
     case Activation::Relu:
       if (x > T(p.threshold)) return x < T(p.max_value) ? T(1) : T(0);
       return T(p.alpha);
@@ -106,20 +119,54 @@ T derivative_one(Activation kind, const ActivationParams& p, T x) {
   return T(1);
 }
 
+// One loop per kind, so that forward_one and derivative_one fold to that kind's
+// arithmetic and the loop vectorises (a switch per element would keep it scalar).
+// params comes by value: read through a reference it kept elu's loop scalar (GCC 12).
+#define KILN_FOR_EACH_ACTIVATION(X) \
+  X(Gelu)                           \
+  X(GeluTanh) X(Silu) X(Elu) X(Selu) X(Softplus) X(Softsign) X(HardSigmoid) X(HardSilu) X(Mish) X(Exponential) X(Relu)
+
+template <typename T>
+KILN_MULTIVERSION void activation_forward_range(Activation kind, ActivationParams params, const T* x, T* y,
+                                                std::int64_t begin, std::int64_t end) {
+  switch (kind) {
+#define KILN_FORWARD_CASE(K)                                                                    \
+  case Activation::K:                                                                           \
+    for (std::int64_t i = begin; i < end; ++i) y[i] = forward_one(Activation::K, params, x[i]); \
+    break;
+    KILN_FOR_EACH_ACTIVATION(KILN_FORWARD_CASE)
+#undef KILN_FORWARD_CASE
+  }
+}
+
+template <typename T>
+KILN_MULTIVERSION void activation_backward_range(Activation kind, ActivationParams params, const T* x, const T* gy,
+                                                 T* gx, std::int64_t begin, std::int64_t end) {
+  switch (kind) {
+#define KILN_BACKWARD_CASE(K)                                                                               \
+  case Activation::K:                                                                                       \
+    for (std::int64_t i = begin; i < end; ++i) gx[i] = gy[i] * derivative_one(Activation::K, params, x[i]); \
+    break;
+    KILN_FOR_EACH_ACTIVATION(KILN_BACKWARD_CASE)
+#undef KILN_BACKWARD_CASE
+  }
+}
+#undef KILN_FOR_EACH_ACTIVATION
+
 }  // namespace
+KILN_VECTOR_MATH_END
 
 template <typename T>
 void activation_forward(Activation kind, const ActivationParams& params, const T* x, T* y, std::int64_t n) {
-  parallel_for(n, 16, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) y[i] = forward_one(kind, params, x[i]);
-  });
+  parallel_for(n, 16,
+               [&](std::int64_t begin, std::int64_t end) { activation_forward_range(kind, params, x, y, begin, end); });
 }
 
 template <typename T>
 void activation_backward(Activation kind, const ActivationParams& params, const T* x, const T* gy, T* gx,
                          std::int64_t n) {
   parallel_for(n, 16, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) gx[i] = gy[i] * derivative_one(kind, params, x[i]);
+    activation_backward_range(kind, params, x, gy, gx, begin, end);
   });
 }
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/fast_math.hpp"
 #include "kernels/cpu/multiversion.hpp"
 #include "kernels/cpu/parallel.hpp"
 
@@ -85,28 +87,59 @@ void binary(Binary op, const T* a, const std::int64_t* as, const T* b, const std
   }
 }
 
+// float exp, sigmoid and tanh on vector registers (fast_math.hpp, within 3 ulp):
+// the library functions take one value at a time, 10-20x slower per element.
+KILN_VECTOR_MATH_BEGIN
+namespace {
+KILN_MULTIVERSION void exp_range(const float* x, float* y, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) y[i] = vector_exp(x[i]);
+}
+KILN_MULTIVERSION void sigmoid_range(const float* x, float* y, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) y[i] = vector_sigmoid(x[i]);
+}
+KILN_MULTIVERSION void tanh_range(const float* x, float* y, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) y[i] = vector_tanh(x[i]);
+}
+}  // namespace
+KILN_VECTOR_MATH_END
+
 template <typename T>
 void unary(Unary op, const T* x, T* y, std::int64_t n) {
+  constexpr bool kFloat = std::is_same_v<T, float>;
   parallel_for(n, 4, [&](std::int64_t begin, std::int64_t end) {
     switch (op) {
       case Unary::Neg: for (auto i = begin; i < end; ++i) y[i] = -x[i]; break;
-      case Unary::Exp: for (auto i = begin; i < end; ++i) y[i] = std::exp(x[i]); break;
+      case Unary::Exp:
+        if constexpr (kFloat)
+          exp_range(x, y, begin, end);
+        else
+          for (auto i = begin; i < end; ++i) y[i] = std::exp(x[i]);
+        break;
       case Unary::Log: for (auto i = begin; i < end; ++i) y[i] = std::log(x[i]); break;
       case Unary::Sqrt: for (auto i = begin; i < end; ++i) y[i] = std::sqrt(x[i]); break;
       case Unary::Abs: for (auto i = begin; i < end; ++i) y[i] = std::abs(x[i]); break;
       case Unary::Relu: for (auto i = begin; i < end; ++i) y[i] = std::max(x[i], T(0)); break;
       case Unary::Sigmoid:
-        // Split by sign so exp never overflows.
-        for (auto i = begin; i < end; ++i) {
-          if (x[i] >= T(0)) {
-            y[i] = T(1) / (T(1) + std::exp(-x[i]));
-          } else {
-            const T e = std::exp(x[i]);
-            y[i] = e / (T(1) + e);
+        if constexpr (kFloat) {
+          sigmoid_range(x, y, begin, end);
+        } else {
+          // Split by sign so exp never overflows.
+          for (auto i = begin; i < end; ++i) {
+            if (x[i] >= T(0)) {
+              y[i] = T(1) / (T(1) + std::exp(-x[i]));
+            } else {
+              const T e = std::exp(x[i]);
+              y[i] = e / (T(1) + e);
+            }
           }
         }
         break;
-      case Unary::Tanh: for (auto i = begin; i < end; ++i) y[i] = std::tanh(x[i]); break;
+      case Unary::Tanh:
+        if constexpr (kFloat)
+          tanh_range(x, y, begin, end);
+        else
+          for (auto i = begin; i < end; ++i) y[i] = std::tanh(x[i]);
+        break;
       case Unary::Square: for (auto i = begin; i < end; ++i) y[i] = x[i] * x[i]; break;
       case Unary::Reciprocal: for (auto i = begin; i < end; ++i) y[i] = T(1) / x[i]; break;
     }

@@ -1,4 +1,6 @@
-// exp, sigmoid and tanh for the gate loops of recurrent cells.
+// exp, sigmoid and tanh that vectorise: for the gate loops of recurrent cells
+// (the *_approx functions) and for the elementwise ops and activations on whole
+// tensors (the vector_* functions).
 //
 // std::exp does not vectorise (glibc's vector variants need -ffast-math), so a
 // loop of gate activations would run one value at a time. The float versions
@@ -16,11 +18,15 @@
 #define KILN_ALWAYS_INLINE inline __attribute__((always_inline))
 
 // Put around the loops that call these functions. GCC's partial-redundancy elimination
-// sees exp_approx's clamp as a branch to two constants and moves the arithmetic of those
-// constant cases into the branches; the loop then has control flow and stays scalar in
+// sees the clamp in exp_approx as a branch to two constants and moves the arithmetic
+// of those cases into the branches; the loop then has control flow and stays scalar in
 // some target_clones copies (in the AVX2 one of the LSTM step: 40% of an LSTM's
 // training time on a Zen 3). Turning that one pass off for the file keeps every copy
-// vectorised.
+// vectorised. The selects in vector_tanh and vector_expm1 need one more thing, set
+// for the whole library in CMakeLists.txt: -fno-trapping-math, without which GCC may
+// not compute both sides of a select unconditionally on AVX2 (no masked instructions).
+// A per-function optimize("no-trapping-math") would not do: GCC then refuses to inline
+// the std:: helpers these functions call.
 #if defined(__GNUC__) && !defined(__clang__)
 #define KILN_VECTOR_MATH_BEGIN _Pragma("GCC push_options") _Pragma("GCC optimize(\"no-tree-pre\")")
 #define KILN_VECTOR_MATH_END _Pragma("GCC pop_options")
@@ -61,5 +67,71 @@ KILN_ALWAYS_INLINE T sigmoid_approx(T x) {
 // accuracy near 0 is needed: gates add these values to others of order one).
 KILN_ALWAYS_INLINE float tanh_approx(float x) { return 2.0f / (1.0f + exp_approx(-2.0f * x)) - 1.0f; }
 KILN_ALWAYS_INLINE double tanh_approx(double x) { return std::tanh(x); }
+
+// exp(x) for any float, with the library's edge cases: +inf above 88.72, subnormal
+// results down to -103.9 and 0 below, NaN for NaN; within 2 ulp elsewhere. Same
+// polynomial as exp_approx; 2^n is applied as two powers of two so that n may
+// leave the normal exponent range, and n is read from the bits of the rounded
+// float (no float-to-int conversion, which is undefined for NaN).
+KILN_ALWAYS_INLINE float vector_exp(float x) {
+  x = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+  const float shifter = 12582912.0f;
+  const float shifted = x * 1.44269504088896341f + shifter;
+  const float n = shifted - shifter;
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * (r * r) + r + 1.0f;
+  // n in [-150, 129]: halves n1, n2 with n1 + n2 = n each give a normal power of two.
+  const std::int32_t n_int =
+      static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(shifted) - std::bit_cast<std::uint32_t>(shifter));
+  const std::int32_t n1 = n_int / 2, n2 = n_int - n1;
+  const float two_n1 = std::bit_cast<float>(static_cast<std::uint32_t>(n1 + 127) << 23);
+  const float two_n2 = std::bit_cast<float>(static_cast<std::uint32_t>(n2 + 127) << 23);
+  return e * two_n1 * two_n2;
+}
+
+// exp(x) - 1 with relative accuracy near 0, where the difference would cancel:
+// its Taylor series up to x^8 for |x| < 0.25 (truncation below 2e-10 relative).
+KILN_ALWAYS_INLINE float vector_expm1(float x) {
+  float p = 1.0f / 40320.0f;
+  p = p * x + 1.0f / 5040.0f;
+  p = p * x + 1.0f / 720.0f;
+  p = p * x + 1.0f / 120.0f;
+  p = p * x + 1.0f / 24.0f;
+  p = p * x + 1.0f / 6.0f;
+  p = p * x + 0.5f;
+  const float small = p * (x * x) + x;
+  const float large = vector_exp(x) - 1.0f;
+  return (x > -0.25f && x < 0.25f) ? small : large;
+}
+
+// 1 / (1 + exp(-x)) computed from exp(-|x|) so that neither side overflows: the
+// tails keep their relative accuracy (sigmoid(-100) is 3.7e-44, not 0).
+KILN_ALWAYS_INLINE float vector_sigmoid(float x) {
+  const float e = vector_exp(x < 0.0f ? x : -x);
+  return (x < 0.0f ? e : 1.0f) / (1.0f + e);
+}
+
+// tanh with relative accuracy everywhere (a few ulp): Cephes's odd polynomial for
+// |x| < 0.625, where 1 - 2 / (exp(2|x|) + 1) would cancel, and that formula
+// beyond. Both are computed on |x| and one is selected, so the loop has no branch;
+// the sign is x's (tanh is odd; tanh(-0) is -0).
+KILN_ALWAYS_INLINE float vector_tanh(float x) {
+  const float a = std::fabs(x);
+  const float z = a * a;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const float small = p * z * a + a;
+  const float large = 1.0f - 2.0f / (vector_exp(2.0f * a) + 1.0f);
+  return std::copysign(a < 0.625f ? small : large, x);
+}
 
 }  // namespace kiln::kernels::cpu
