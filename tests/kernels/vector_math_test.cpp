@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/activations.hpp"
 #include "kernels/cpu/elementwise.hpp"
+#include "kernels/cpu/fast_math.hpp"
 #include "kernels/cpu/softmax.hpp"
 #include "kiln/random.hpp"
 
@@ -69,6 +70,22 @@ TEST(VectorMath, ExpSigmoidTanhAreWithinThreeUlpsOfTheExactValueForEveryKindOfFl
     }
     EXPECT_LE(worst, c.max_ulps) << c.name << " at x = " << worst_x;
   }
+}
+
+// vector_erf has no kernel of its own (gelu uses it); this runs the header's
+// function as compiled here, for baseline x86-64 (no FMA: one rounding more per step).
+TEST(VectorMath, ErfIsWithinThreeUlpsOfTheExactValueForEveryKindOfFloat) {
+  double worst = 0;
+  float worst_x = 0;
+  for (float x : float_sweep()) {
+    const double e = ulps(vector_erf(x), std::erf(double(x)));
+    if (e > worst) worst = e, worst_x = x;
+  }
+  EXPECT_LE(worst, 3.0) << "erf at x = " << worst_x;
+  EXPECT_TRUE(std::isnan(vector_erf(kNaN)));
+  EXPECT_EQ(vector_erf(kInf), 1.0f);
+  EXPECT_EQ(vector_erf(-kInf), -1.0f);
+  EXPECT_TRUE(std::signbit(vector_erf(-0.0f)));
 }
 
 TEST(VectorMath, EdgeCasesAreTheLibraryFunctions) {

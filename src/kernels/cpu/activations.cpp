@@ -12,16 +12,18 @@ namespace kiln::kernels::cpu {
 KILN_VECTOR_MATH_BEGIN
 namespace {
 
-// exp, expm1, tanh and sigmoid: the library's in double (the reference that
+// exp, expm1, erf, tanh and sigmoid: the library's in double (the reference that
 // gradient checks use), fast_math.hpp's vectorisable versions in float (within
-// 3 ulp), so that the loops below run on vector registers. erf and log1p have
-// no vector version here: gelu, softplus and mish stay one value at a time.
+// 3 ulp), so that the loops below run on vector registers. log1p has no vector
+// version here: softplus and mish stay one value at a time.
 KILN_ALWAYS_INLINE double exp_of(double x) { return std::exp(x); }
 KILN_ALWAYS_INLINE float exp_of(float x) { return vector_exp(x); }
 KILN_ALWAYS_INLINE double expm1_of(double x) { return std::expm1(x); }
 KILN_ALWAYS_INLINE float expm1_of(float x) { return vector_expm1(x); }
 KILN_ALWAYS_INLINE double tanh_of(double x) { return std::tanh(x); }
 KILN_ALWAYS_INLINE float tanh_of(float x) { return vector_tanh(x); }
+KILN_ALWAYS_INLINE double erf_of(double x) { return std::erf(x); }
+KILN_ALWAYS_INLINE float erf_of(float x) { return vector_erf(x); }
 KILN_ALWAYS_INLINE double sigmoid(double x) {
   return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
 }
@@ -42,7 +44,7 @@ template <typename T>
 KILN_ALWAYS_INLINE T forward_one(Activation kind, const ActivationParams& p, T x) {
   switch (kind) {
     case Activation::Gelu:
-      return T(0.5) * x * (T(1) + std::erf(x / T(std::numbers::sqrt2)));
+      return T(0.5) * x * (T(1) + erf_of(x / T(std::numbers::sqrt2)));
     case Activation::GeluTanh: {
       const T k = T(std::sqrt(2.0 / std::numbers::pi));
       return T(0.5) * x * (T(1) + tanh_of(k * (x + T(kGeluTanhC) * x * x * x)));
@@ -78,8 +80,8 @@ template <typename T>
 KILN_ALWAYS_INLINE T derivative_one(Activation kind, const ActivationParams& p, T x) {
   switch (kind) {
     case Activation::Gelu: {
-      const T pdf = std::exp(-T(0.5) * x * x) / T(std::sqrt(2.0 * std::numbers::pi));
-      return T(0.5) * (T(1) + std::erf(x / T(std::numbers::sqrt2))) + x * pdf;
+      const T pdf = exp_of(-T(0.5) * x * x) / T(std::sqrt(2.0 * std::numbers::pi));
+      return T(0.5) * (T(1) + erf_of(x / T(std::numbers::sqrt2))) + x * pdf;
     }
     case Activation::GeluTanh: {
       const T k = T(std::sqrt(2.0 / std::numbers::pi));

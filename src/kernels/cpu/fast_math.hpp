@@ -117,6 +117,34 @@ KILN_ALWAYS_INLINE float vector_sigmoid(float x) {
   return (x < 0.0f ? e : 1.0f) / (1.0f + e);
 }
 
+// erf within 3 ulp: x P(x^2) for |x| < 1, and beyond, 1 - exp(Q(|x|)) with the
+// sign of x, where Q fits log(erfc) on [1, 4] as a polynomial in |x| - 2.5 (past 4,
+// erf is 1 in float). Both are computed and one selected. The coefficients are
+// least-squares fits: scripts/fit_erf.py prints them and the resulting error.
+KILN_ALWAYS_INLINE float vector_erf(float x) {
+  const float a = std::fabs(x);
+  const float s = x * x;
+  float p = -5.654108827e-04f;
+  p = p * s + 4.923280794e-03f;
+  p = p * s - 2.671639062e-02f;
+  p = p * s + 1.128036454e-01f;
+  p = p * s - 3.761234879e-01f;
+  p = p * s + 1.128379107e+00f;
+  const float small = p * x;
+  const float u = (a > 4.0f ? 4.0f : a) - 2.5f;
+  float q = 1.614049324e-06f;
+  q = q * u - 1.330940631e-05f;
+  q = q * u + 7.739447756e-05f;
+  q = q * u - 4.201445263e-04f;
+  q = q * u + 2.165160142e-03f;
+  q = q * u - 1.085851714e-02f;
+  q = q * u - 9.438936114e-01f;
+  q = q * u - 5.352680683e+00f;
+  q = q * u - 7.806815147e+00f;
+  const float large = std::copysign(1.0f - vector_exp(q), x);
+  return a < 1.0f ? small : large;
+}
+
 // tanh with relative accuracy everywhere (a few ulp): Cephes's odd polynomial for
 // |x| < 0.625, where 1 - 2 / (exp(2|x|) + 1) would cancel, and that formula
 // beyond. Both are computed on |x| and one is selected, so the loop has no branch;
