@@ -32,14 +32,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PRECISIONS = ["float32", "bf16"]
-
-
-def git(*args):
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-
-def tree_is_dirty():
-    return bool(git("status", "--porcelain", "--untracked-files=no"))
+sys.path.insert(0, HERE)
+from bench_common import kiln_rev  # noqa: E402
 
 
 def native_bf16():
@@ -51,7 +45,7 @@ def native_bf16():
 def record(a, entry):
     entry = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
              "command": " ".join(["/usr/bin/python3", "bench/bf16_bench.py"] + sys.argv[1:]),
-             "kiln": git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if a.dirty else ""),
+             "kiln": a.rev,
              "native_bf16": native_bf16(), **entry}
     print(json.dumps(entry), flush=True)
     if a.record:
@@ -133,7 +127,8 @@ def main():
     a.build = os.path.abspath(a.build)
     a.threads = [int(t) for t in a.threads.split(",")]
     a.seeds = [int(s) for s in a.seeds.split(",")]
-    a.dirty = tree_is_dirty()
+    a.rev = kiln_rev()
+    a.dirty = a.rev.endswith("uncommitted changes")
     if a.dirty and not a.allow_dirty:
         sys.exit("bf16_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
                  "(commit first, or --allow-dirty to mark the record)")

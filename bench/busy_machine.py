@@ -29,6 +29,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bench_common import kiln_rev  # noqa: E402
 
 # name -> environment of the run (OMP_WAIT_POLICY and GOMP_SPINCOUNT are removed first).
 CONFIGS = {
@@ -45,6 +47,7 @@ ap.add_argument("--window", type=float, default=10.0)
 ap.add_argument("--out", default=os.path.join(HERE, "RESULTS-busy.jsonl"))
 ap.add_argument("--cli", action="store_true", help="time kiln train's own thread choice against --threads 1 and 2")
 args = ap.parse_args()
+KILN_REV = kiln_rev()  # at the start: the tree measured, whatever is committed meanwhile
 if args.cli:
     CONFIGS = {"kiln train (its choice)": [], "kiln train --threads 1": ["--threads", "1"],
                "kiln train --threads 2": ["--threads", "2"]}
@@ -53,13 +56,6 @@ bench = os.path.join(ROOT, args.build_dir, "kiln") if args.cli else \
     os.path.join(ROOT, args.build_dir, "bench", "kiln_bench_cnn")
 if not os.access(bench, os.X_OK):
     sys.exit(f"{bench} is missing: build the kiln_bench_cnn target first")
-
-
-def git_rev():
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
-    return rev.strip() + (" with uncommitted changes" if dirty else "")
 
 
 def run_cli(config):
@@ -122,7 +118,7 @@ def med(state, config, threads):
 
 if args.cli:
     summary = dict(bench="busy_machine_cli", summary=True, command="bench/busy_machine.py " + " ".join(sys.argv[1:]),
-                   kiln=git_rev(), reps=args.reps, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   kiln=KILN_REV, reps=args.reps, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                    results={})
     print("\n| Command | idle | busy |")
     print("|---|---|---|")
@@ -135,7 +131,7 @@ if args.cli:
     sys.exit(0)
 
 summary = dict(bench="busy_machine", summary=True, command="bench/busy_machine.py " + " ".join(sys.argv[1:]),
-               kiln=git_rev(), reps=args.reps, window_s=args.window,
+               kiln=KILN_REV, reps=args.reps, window_s=args.window,
                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), results={})
 print("\n| Configuration | idle t1 | idle t2 | busy t1 | busy t2 | busy t2 / busy t1 |")
 print("|---|---|---|---|---|---|")

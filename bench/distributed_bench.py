@@ -21,6 +21,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bench_common import kiln_rev  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("build")
@@ -28,6 +30,7 @@ ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--steps", type=int, default=400, help="timed steps per run (400 x 64 samples: ~10 s on 1 rank)")
 ap.add_argument("--record", default=os.path.join(HERE, "RESULTS-distributed.jsonl"))
 args = ap.parse_args()
+KILN_REV = kiln_rev()  # at the start: the tree measured, whatever is committed meanwhile
 
 MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
 PEER_ENV = {k: v for k, v in MPI_ENV.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
@@ -77,10 +80,6 @@ def spread(values, digits=1):
             "max": round(max(values), digits)}
 
 
-def git(*a):
-    return subprocess.run(["git", "-C", ROOT] + list(a), capture_output=True, text=True).stdout.strip()
-
-
 runs = {"kiln_1": [], "kiln_2": [], "independent_2": [], "ddp": []}
 peers = []
 for rep in range(args.reps):
@@ -100,7 +99,7 @@ two = runs["kiln_2"]
 entry = {
     "bench": "distributed_cnn", "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "command": "/usr/bin/python3 bench/distributed_bench.py " + " ".join(sys.argv[1:]),
-    "commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    "commit": KILN_REV.split()[0], "dirty": KILN_REV.endswith("uncommitted changes"),
     "load_1min_at_end": round(os.getloadavg()[0], 2), "reps": args.reps, "steps": args.steps, "global_batch": 64,
     "samples_per_s": {k: spread(v) for k, v in rate.items()},
     "speedup_2_ranks_over_1": spread(speedup, 3),

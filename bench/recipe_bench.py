@@ -48,6 +48,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bench_common import kiln_rev  # noqa: E402
 PEER_PYTHON = "/usr/bin/python3"
 PEER = "bench/peers/torch_recipe.py"
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
@@ -66,14 +68,6 @@ RECIPE_LINE = re.compile(
     r"dropout (?P<dropout>\S+), (?P<precision>\S+)$", re.M)
 FINAL_LINE = re.compile(r"^Test accuracy: ([0-9.]+) \(without test-time augmentation ([0-9.]+)\); "
                         r"training ([0-9.]+) s, whole run ([0-9.]+) s$", re.M)
-
-
-def git(*args):
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-
-def tree_is_dirty():
-    return bool(git("status", "--porcelain", "--untracked-files=no"))
 
 
 def machine():
@@ -290,7 +284,7 @@ def bench_recipe(a, name):
 def record(a, entry):
     entry = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
              "run_id": a.run_id, "command": " ".join(["/usr/bin/python3", "bench/recipe_bench.py"] + sys.argv[1:]),
-             "kiln_commit": git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if a.dirty else ""),
+             "kiln_commit": a.rev,
              "clean_tree": not a.dirty, "machine": a.machine, **entry}
     short = {k: v for k, v in entry.items() if k not in ("kiln", "torch", "setup_search", "torch_curve", "machine")}
     for fw in ("kiln", "torch"):  # the summaries, without the runs
@@ -396,7 +390,8 @@ def main():
     if not os.access(a.kiln, os.X_OK):
         sys.exit(f"recipe_bench.py: {a.kiln} is missing (build the examples first)")
     a.seeds = [int(s) for s in a.seeds.split(",")]
-    a.dirty = tree_is_dirty()
+    a.rev = kiln_rev()
+    a.dirty = a.rev.endswith("uncommitted changes")
     if a.dirty and a.record and not a.allow_dirty:
         sys.exit("recipe_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
                  "(commit first, or --allow-dirty to mark the record)")

@@ -41,6 +41,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bench_common import kiln_rev  # noqa: E402
 PEER_PYTHON = "/usr/bin/python3"
 TORCH_PEER = "bench/peers/torch_cnn.py"
 NUMPY_GEMM = "bench/peers/numpy_gemm.py"
@@ -224,25 +226,9 @@ def torch_best(threads, workload="train"):
 
 TORCH_OOB = ("torch", "oob", peer_env(), ["--layout", "nchw"])
 
-def tree_is_dirty():
-    try:
-        return bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                                   capture_output=True, text=True).stdout.strip())
-    except OSError:
-        return False
-
-
-def git_rev():
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "unknown"
-    return rev + (" with uncommitted changes" if tree_is_dirty() else "")
-
-
 # Taken now: the binaries and scripts are this tree's, whatever is edited or committed
 # while the run goes on.
-KILN_REV = git_rev()
+KILN_REV = kiln_rev()
 if KILN_REV.endswith("uncommitted changes") and not (args.quick or args.allow_dirty):
     sys.exit("run_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
              "(commit first, or --allow-dirty for a run that is not recorded as one).")
