@@ -18,7 +18,7 @@ import sys
 # instructions when vectorised and a handful or none when not.
 FUNCTIONS = ["lstm_forward_rows<float>", "lstm_backward_rows<float>", "gru_forward_rows<float>",
              "gru_backward_rows<float>", "rnn_forward_rows<float>", "masked_softmax_rows<float>",
-             "::exp_range", "::sigmoid_range", "::tanh_range", "::softmax_rows", "::log_softmax_rows",
+             "::exp_range", "::log_range", "::sigmoid_range", "::tanh_range", "::softmax_rows", "::log_softmax_rows",
              "::log_softmax_backward_rows", "activation_forward_range<float>", "activation_backward_range<float>"]
 MIN_YMM = 20
 MIN_ZMM = 20

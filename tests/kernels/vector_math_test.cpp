@@ -52,11 +52,12 @@ struct UnaryCase {
   double max_ulps;
 };
 
-TEST(VectorMath, ExpSigmoidTanhAreWithinThreeUlpsOfTheExactValueForEveryKindOfFloat) {
+TEST(VectorMath, ExpLogSigmoidTanhAreWithinThreeUlpsOfTheExactValueForEveryKindOfFloat) {
   const UnaryCase cases[] = {
       {Unary::Exp, "exp", [](double x) { return std::exp(x); }, 1.5},
       {Unary::Sigmoid, "sigmoid", [](double x) { return 1.0 / (1.0 + std::exp(-x)); }, 3.0},
       {Unary::Tanh, "tanh", [](double x) { return std::tanh(x); }, 2.0},
+      {Unary::Log, "log", [](double x) { return std::log(x); }, 2.0},
   };
   const std::vector<float> x = float_sweep();
   std::vector<float> y(x.size());
@@ -88,10 +89,39 @@ TEST(VectorMath, ErfIsWithinThreeUlpsOfTheExactValueForEveryKindOfFloat) {
   EXPECT_TRUE(std::signbit(vector_erf(-0.0f)));
 }
 
+// vector_log1p runs inside softplus and mish; here on its own, as compiled here.
+TEST(VectorMath, Log1pKeepsRelativeAccuracyForTinyArguments) {
+  double worst = 0;
+  float worst_y = 0;
+  for (float y : float_sweep()) {
+    if (!(y > -1.0f) || std::isinf(y)) continue;
+    const double e = ulps(vector_log1p(y), std::log1p(double(y)));
+    if (e > worst) worst = e, worst_y = y;
+  }
+  EXPECT_LE(worst, 3.0) << "log1p at y = " << worst_y;
+  EXPECT_EQ(vector_log1p(1e-30f), 1e-30f);  // 1 + y rounds to 1; log1p(y) is y
+  EXPECT_EQ(vector_log1p(-1.0f), -kInf);
+  EXPECT_EQ(vector_log1p(kInf), kInf);
+  EXPECT_TRUE(std::isnan(vector_log1p(-2.0f)));
+  EXPECT_TRUE(std::isnan(vector_log1p(kNaN)));
+}
+
 TEST(VectorMath, EdgeCasesAreTheLibraryFunctions) {
   const std::vector<float> x = {kNaN, kInf, -kInf, 88.72f, 88.8f, -100.0f, -110.0f, 0.0f, -0.0f, 1e-30f, -1e-30f};
   std::vector<float> e(x.size()), s(x.size()), t(x.size());
   const auto n = static_cast<std::int64_t>(x.size());
+  const std::vector<float> lx = {kNaN, kInf, -kInf, 0.0f, -0.0f, -1.0f, 1.0f, 1e-45f, 1e-40f};
+  std::vector<float> l(lx.size());
+  unary<float>(Unary::Log, lx.data(), l.data(), static_cast<std::int64_t>(lx.size()));
+  EXPECT_TRUE(std::isnan(l[0]));
+  EXPECT_EQ(l[1], kInf);
+  EXPECT_TRUE(std::isnan(l[2]));
+  EXPECT_EQ(l[3], -kInf);
+  EXPECT_EQ(l[4], -kInf);  // log(-0) is -inf, not NaN
+  EXPECT_TRUE(std::isnan(l[5]));
+  EXPECT_EQ(l[6], 0.0f);
+  EXPECT_NEAR(l[7], std::log(double(1e-45f)), 1e-5);  // the smallest subnormal
+  EXPECT_NEAR(l[8], std::log(double(1e-40f)), 1e-5);
   unary<float>(Unary::Exp, x.data(), e.data(), n);
   unary<float>(Unary::Sigmoid, x.data(), s.data(), n);
   unary<float>(Unary::Tanh, x.data(), t.data(), n);

@@ -11,9 +11,10 @@
 // Everything is forced inline so each target_clones copy of a caller gets its
 // own vector code.
 #pragma once
+#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <bit>
+#include <limits>
 
 #define KILN_ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -110,6 +111,41 @@ KILN_ALWAYS_INLINE float vector_expm1(float x) {
   return (x > -0.25f && x < 0.25f) ? small : large;
 }
 
+// log(x) within 2 ulp, with the library's edge cases (log 0 = -inf, log of a
+// negative number or NaN = NaN, log inf = inf; subnormals exact). x = m 2^e with m
+// in [sqrt(1/2), sqrt(2)), read from the bits; log(m) = f + f^2 P(f), f = m - 1, P a
+// least-squares fit (scripts/fit_vector_math.py); e ln 2 in two parts as in exp.
+KILN_ALWAYS_INLINE float vector_log(float x) {
+  const bool subnormal = x < 1.17549435e-38f;
+  const float scaled = subnormal ? x * 8388608.0f : x;  // 2^23: into the normal range
+  // Subtracting the bits of sqrt(1/2) makes the exponent field count from there.
+  const std::uint32_t offset = std::bit_cast<std::uint32_t>(scaled) - 0x3f3504f3u;
+  const float e = static_cast<float>(static_cast<std::int32_t>(offset) >> 23) - (subnormal ? 23.0f : 0.0f);
+  const float f = std::bit_cast<float>((offset & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
+  float p = -7.866649330e-02f;
+  p = p * f + 1.282195300e-01f;
+  p = p * f - 1.310174018e-01f;
+  p = p * f + 1.418897659e-01f;
+  p = p * f - 1.662758589e-01f;
+  p = p * f + 2.000197023e-01f;
+  p = p * f - 2.500077188e-01f;
+  p = p * f + 3.333332241e-01f;
+  p = p * f - 4.999999702e-01f;
+  const float r = (f * f * p + e * -2.12194440e-4f) + f + e * 0.693359375f;
+  const float inf = std::numeric_limits<float>::infinity();
+  const float finite = x == inf ? inf : (x == 0.0f ? -inf : r);
+  return x >= 0.0f ? finite : std::numeric_limits<float>::quiet_NaN();  // negative or NaN
+}
+
+// log(1 + y) with relative accuracy for small y (where 1 + y rounds): log(u) of
+// u = 1 + y, corrected by the rounding error of u (Kahan's trick).
+KILN_ALWAYS_INLINE float vector_log1p(float y) {
+  const float u = 1.0f + y;
+  const float log_u = vector_log(u);
+  const float corrected = log_u - ((u - 1.0f) - y) / u;
+  return (u == 0.0f || u == std::numeric_limits<float>::infinity()) ? log_u : corrected;
+}
+
 // 1 / (1 + exp(-x)) computed from exp(-|x|) so that neither side overflows: the
 // tails keep their relative accuracy (sigmoid(-100) is 3.7e-44, not 0).
 KILN_ALWAYS_INLINE float vector_sigmoid(float x) {
@@ -120,7 +156,7 @@ KILN_ALWAYS_INLINE float vector_sigmoid(float x) {
 // erf within 3 ulp: x P(x^2) for |x| < 1, and beyond, 1 - exp(Q(|x|)) with the
 // sign of x, where Q fits log(erfc) on [1, 4] as a polynomial in |x| - 2.5 (past 4,
 // erf is 1 in float). Both are computed and one selected. The coefficients are
-// least-squares fits: scripts/fit_erf.py prints them and the resulting error.
+// least-squares fits: scripts/fit_vector_math.py prints them and the resulting error.
 KILN_ALWAYS_INLINE float vector_erf(float x) {
   const float a = std::fabs(x);
   const float s = x * x;

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Fits the two polynomials of vector_erf (src/kernels/cpu/fast_math.hpp) and prints them
-with the error of erf evaluated in float32 arithmetic, in units in the last place.
+"""Fits the polynomials of vector_erf and vector_log (src/kernels/cpu/fast_math.hpp) and
+prints them with the error of the function evaluated in float32 arithmetic, in units
+in the last place.
 
   erf(x) = x P(x^2)                      for |x| < 1   (P of degree 5)
   erf(x) = sign(x) (1 - exp(Q(|x| - 2.5)))  for 1 <= |x| <= 4   (Q of degree 8, fits log erfc)
+  log(1 + f) = f + f^2 L(f)              for f in [sqrt(1/2) - 1, sqrt(2) - 1)   (L of degree 8)
 
 Least squares on Chebyshev points in double precision (numpy); the error check
 evaluates Horner's rule with float32 rounding after every step.
@@ -49,6 +51,17 @@ def main():
     e = np.exp(horner_float32(q, (xl - f32(2.5)).astype(np.float32)).astype(np.float64)).astype(np.float32)
     large = (f32(1) - e).astype(np.float32)
     print("max error 1..4:     %.2f ulp (exp correctly rounded)" % ulps(large, erf(xl.astype(np.float64))).max())
+
+    lo, hi = np.sqrt(0.5) - 1, np.sqrt(2) - 1
+    f = chebyshev_points(lo, hi)
+    f = f[np.abs(f) > 1e-4]  # (log1p(f) - f) / f^2 loses its digits at 0
+    l, *_ = np.linalg.lstsq(np.vander(f, 9), (np.log1p(f) - f) / (f * f), rcond=None)
+    print("L (f^8 ... f^0):", ", ".join("%.9e" % f32(c) for c in l))
+    ft = np.linspace(lo, hi, 400001).astype(np.float32)
+    ft = ft[ft != 0]
+    poly = horner_float32(l, ft)
+    got = (ft.astype(np.float64) + ((ft * ft).astype(np.float64) * poly).astype(np.float32)).astype(np.float32)
+    print("max error log(1 + f): %.2f ulp" % ulps(got, np.log1p(ft.astype(np.float64))).max())
 
 
 if __name__ == "__main__":
