@@ -1,15 +1,15 @@
-// exp, sigmoid and tanh that vectorise: for the gate loops of recurrent cells
-// (the *_approx functions) and for the elementwise ops and activations on whole
-// tensors (the vector_* functions).
+// exp, log, erf, sigmoid and tanh that vectorise: for the gate loops of recurrent
+// cells (the *_approx functions) and for the elementwise ops, softmax and
+// activations on whole tensors (the vector_* functions, with the library's
+// accuracy and edge cases).
 //
 // std::exp does not vectorise (glibc's vector variants need -ffast-math), so a
-// loop of gate activations would run one value at a time. The float versions
-// here are plain arithmetic that the compiler turns into SIMD: Cephes's expf
-// (range reduction by powers of two, a degree-5 polynomial; about 2 ulp) on
-// inputs clamped to where float stays finite. The double versions are the
-// exact library functions: double is the reference path gradient checks use.
-// Everything is forced inline so each target_clones copy of a caller gets its
-// own vector code.
+// loop of them would run one value at a time. The float versions here are plain
+// arithmetic that the compiler turns into SIMD: range reduction and a polynomial
+// (Cephes's for exp and tanh, least-squares fits for log and erf). The double
+// versions are the exact library functions: double is the reference path gradient
+// checks use. Everything is forced inline so each target_clones copy of a caller
+// gets its own vector code.
 #pragma once
 #include <bit>
 #include <cmath>
@@ -38,23 +38,33 @@
 
 namespace kiln::kernels::cpu {
 
+// c0 x^n + c1 x^(n-1) + ... + cn by Horner's rule, highest power first.
+KILN_ALWAYS_INLINE float horner(float, float c) { return c; }
+template <typename... Rest>
+KILN_ALWAYS_INLINE float horner(float x, float c0, float c1, Rest... rest) {
+  return horner(x, c0 * x + c1, rest...);
+}
+
+// exp(n ln 2 + r) / 2^n = e^r for the integer n nearest x / ln 2: r = x - n ln 2, with
+// ln 2 split in two so r keeps its low bits (Cody-Waite), then Cephes's degree-5
+// polynomial for e^r on |r| <= ln 2 / 2.
+KILN_ALWAYS_INLINE float exp_reduced(float x, float n) {
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+  const float p = horner(r, 1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f,
+                         5.0000001201e-1f);
+  return p * (r * r) + r + 1.0f;
+}
+
+// n = round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed):
+// x / ln 2 + kRoundShifter holds n in its low mantissa bits.
+constexpr float kRoundShifter = 12582912.0f;
+
 KILN_ALWAYS_INLINE float exp_approx(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  // n = round(x / ln 2) by the 1.5 * 2^23 trick (no rounding instruction needed).
-  const float shifter = 12582912.0f;
-  const float n = (x * 1.44269504088896341f + shifter) - shifter;
-  // r = x - n ln 2, with ln 2 split in two so r keeps its low bits (Cody-Waite).
-  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float e = p * (r * r) + r + 1.0f;
+  const float n = (x * 1.44269504088896341f + kRoundShifter) - kRoundShifter;
   // 2^n from the exponent bits; n is in [-126, 127] after the clamp.
   const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
-  return e * std::bit_cast<float>(bits);
+  return exp_reduced(x, n) * std::bit_cast<float>(bits);
 }
 
 KILN_ALWAYS_INLINE double exp_approx(double x) { return std::exp(x); }
@@ -70,42 +80,28 @@ KILN_ALWAYS_INLINE float tanh_approx(float x) { return 2.0f / (1.0f + exp_approx
 KILN_ALWAYS_INLINE double tanh_approx(double x) { return std::tanh(x); }
 
 // exp(x) for any float, with the library's edge cases: +inf above 88.72, subnormal
-// results down to -103.9 and 0 below, NaN for NaN; within 2 ulp elsewhere. Same
-// polynomial as exp_approx; 2^n is applied as two powers of two so that n may
+// results down to -103.9 and 0 below, NaN for NaN; within 2 ulp elsewhere. The
+// same e^r as exp_approx; 2^n is applied as two powers of two so that n may
 // leave the normal exponent range, and n is read from the bits of the rounded
 // float (no float-to-int conversion, which is undefined for NaN).
 KILN_ALWAYS_INLINE float vector_exp(float x) {
   x = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
-  const float shifter = 12582912.0f;
-  const float shifted = x * 1.44269504088896341f + shifter;
-  const float n = shifted - shifter;
-  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float e = p * (r * r) + r + 1.0f;
+  const float shifted = x * 1.44269504088896341f + kRoundShifter;
+  const float n = shifted - kRoundShifter;
   // n in [-150, 129]: halves n1, n2 with n1 + n2 = n each give a normal power of two.
   const std::int32_t n_int =
-      static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(shifted) - std::bit_cast<std::uint32_t>(shifter));
+      static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(shifted) - std::bit_cast<std::uint32_t>(kRoundShifter));
   const std::int32_t n1 = n_int / 2, n2 = n_int - n1;
   const float two_n1 = std::bit_cast<float>(static_cast<std::uint32_t>(n1 + 127) << 23);
   const float two_n2 = std::bit_cast<float>(static_cast<std::uint32_t>(n2 + 127) << 23);
-  return e * two_n1 * two_n2;
+  return exp_reduced(x, n) * two_n1 * two_n2;
 }
 
 // exp(x) - 1 with relative accuracy near 0, where the difference would cancel:
 // its Taylor series up to x^8 for |x| < 0.25 (truncation below 2e-10 relative).
 KILN_ALWAYS_INLINE float vector_expm1(float x) {
-  float p = 1.0f / 40320.0f;
-  p = p * x + 1.0f / 5040.0f;
-  p = p * x + 1.0f / 720.0f;
-  p = p * x + 1.0f / 120.0f;
-  p = p * x + 1.0f / 24.0f;
-  p = p * x + 1.0f / 6.0f;
-  p = p * x + 0.5f;
+  const float p =
+      horner(x, 1.0f / 40320.0f, 1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f);
   const float small = p * (x * x) + x;
   const float large = vector_exp(x) - 1.0f;
   return (x > -0.25f && x < 0.25f) ? small : large;
@@ -122,15 +118,8 @@ KILN_ALWAYS_INLINE float vector_log(float x) {
   const std::uint32_t offset = std::bit_cast<std::uint32_t>(scaled) - 0x3f3504f3u;
   const float e = static_cast<float>(static_cast<std::int32_t>(offset) >> 23) - (subnormal ? 23.0f : 0.0f);
   const float f = std::bit_cast<float>((offset & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
-  float p = -7.866649330e-02f;
-  p = p * f + 1.282195300e-01f;
-  p = p * f - 1.310174018e-01f;
-  p = p * f + 1.418897659e-01f;
-  p = p * f - 1.662758589e-01f;
-  p = p * f + 2.000197023e-01f;
-  p = p * f - 2.500077188e-01f;
-  p = p * f + 3.333332241e-01f;
-  p = p * f - 4.999999702e-01f;
+  const float p = horner(f, -7.866649330e-02f, 1.282195300e-01f, -1.310174018e-01f, 1.418897659e-01f, -1.662758589e-01f,
+                         2.000197023e-01f, -2.500077188e-01f, 3.333332241e-01f, -4.999999702e-01f);
   const float r = (f * f * p + e * -2.12194440e-4f) + f + e * 0.693359375f;
   const float inf = std::numeric_limits<float>::infinity();
   const float finite = x == inf ? inf : (x == 0.0f ? -inf : r);
@@ -160,23 +149,12 @@ KILN_ALWAYS_INLINE float vector_sigmoid(float x) {
 KILN_ALWAYS_INLINE float vector_erf(float x) {
   const float a = std::fabs(x);
   const float s = x * x;
-  float p = -5.654108827e-04f;
-  p = p * s + 4.923280794e-03f;
-  p = p * s - 2.671639062e-02f;
-  p = p * s + 1.128036454e-01f;
-  p = p * s - 3.761234879e-01f;
-  p = p * s + 1.128379107e+00f;
+  const float p = horner(s, -5.654108827e-04f, 4.923280794e-03f, -2.671639062e-02f, 1.128036454e-01f, -3.761234879e-01f,
+                         1.128379107e+00f);
   const float small = p * x;
   const float u = (a > 4.0f ? 4.0f : a) - 2.5f;
-  float q = 1.614049324e-06f;
-  q = q * u - 1.330940631e-05f;
-  q = q * u + 7.739447756e-05f;
-  q = q * u - 4.201445263e-04f;
-  q = q * u + 2.165160142e-03f;
-  q = q * u - 1.085851714e-02f;
-  q = q * u - 9.438936114e-01f;
-  q = q * u - 5.352680683e+00f;
-  q = q * u - 7.806815147e+00f;
+  const float q = horner(u, 1.614049324e-06f, -1.330940631e-05f, 7.739447756e-05f, -4.201445263e-04f, 2.165160142e-03f,
+                         -1.085851714e-02f, -9.438936114e-01f, -5.352680683e+00f, -7.806815147e+00f);
   const float large = std::copysign(1.0f - vector_exp(q), x);
   return a < 1.0f ? small : large;
 }
@@ -188,11 +166,8 @@ KILN_ALWAYS_INLINE float vector_erf(float x) {
 KILN_ALWAYS_INLINE float vector_tanh(float x) {
   const float a = std::fabs(x);
   const float z = a * a;
-  float p = -5.70498872745e-3f;
-  p = p * z + 2.06390887954e-2f;
-  p = p * z - 5.37397155531e-2f;
-  p = p * z + 1.33314422036e-1f;
-  p = p * z - 3.33332819422e-1f;
+  const float p =
+      horner(z, -5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f, 1.33314422036e-1f, -3.33332819422e-1f);
   const float small = p * z * a + a;
   const float large = 1.0f - 2.0f / (vector_exp(2.0f * a) + 1.0f);
   return std::copysign(a < 0.625f ? small : large, x);
