@@ -40,6 +40,19 @@ TEST(Tensor, TransposeIsAStridedViewUntilMadeContiguous) {
   EXPECT_EQ(c.reshape({6}).to_vector<float>(), (std::vector<float>{1, 4, 2, 5, 3, 6}));
 }
 
+// A broadcast's innermost stride is 0; the copy that materialises it (as every
+// gradient expanded from a sum or mean is) writes each row as a fill.
+TEST(Tensor, BroadcastRowsMaterialiseWithTheirValuesInEveryDtype) {
+  const Tensor column = Tensor::from_vector<float>({1, 2, 3}, {3, 1});
+  const std::vector<double> expected = {1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+  const Tensor wide = broadcast_to(column, {2, 3, 4});
+  EXPECT_EQ(wide.contiguous().to_vector<double>(), expected);
+  EXPECT_EQ(wide.to(DType::Float64).to_vector<double>(), expected);
+  EXPECT_EQ(wide.to(DType::Int64).to_vector<std::int64_t>(),
+            std::vector<std::int64_t>(expected.begin(), expected.end()));
+  EXPECT_EQ(broadcast_to(Tensor::scalar(2.5), {3, 2}).to_vector<double>(), std::vector<double>(6, 2.5));
+}
+
 TEST(Tensor, ConversionsBetweenDtypes) {
   Tensor u = Tensor::from_vector<std::uint8_t>({0, 128, 255});
   EXPECT_EQ(u.to(DType::Float64).to_vector<double>(), (std::vector<double>{0, 128, 255}));

@@ -37,6 +37,8 @@ void copy_typed(const S* src, const std::int64_t* shape, const std::int64_t* str
     const S* s = src + src_offset;
     if (inner_stride == 1) {
       for (std::int64_t i = 0; i < inner; ++i) dst[i] = static_cast<D>(s[i]);
+    } else if (inner_stride == 0) {  // a broadcast row (a gradient expanded from a sum): a fill
+      std::fill_n(dst, inner, static_cast<D>(s[0]));
     } else {
       for (std::int64_t i = 0; i < inner; ++i) dst[i] = static_cast<D>(s[i * inner_stride]);
     }
