@@ -4,6 +4,7 @@
 // copy the CPU dispatches to is the one tested; portable_cpu_* runs the others).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -104,6 +105,28 @@ TEST(VectorMath, Log1pKeepsRelativeAccuracyForTinyArguments) {
   EXPECT_EQ(vector_log1p(kInf), kInf);
   EXPECT_TRUE(std::isnan(vector_log1p(-2.0f)));
   EXPECT_TRUE(std::isnan(vector_log1p(kNaN)));
+}
+
+TEST(VectorMath, MaxOfEveryLengthSkipsNaNs) {
+  Generator gen(3);
+  std::vector<float> x(70);
+  for (float& v : x) v = static_cast<float>(gen.normal());
+  EXPECT_EQ(vector_max(x.data(), 0), -kInf);
+  for (std::int64_t n = 1; n <= 70; ++n) {
+    std::vector<float> row(x.begin(), x.begin() + n);
+    const float expected = *std::max_element(row.begin(), row.end());
+    ASSERT_EQ(vector_max(row.data(), n), expected) << "n = " << n;
+    row[static_cast<std::size_t>(n / 2)] = kNaN;  // a NaN is skipped, wherever it falls
+    if (n > 1) {
+      float rest = -kInf;
+      for (float v : row) rest = std::isnan(v) ? rest : std::max(rest, v);
+      ASSERT_EQ(vector_max(row.data(), n), rest) << "n = " << n << " with a NaN";
+    }
+    row.assign(static_cast<std::size_t>(n), -kInf);
+    ASSERT_EQ(vector_max(row.data(), n), -kInf);
+    row[static_cast<std::size_t>(n - 1)] = kInf;
+    ASSERT_EQ(vector_max(row.data(), n), kInf);
+  }
 }
 
 TEST(VectorMath, EdgeCasesAreTheLibraryFunctions) {

@@ -14,6 +14,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #define KILN_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -171,6 +172,29 @@ KILN_ALWAYS_INLINE float vector_tanh(float x) {
   const float small = p * z * a + a;
   const float large = 1.0f - 2.0f / (vector_exp(2.0f * a) + 1.0f);
   return std::copysign(a < 0.625f ? small : large, x);
+}
+
+// The largest of x[0..n) (-inf for n = 0; NaNs are skipped). A plain max loop
+// stays scalar: without -ffinite-math-only GCC will not turn it into vector maxima.
+// Two 8-float vectors (GCC's vector extension, which clang also takes) do it in
+// each target_clones copy: AVX registers there, SSE pairs in the baseline.
+KILN_ALWAYS_INLINE float vector_max(const float* x, std::int64_t n) {
+  using Float8 = float __attribute__((vector_size(32)));
+  constexpr float kLowest = -std::numeric_limits<float>::infinity();
+  Float8 a = {kLowest, kLowest, kLowest, kLowest, kLowest, kLowest, kLowest, kLowest}, b = a;
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    Float8 u, w;
+    std::memcpy(&u, x + i, sizeof u);
+    std::memcpy(&w, x + i + 8, sizeof w);
+    a = u > a ? u : a;
+    b = w > b ? w : b;
+  }
+  a = b > a ? b : a;
+  float m = kLowest;
+  for (int k = 0; k < 8; ++k) m = a[k] > m ? a[k] : m;
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
 }
 
 }  // namespace kiln::kernels::cpu

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <type_traits>
 
 #include "kernels/cpu/fast_math.hpp"
@@ -11,23 +10,12 @@
 
 namespace kiln::kernels::cpu {
 
-// float rows on vector registers: exp is fast_math.hpp's vector_exp (within 1 ulp),
-// and the max and the sum run in 16 independent lanes, an order the compiler may
-// vectorise (a single running sum is one long dependency chain it must keep).
+// float rows on vector registers: exp is fast_math.hpp's vector_exp (within 1 ulp)
+// and the max its vector_max; the sum runs in 16 independent lanes, an order the
+// compiler may vectorise (a single running sum is one long dependency chain it must keep).
 KILN_VECTOR_MATH_BEGIN
 namespace {
 constexpr std::int64_t kLanes = 16;
-
-KILN_ALWAYS_INLINE float row_max(const float* x, std::int64_t n) {
-  float lanes[kLanes];
-  std::fill(lanes, lanes + kLanes, -std::numeric_limits<float>::infinity());
-  std::int64_t c = 0;
-  for (; c + kLanes <= n; c += kLanes)
-    for (std::int64_t l = 0; l < kLanes; ++l) lanes[l] = std::max(lanes[l], x[c + l]);
-  float m = *std::max_element(lanes, lanes + kLanes);
-  for (; c < n; ++c) m = std::max(m, x[c]);
-  return m;
-}
 
 KILN_ALWAYS_INLINE float row_sum(const float* x, std::int64_t n) {
   float lanes[kLanes] = {};
@@ -44,7 +32,7 @@ KILN_MULTIVERSION void softmax_rows(const float* x, float* y, std::int64_t begin
   for (std::int64_t r = begin; r < end; ++r) {
     const float* in = x + r * cols;
     float* out = y + r * cols;
-    const float m = row_max(in, cols);
+    const float m = vector_max(in, cols);
     for (std::int64_t c = 0; c < cols; ++c) out[c] = vector_exp(in[c] - m);
     const float inv = 1.0f / row_sum(out, cols);
     for (std::int64_t c = 0; c < cols; ++c) out[c] *= inv;
@@ -56,7 +44,7 @@ KILN_MULTIVERSION void log_softmax_rows(const float* x, float* y, std::int64_t b
   for (std::int64_t r = begin; r < end; ++r) {
     const float* in = x + r * cols;
     float* out = y + r * cols;
-    const float m = row_max(in, cols);
+    const float m = vector_max(in, cols);
     for (std::int64_t c = 0; c < cols; ++c) out[c] = vector_exp(in[c] - m);  // scratch: exp(x - max)
     const float lse = m + std::log(row_sum(out, cols));
     for (std::int64_t c = 0; c < cols; ++c) out[c] = in[c] - lse;
