@@ -5,6 +5,7 @@ edited or committed while the run goes on (a stamp taken at the end named the wr
 commit once).
 """
 import os
+import platform
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,3 +26,20 @@ def tree_is_dirty():
 def kiln_rev():
     """HEAD's short hash, with " with uncommitted changes" appended when the tree is dirty."""
     return (git("rev-parse", "--short", "HEAD") or "unknown") + (" with uncommitted changes" if tree_is_dirty() else "")
+
+
+def machine():
+    """The CPU, its SIMD extensions, memory and kernel: figures mean little without them."""
+    fields = {}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if ":" in line:
+                k, v = (s.strip() for s in line.split(":", 1))
+                fields.setdefault(k, v)
+    flags = set(fields.get("flags", "").split())
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    return {"cpu": fields.get("model name", platform.processor()), "logical_cpus": os.cpu_count(),
+            "usable_cpus": len(os.sched_getaffinity(0)), "hypervisor": "hypervisor" in flags,
+            "simd": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags],
+            "ram_gib": round(mem_kb / 1048576, 1), "linux": platform.release()}

@@ -38,7 +38,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import shlex
 import subprocess
@@ -49,7 +48,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench_common import kiln_rev  # noqa: E402
+from bench_common import kiln_rev, machine  # noqa: E402
 PEER_PYTHON = "/usr/bin/python3"
 PEER = "bench/peers/torch_recipe.py"
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
@@ -68,22 +67,6 @@ RECIPE_LINE = re.compile(
     r"dropout (?P<dropout>\S+), (?P<precision>\S+)$", re.M)
 FINAL_LINE = re.compile(r"^Test accuracy: ([0-9.]+) \(without test-time augmentation ([0-9.]+)\); "
                         r"training ([0-9.]+) s, whole run ([0-9.]+) s$", re.M)
-
-
-def machine():
-    fields = {}
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if ":" in line:
-                k, v = (s.strip() for s in line.split(":", 1))
-                fields.setdefault(k, v)
-    flags = set(fields.get("flags", "").split())
-    with open("/proc/meminfo") as f:
-        mem_kb = int(f.readline().split()[1])
-    return {"cpu": fields.get("model name", platform.processor()), "logical_cpus": os.cpu_count(),
-            "usable_cpus": len(os.sched_getaffinity(0)), "hypervisor": "hypervisor" in flags,
-            "simd": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags],
-            "ram_gib": round(mem_kb / 1048576, 1), "linux": platform.release()}
 
 
 def recipe_fields(line):
