@@ -76,14 +76,16 @@ TEST(VectorMath, ExpLogSigmoidTanhAreWithinThreeUlpsOfTheExactValueForEveryKindO
 
 // vector_erf has no kernel of its own (gelu uses it); this runs the header's
 // function as compiled here, for baseline x86-64 (no FMA: one rounding more per step).
-TEST(VectorMath, ErfIsWithinThreeUlpsOfTheExactValueForEveryKindOfFloat) {
-  double worst = 0;
+TEST(VectorMath, ErfIsWithinSixUlpsOfTheExactValueForEveryKindOfFloat) {
+  double worst = 0, worst_absolute = 0;
   float worst_x = 0;
   for (float x : float_sweep()) {
     const double e = ulps(vector_erf(x), std::erf(double(x)));
     if (e > worst) worst = e, worst_x = x;
+    if (!std::isnan(x)) worst_absolute = std::max(worst_absolute, std::abs(vector_erf(x) - std::erf(double(x))));
   }
-  EXPECT_LE(worst, 3.0) << "erf at x = " << worst_x;
+  EXPECT_LE(worst, 6.0) << "erf at x = " << worst_x;
+  EXPECT_LE(worst_absolute, 4e-7);
   EXPECT_TRUE(std::isnan(vector_erf(kNaN)));
   EXPECT_EQ(vector_erf(kInf), 1.0f);
   EXPECT_EQ(vector_erf(-kInf), -1.0f);

@@ -143,21 +143,20 @@ KILN_ALWAYS_INLINE float vector_sigmoid(float x) {
   return (x < 0.0f ? e : 1.0f) / (1.0f + e);
 }
 
-// erf within 3 ulp: x P(x^2) for |x| < 1, and beyond, 1 - exp(Q(|x|)) with the
-// sign of x, where Q fits log(erfc) on [1, 4] as a polynomial in |x| - 2.5 (past 4,
-// erf is 1 in float). Both are computed and one selected. The coefficients are
-// least-squares fits: scripts/fit_vector_math.py prints them and the resulting error.
+// erf within 5 ulp (3e-7 absolute; relative accuracy near 0) from one rational
+// function, x P(s) / Q(s) with s = x^2 / 16, on |x| <= 4 (past 3.92 erf is 1 in
+// float): no exp, no branch. gelu's 1 + erf needs no more. P and Q are a weighted
+// least-squares fit (scripts/fit_vector_math.py prints them and the error).
 KILN_ALWAYS_INLINE float vector_erf(float x) {
-  const float a = std::fabs(x);
-  const float s = x * x;
-  const float p = horner(s, -5.654108827e-04f, 4.923280794e-03f, -2.671639062e-02f, 1.128036454e-01f, -3.761234879e-01f,
-                         1.128379107e+00f);
-  const float small = p * x;
-  const float u = (a > 4.0f ? 4.0f : a) - 2.5f;
-  const float q = horner(u, 1.614049324e-06f, -1.330940631e-05f, 7.739447756e-05f, -4.201445263e-04f, 2.165160142e-03f,
-                         -1.085851714e-02f, -9.438936114e-01f, -5.352680683e+00f, -7.806815147e+00f);
-  const float large = std::copysign(1.0f - vector_exp(q), x);
-  return a < 1.0f ? small : large;
+  const float c = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
+  const float s = c * c * 0.0625f;
+  const float p = horner(s, -2.241516411e-01f, 4.944201469e+00f, 2.496008492e+01f, 1.579613876e+01f, 1.391463184e+01f,
+                         2.964478254e+00f, 1.128379226e+00f);
+  const float q =
+      horner(s, 6.648384857e+01f, 8.589761353e+01f, 6.340547180e+01f, 2.918758583e+01f, 7.960535049e+00f, 1.0f);
+  const float r = c * p / q;
+  const float clamped = r < -1.0f ? -1.0f : (r > 1.0f ? 1.0f : r);
+  return std::fabs(c) >= 3.92f ? std::copysign(1.0f, x) : clamped;  // erf rounds to +-1 from 3.9192 on
 }
 
 // tanh with relative accuracy everywhere (a few ulp): Cephes's odd polynomial for
