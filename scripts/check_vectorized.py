@@ -19,7 +19,8 @@ import sys
 FUNCTIONS = ["lstm_forward_rows<float>", "lstm_backward_rows<float>", "gru_forward_rows<float>",
              "gru_backward_rows<float>", "rnn_forward_rows<float>", "masked_softmax_rows<float>",
              "::exp_range", "::log_range", "::sigmoid_range", "::tanh_range", "::softmax_rows", "::log_softmax_rows",
-             "::log_softmax_backward_rows", "activation_forward_range<float>", "activation_backward_range<float>"]
+             "::log_softmax_backward_rows", "activation_forward_range<float>", "activation_backward_range<float>",
+             "sparse_backward_rows<float>", "categorical_backward_rows<float>", "sigmoid_cross_entropy_range<float>"]
 MIN_YMM = 20
 MIN_ZMM = 20
 

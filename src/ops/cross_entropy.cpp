@@ -1,7 +1,8 @@
 // Cross-entropy losses fused with their softmax or sigmoid, per sample.
 // Fusing keeps them finite for any logits (log of a softmax never underflows
 // to log 0) and makes the gradient the simple p - t.
-#include <cmath>
+
+#include "kernels/cpu/cross_entropy.hpp"
 
 #include "kernels/cpu/softmax.hpp"
 #include "ops/op_helpers.hpp"
@@ -49,13 +50,8 @@ Tensor sparse_softmax_cross_entropy(const Tensor& logits_in, const Tensor& label
       const Tensor g = g_in.contiguous();
       Tensor gx = Tensor::empty({N, C}, g.dtype());
       dispatch_floating(g.dtype(), "sparse_categorical_crossentropy", [&]<typename T>() {
-        const T* lp = log_probs.data<T>();
-        const T* gv = g.data<T>();
-        T* out = gx.data<T>();
-        for (std::int64_t i = 0; i < N; ++i) {
-          for (std::int64_t c = 0; c < C; ++c) out[i * C + c] = gv[i] * std::exp(lp[i * C + c]);
-          out[i * C + ids[i]] -= gv[i];
-        }
+        kernels::cpu::sparse_softmax_cross_entropy_backward<T>(log_probs.data<T>(), ids.data(), g.data<T>(),
+                                                               gx.data<T>(), N, C);
       });
       return {gx, Tensor()};
     });
@@ -97,18 +93,9 @@ Tensor softmax_cross_entropy(const Tensor& logits_in, const Tensor& targets_in) 
                        if (need_logits) gx = Tensor::empty({N, C}, g.dtype());
                        if (need_targets) gt = Tensor::empty({N, C}, g.dtype());
                        dispatch_floating(g.dtype(), "categorical_crossentropy", [&]<typename T>() {
-                         const T* lp = log_probs.data<T>();
-                         const T* t = td.data<T>();
-                         const T* gv = g.data<T>();
-                         for (std::int64_t i = 0; i < N; ++i) {
-                           T total = T(0);
-                           for (std::int64_t c = 0; c < C; ++c) total += t[i * C + c];
-                           for (std::int64_t c = 0; c < C; ++c) {
-                             const std::int64_t k = i * C + c;
-                             if (need_logits) gx.data<T>()[k] = gv[i] * (std::exp(lp[k]) * total - t[k]);
-                             if (need_targets) gt.data<T>()[k] = -gv[i] * lp[k];
-                           }
-                         }
+                         kernels::cpu::softmax_cross_entropy_backward<T>(log_probs.data<T>(), td.data<T>(), g.data<T>(),
+                                                                         need_logits ? gx.data<T>() : nullptr,
+                                                                         need_targets ? gt.data<T>() : nullptr, N, C);
                        });
                        return {gx, gt};
                      });
@@ -128,12 +115,7 @@ Tensor sigmoid_cross_entropy(const Tensor& logits_in, const Tensor& targets_in) 
   const Tensor x = logits_in.contiguous(), t = targets_in.contiguous();
   Tensor loss = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), op, [&]<typename T>() {
-    const T* xv = x.data<T>();
-    const T* tv = t.data<T>();
-    T* l = loss.data<T>();
-    for (std::int64_t i = 0; i < x.numel(); ++i) {
-      l[i] = std::max(xv[i], T(0)) - xv[i] * tv[i] + std::log1p(std::exp(-std::abs(xv[i])));
-    }
+    kernels::cpu::sigmoid_cross_entropy<T>(x.data<T>(), t.data<T>(), loss.data<T>(), x.numel());
   });
   if (autograd::needs_grad({&logits_in, &targets_in})) {
     const Tensor xd = x.detach(), td = t.detach();

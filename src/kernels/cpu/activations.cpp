@@ -12,23 +12,9 @@ namespace kiln::kernels::cpu {
 KILN_VECTOR_MATH_BEGIN
 namespace {
 
-// exp, expm1, log1p, erf, tanh and sigmoid: the library's in double (the reference
-// that gradient checks use), fast_math.hpp's vectorisable versions in float (within
-// 3 ulp; erf 5), so that the loops below run on vector registers.
-KILN_ALWAYS_INLINE double exp_of(double x) { return std::exp(x); }
-KILN_ALWAYS_INLINE float exp_of(float x) { return vector_exp(x); }
-KILN_ALWAYS_INLINE double expm1_of(double x) { return std::expm1(x); }
-KILN_ALWAYS_INLINE float expm1_of(float x) { return vector_expm1(x); }
-KILN_ALWAYS_INLINE double tanh_of(double x) { return std::tanh(x); }
-KILN_ALWAYS_INLINE float tanh_of(float x) { return vector_tanh(x); }
-KILN_ALWAYS_INLINE double log1p_of(double x) { return std::log1p(x); }
-KILN_ALWAYS_INLINE float log1p_of(float x) { return vector_log1p(x); }
-KILN_ALWAYS_INLINE double erf_of(double x) { return std::erf(x); }
-KILN_ALWAYS_INLINE float erf_of(float x) { return vector_erf(x); }
-KILN_ALWAYS_INLINE double sigmoid(double x) {
-  return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
-}
-KILN_ALWAYS_INLINE float sigmoid(float x) { return vector_sigmoid(x); }
+// vector_exp, vector_tanh, ... (fast_math.hpp): in float within 3 ulp (erf 5) and
+// vectorisable, so that the loops below run on vector registers; in double the
+// library functions.
 
 // Keras's SELU constants (Klambauer et al.).
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
@@ -38,24 +24,24 @@ constexpr double kGeluTanhC = 0.044715;
 template <typename T>
 KILN_ALWAYS_INLINE T softplus(T x) {
   // max(x, 0) + log1p(exp(-|x|)): no overflow for large |x|.
-  return std::max(x, T(0)) + log1p_of(exp_of(-std::abs(x)));
+  return std::max(x, T(0)) + vector_log1p(vector_exp(-std::abs(x)));
 }
 
 template <typename T>
 KILN_ALWAYS_INLINE T forward_one(Activation kind, const ActivationParams& p, T x) {
   switch (kind) {
     case Activation::Gelu:
-      return T(0.5) * x * (T(1) + erf_of(x * T(std::numbers::sqrt2 / 2)));
+      return T(0.5) * x * (T(1) + vector_erf(x * T(std::numbers::sqrt2 / 2)));
     case Activation::GeluTanh: {
       const T k = T(std::sqrt(2.0 / std::numbers::pi));
-      return T(0.5) * x * (T(1) + tanh_of(k * (x + T(kGeluTanhC) * x * x * x)));
+      return T(0.5) * x * (T(1) + vector_tanh(k * (x + T(kGeluTanhC) * x * x * x)));
     }
     case Activation::Silu:
-      return x * sigmoid(x);
+      return x * vector_sigmoid(x);
     case Activation::Elu:
-      return x > 0 ? x : T(p.alpha) * expm1_of(x);
+      return x > 0 ? x : T(p.alpha) * vector_expm1(x);
     case Activation::Selu:
-      return T(kSeluScale) * (x > 0 ? x : T(kSeluAlpha) * expm1_of(x));
+      return T(kSeluScale) * (x > 0 ? x : T(kSeluAlpha) * vector_expm1(x));
     case Activation::Softplus:
       return softplus(x);
     case Activation::Softsign:
@@ -65,9 +51,9 @@ KILN_ALWAYS_INLINE T forward_one(Activation kind, const ActivationParams& p, T x
     case Activation::HardSilu:
       return x * std::min(std::max(x + T(3), T(0)), T(6)) / T(6);
     case Activation::Mish:
-      return x * tanh_of(softplus(x));
+      return x * vector_tanh(softplus(x));
     case Activation::Exponential:
-      return exp_of(x);
+      return vector_exp(x);
     case Activation::Relu:
       // Keras: min(x, max_value) above the threshold, slope * (x - threshold) at or below it.
       return x > T(p.threshold) ? std::min(x, T(p.max_value)) : T(p.alpha) * (x - T(p.threshold));
@@ -81,24 +67,24 @@ template <typename T>
 KILN_ALWAYS_INLINE T derivative_one(Activation kind, const ActivationParams& p, T x) {
   switch (kind) {
     case Activation::Gelu: {
-      const T pdf = exp_of(-T(0.5) * x * x) / T(std::sqrt(2.0 * std::numbers::pi));
-      return T(0.5) * (T(1) + erf_of(x * T(std::numbers::sqrt2 / 2))) + x * pdf;
+      const T pdf = vector_exp(-T(0.5) * x * x) / T(std::sqrt(2.0 * std::numbers::pi));
+      return T(0.5) * (T(1) + vector_erf(x * T(std::numbers::sqrt2 / 2))) + x * pdf;
     }
     case Activation::GeluTanh: {
       const T k = T(std::sqrt(2.0 / std::numbers::pi));
-      const T th = tanh_of(k * (x + T(kGeluTanhC) * x * x * x));
+      const T th = vector_tanh(k * (x + T(kGeluTanhC) * x * x * x));
       return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * k * (T(1) + T(3 * kGeluTanhC) * x * x);
     }
     case Activation::Silu: {
-      const T s = sigmoid(x);
+      const T s = vector_sigmoid(x);
       return s * (T(1) + x * (T(1) - s));
     }
     case Activation::Elu:
-      return x > 0 ? T(1) : T(p.alpha) * exp_of(x);
+      return x > 0 ? T(1) : T(p.alpha) * vector_exp(x);
     case Activation::Selu:
-      return T(kSeluScale) * (x > 0 ? T(1) : T(kSeluAlpha) * exp_of(x));
+      return T(kSeluScale) * (x > 0 ? T(1) : T(kSeluAlpha) * vector_exp(x));
     case Activation::Softplus:
-      return sigmoid(x);
+      return vector_sigmoid(x);
     case Activation::Softsign: {
       const T d = std::abs(x) + T(1);
       return T(1) / (d * d);
@@ -110,11 +96,11 @@ KILN_ALWAYS_INLINE T derivative_one(Activation kind, const ActivationParams& p, 
       if (x >= T(3)) return T(1);
       return (T(2) * x + T(3)) / T(6);
     case Activation::Mish: {
-      const T th = tanh_of(softplus(x));
-      return th + x * (T(1) - th * th) * sigmoid(x);
+      const T th = vector_tanh(softplus(x));
+      return th + x * (T(1) - th * th) * vector_sigmoid(x);
     }
     case Activation::Exponential:
-      return exp_of(x);
+      return vector_exp(x);
     case Activation::Relu:
       if (x > T(p.threshold)) return x < T(p.max_value) ? T(1) : T(0);
       return T(p.alpha);

@@ -173,6 +173,19 @@ KILN_ALWAYS_INLINE float vector_tanh(float x) {
   return std::copysign(a < 0.625f ? small : large, x);
 }
 
+// The same names in double are the library functions, so that a kernel written
+// once for T = float or double calls vector_exp(x) and gets the vector version in
+// float and the exact one in double (the reference gradient checks use).
+KILN_ALWAYS_INLINE double vector_exp(double x) { return std::exp(x); }
+KILN_ALWAYS_INLINE double vector_expm1(double x) { return std::expm1(x); }
+KILN_ALWAYS_INLINE double vector_log(double x) { return std::log(x); }
+KILN_ALWAYS_INLINE double vector_log1p(double x) { return std::log1p(x); }
+KILN_ALWAYS_INLINE double vector_erf(double x) { return std::erf(x); }
+KILN_ALWAYS_INLINE double vector_tanh(double x) { return std::tanh(x); }
+KILN_ALWAYS_INLINE double vector_sigmoid(double x) {
+  return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
+}
+
 // The largest of x[0..n) (-inf for n = 0; NaNs are skipped). A plain max loop
 // stays scalar: without -ffinite-math-only GCC will not turn it into vector maxima.
 // Two 8-float vectors (GCC's vector extension, which clang also takes) do it in
