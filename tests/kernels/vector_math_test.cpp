@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/activations.hpp"
+#include "kernels/cpu/cross_entropy.hpp"
 #include "kernels/cpu/elementwise.hpp"
 #include "kernels/cpu/fast_math.hpp"
 #include "kernels/cpu/softmax.hpp"
@@ -203,6 +204,41 @@ TEST(VectorMath, SoftmaxRowsOfEveryLengthMatchDoublePrecision) {
       }
       ASSERT_NEAR(gx[i], gxd[i], 2e-6 * (std::abs(gxd[i]) + 1)) << "log_softmax backward, cols " << cols;
     }
+  }
+}
+
+TEST(VectorMath, CrossEntropyKernelsInFloatMatchTheirDoubleVersions) {
+  Generator gen(11);
+  for (std::int64_t C : {1, 7, 16, 33, 1000}) {
+    const std::int64_t N = 5;
+    std::vector<float> logits(static_cast<std::size_t>(N * C)), targets(logits.size()), lp(logits.size()),
+        gx(logits.size()), gt(logits.size()), g(static_cast<std::size_t>(N));
+    for (float& v : logits) v = static_cast<float>(gen.normal() * 4);
+    for (float& v : targets) v = static_cast<float>(gen.uniform());
+    for (float& v : g) v = static_cast<float>(gen.normal());
+    std::vector<std::int64_t> labels(static_cast<std::size_t>(N));
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      labels[i] = static_cast<std::int64_t>(gen.below(static_cast<std::uint64_t>(C)));
+    log_softmax<float>(logits.data(), lp.data(), N, C);
+    const std::vector<double> lpd(lp.begin(), lp.end()), td(targets.begin(), targets.end()), gd(g.begin(), g.end());
+    std::vector<double> gxd(lpd.size()), gtd(lpd.size());
+    sparse_softmax_cross_entropy_backward<float>(lp.data(), labels.data(), g.data(), gx.data(), N, C);
+    sparse_softmax_cross_entropy_backward<double>(lpd.data(), labels.data(), gd.data(), gxd.data(), N, C);
+    for (std::size_t k = 0; k < gx.size(); ++k)
+      ASSERT_NEAR(gx[k], gxd[k], 1e-6 * (std::abs(gxd[k]) + 1)) << "sparse, C " << C;
+    softmax_cross_entropy_backward<float>(lp.data(), targets.data(), g.data(), gx.data(), gt.data(), N, C);
+    softmax_cross_entropy_backward<double>(lpd.data(), td.data(), gd.data(), gxd.data(), gtd.data(), N, C);
+    for (std::size_t k = 0; k < gx.size(); ++k) {
+      ASSERT_NEAR(gx[k], gxd[k], 2e-6 * (std::abs(gxd[k]) + 1)) << "categorical, C " << C;
+      ASSERT_NEAR(gt[k], gtd[k], 1e-6 * (std::abs(gtd[k]) + 1)) << "categorical targets, C " << C;
+    }
+    std::vector<float> loss(logits.size());
+    std::vector<double> lossd(logits.size());
+    const std::vector<double> xd(logits.begin(), logits.end());
+    sigmoid_cross_entropy<float>(logits.data(), targets.data(), loss.data(), N * C);
+    sigmoid_cross_entropy<double>(xd.data(), td.data(), lossd.data(), N * C);
+    for (std::size_t k = 0; k < loss.size(); ++k)
+      ASSERT_NEAR(loss[k], lossd[k], 1e-6 * (lossd[k] + 1)) << "binary, C " << C;
   }
 }
 
