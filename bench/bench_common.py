@@ -28,18 +28,26 @@ def kiln_rev():
     return (git("rev-parse", "--short", "HEAD") or "unknown") + (" with uncommitted changes" if tree_is_dirty() else "")
 
 
-def machine():
-    """The CPU, its SIMD extensions, memory and kernel: figures mean little without them."""
+def cpu_fields():
+    """The first value of each /proc/cpuinfo field, and the CPU's flags as a set."""
     fields = {}
     with open("/proc/cpuinfo") as f:
         for line in f:
             if ":" in line:
                 k, v = (s.strip() for s in line.split(":", 1))
                 fields.setdefault(k, v)
-    flags = set(fields.get("flags", "").split())
+    return fields, set(fields.get("flags", "").split())
+
+
+def ram_kib():
     with open("/proc/meminfo") as f:
-        mem_kb = int(f.readline().split()[1])
+        return int(f.readline().split()[1])
+
+
+def machine():
+    """The CPU, its SIMD extensions, memory and kernel: figures mean little without them."""
+    fields, flags = cpu_fields()
     return {"cpu": fields.get("model name", platform.processor()), "logical_cpus": os.cpu_count(),
             "usable_cpus": len(os.sched_getaffinity(0)), "hypervisor": "hypervisor" in flags,
             "simd": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags],
-            "ram_gib": round(mem_kb / 1048576, 1), "linux": platform.release()}
+            "ram_gib": round(ram_kib() / 1048576, 1), "linux": platform.release()}

@@ -42,7 +42,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench_common import kiln_rev  # noqa: E402
+from bench_common import cpu_fields, kiln_rev, ram_kib  # noqa: E402
 PEER_PYTHON = "/usr/bin/python3"
 TORCH_PEER = "bench/peers/torch_cnn.py"
 NUMPY_GEMM = "bench/peers/numpy_gemm.py"
@@ -639,16 +639,9 @@ for t in thread_counts:
 
 # ------------------------------------------------------------------ machine
 def cpu_info():
-    fields = {}
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if ":" in line:
-                k, v = (s.strip() for s in line.split(":", 1))
-                fields.setdefault(k, v)
-    flags = set(fields.get("flags", "").split())
+    fields, flags = cpu_fields()
     simd = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16") if f in flags]
-    with open("/proc/meminfo") as f:
-        mem_kb = int(f.readline().split()[1])
+    mem_kb = ram_kib()
     return (f"{fields.get('model name', platform.processor())} (vendor {fields.get('vendor_id', '?')}, family "
             f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')}, stepping {fields.get('stepping', '?')}), "
             f"{os.cpu_count()} logical CPUs ({len(os.sched_getaffinity(0))} usable), "
