@@ -13,13 +13,14 @@ import re
 import subprocess
 import sys
 
-# Loops on fast_math.hpp's exp, sigmoid and tanh: the recurrent gates, softmax, the
-# float elementwise ops and the activations. Each has dozens to hundreds of vector
+# Loops on fast_math.hpp's exp, log, sigmoid, tanh and max: the recurrent gates, softmax,
+# the float elementwise ops, the activations and the cross-entropies. Each has dozens to hundreds of vector
 # instructions when vectorised and a handful or none when not.
 FUNCTIONS = ["lstm_forward_rows<float>", "lstm_backward_rows<float>", "gru_forward_rows<float>",
              "gru_backward_rows<float>", "rnn_forward_rows<float>", "masked_softmax_rows<float>",
-             "::exp_range", "::log_range", "::sigmoid_range", "::tanh_range", "::softmax_rows", "::log_softmax_rows",
-             "::log_softmax_backward_rows", "activation_forward_range<float>", "activation_backward_range<float>",
+             "exp_range<float>", "log_range<float>", "sigmoid_range<float>", "tanh_range<float>",
+             "::softmax_rows", "::log_softmax_rows", "::log_softmax_backward_rows",
+             "activation_forward_range<float>", "activation_backward_range<float>",
              "sparse_backward_rows<float>", "categorical_backward_rows<float>", "sigmoid_cross_entropy_range<float>"]
 MIN_YMM = 20
 MIN_ZMM = 20

@@ -24,13 +24,11 @@ KILN_MULTIVERSION void masked_softmax_rows(T* s, std::int64_t Tq, std::int64_t T
     const std::uint8_t* allowed = mask ? mask + i * mask_row_stride : nullptr;
     const std::int64_t visible = causal ? std::min(i + 1, Tk) : Tk;
     T m = -std::numeric_limits<T>::infinity();
-    constexpr bool kFloat = std::is_same_v<T, float>;
-    if constexpr (kFloat) {
-      if (!allowed) m = vector_max(row, visible);  // vectorised; the masked loop below is not
-    }
-    if (allowed || !kFloat) {
+    if (!allowed) {
+      m = vector_max(row, visible);  // vectorised in float; the masked loop below is not
+    } else {
       for (std::int64_t j = 0; j < visible; ++j) {
-        if (!allowed || allowed[j]) m = std::max(m, row[j]);
+        if (allowed[j]) m = std::max(m, row[j]);
       }
     }
     if (m == -std::numeric_limits<T>::infinity()) {  // nothing to attend to

@@ -209,4 +209,11 @@ KILN_ALWAYS_INLINE float vector_max(const float* x, std::int64_t n) {
   return m;
 }
 
+// In double, the same result one value at a time (the reference path).
+KILN_ALWAYS_INLINE double vector_max(const double* x, std::int64_t n) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (std::int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
 }  // namespace kiln::kernels::cpu

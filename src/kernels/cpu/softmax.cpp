@@ -68,16 +68,16 @@ void softmax(const T* x, T* y, std::int64_t rows, std::int64_t cols) {
   parallel_for(rows, cols * 4, [&](std::int64_t begin, std::int64_t end) {
     if constexpr (std::is_same_v<T, float>) {
       softmax_rows(x, y, begin, end, cols);
-      return;
-    }
-    for (std::int64_t r = begin; r < end; ++r) {
-      const T* in = x + r * cols;
-      T* out = y + r * cols;
-      const T m = *std::max_element(in, in + cols);
-      T sum = T(0);
-      for (std::int64_t c = 0; c < cols; ++c) sum += (out[c] = std::exp(in[c] - m));
-      const T inv = T(1) / sum;
-      for (std::int64_t c = 0; c < cols; ++c) out[c] *= inv;
+    } else {  // double: the reference, one value at a time
+      for (std::int64_t r = begin; r < end; ++r) {
+        const T* in = x + r * cols;
+        T* out = y + r * cols;
+        const T m = *std::max_element(in, in + cols);
+        T sum = T(0);
+        for (std::int64_t c = 0; c < cols; ++c) sum += (out[c] = std::exp(in[c] - m));
+        const T inv = T(1) / sum;
+        for (std::int64_t c = 0; c < cols; ++c) out[c] *= inv;
+      }
     }
   });
 }
@@ -87,16 +87,16 @@ void log_softmax(const T* x, T* y, std::int64_t rows, std::int64_t cols) {
   parallel_for(rows, cols * 4, [&](std::int64_t begin, std::int64_t end) {
     if constexpr (std::is_same_v<T, float>) {
       log_softmax_rows(x, y, begin, end, cols);
-      return;
-    }
-    for (std::int64_t r = begin; r < end; ++r) {
-      const T* in = x + r * cols;
-      T* out = y + r * cols;
-      const T m = *std::max_element(in, in + cols);
-      T sum = T(0);
-      for (std::int64_t c = 0; c < cols; ++c) sum += std::exp(in[c] - m);
-      const T lse = m + std::log(sum);
-      for (std::int64_t c = 0; c < cols; ++c) out[c] = in[c] - lse;
+    } else {  // double: the reference, one value at a time
+      for (std::int64_t r = begin; r < end; ++r) {
+        const T* in = x + r * cols;
+        T* out = y + r * cols;
+        const T m = *std::max_element(in, in + cols);
+        T sum = T(0);
+        for (std::int64_t c = 0; c < cols; ++c) sum += std::exp(in[c] - m);
+        const T lse = m + std::log(sum);
+        for (std::int64_t c = 0; c < cols; ++c) out[c] = in[c] - lse;
+      }
     }
   });
 }
@@ -119,22 +119,22 @@ void log_softmax_backward(const T* y, const T* gy, T* gx, std::int64_t rows, std
   parallel_for(rows, cols * 2, [&](std::int64_t begin, std::int64_t end) {
     if constexpr (std::is_same_v<T, float>) {
       log_softmax_backward_rows(y, gy, gx, begin, end, cols);
-      return;
-    }
-    for (std::int64_t r = begin; r < end; ++r) {
-      const T* yr = y + r * cols;
-      const T* gr = gy + r * cols;
-      T sum = T(0);
-      for (std::int64_t c = 0; c < cols; ++c) sum += gr[c];
-      for (std::int64_t c = 0; c < cols; ++c) gx[r * cols + c] = gr[c] - std::exp(yr[c]) * sum;
+    } else {  // double: the reference, one value at a time
+      for (std::int64_t r = begin; r < end; ++r) {
+        const T* yr = y + r * cols;
+        const T* gr = gy + r * cols;
+        T sum = T(0);
+        for (std::int64_t c = 0; c < cols; ++c) sum += gr[c];
+        for (std::int64_t c = 0; c < cols; ++c) gx[r * cols + c] = gr[c] - std::exp(yr[c]) * sum;
+      }
     }
   });
 }
 
-#define KILN_INSTANTIATE(T)                                                                   \
-  template void softmax<T>(const T*, T*, std::int64_t, std::int64_t);                         \
-  template void log_softmax<T>(const T*, T*, std::int64_t, std::int64_t);                     \
-  template void softmax_backward<T>(const T*, const T*, T*, std::int64_t, std::int64_t);      \
+#define KILN_INSTANTIATE(T)                                                              \
+  template void softmax<T>(const T*, T*, std::int64_t, std::int64_t);                    \
+  template void log_softmax<T>(const T*, T*, std::int64_t, std::int64_t);                \
+  template void softmax_backward<T>(const T*, const T*, T*, std::int64_t, std::int64_t); \
   template void log_softmax_backward<T>(const T*, const T*, T*, std::int64_t, std::int64_t);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)
