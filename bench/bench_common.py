@@ -23,9 +23,17 @@ def tree_is_dirty():
     return bool(git("status", "--porcelain", "--untracked-files=no"))
 
 
+DIRTY = " with uncommitted changes"
+
+
 def kiln_rev():
-    """HEAD's short hash, with " with uncommitted changes" appended when the tree is dirty."""
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + (" with uncommitted changes" if tree_is_dirty() else "")
+    """HEAD's short hash, with DIRTY appended when the tree is dirty."""
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + (DIRTY if tree_is_dirty() else "")
+
+
+def is_dirty(rev):
+    """Whether a kiln_rev() string names a tree with uncommitted changes."""
+    return rev.endswith(DIRTY)
 
 
 def cpu_fields():

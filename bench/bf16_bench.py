@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PRECISIONS = ["float32", "bf16"]
 sys.path.insert(0, HERE)
-from bench_common import kiln_rev  # noqa: E402
+from bench_common import is_dirty, kiln_rev  # noqa: E402
 
 
 def native_bf16():
@@ -128,7 +128,7 @@ def main():
     a.threads = [int(t) for t in a.threads.split(",")]
     a.seeds = [int(s) for s in a.seeds.split(",")]
     a.rev = kiln_rev()
-    a.dirty = a.rev.endswith("uncommitted changes")
+    a.dirty = is_dirty(a.rev)
     if a.dirty and not a.allow_dirty:
         sys.exit("bf16_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
                  "(commit first, or --allow-dirty to mark the record)")

@@ -22,7 +22,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench_common import kiln_rev  # noqa: E402
+from bench_common import is_dirty, kiln_rev  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("build")
@@ -99,7 +99,7 @@ two = runs["kiln_2"]
 entry = {
     "bench": "distributed_cnn", "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "command": "/usr/bin/python3 bench/distributed_bench.py " + " ".join(sys.argv[1:]),
-    "commit": KILN_REV.split()[0], "dirty": KILN_REV.endswith("uncommitted changes"),
+    "commit": KILN_REV.split()[0], "dirty": is_dirty(KILN_REV),
     "load_1min_at_end": round(os.getloadavg()[0], 2), "reps": args.reps, "steps": args.steps, "global_batch": 64,
     "samples_per_s": {k: spread(v) for k, v in rate.items()},
     "speedup_2_ranks_over_1": spread(speedup, 3),

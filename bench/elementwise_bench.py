@@ -23,7 +23,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench_common import kiln_rev, machine  # noqa: E402
+from bench_common import is_dirty, kiln_rev, machine  # noqa: E402
 
 PEER_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
 
@@ -50,7 +50,7 @@ def main():
     p.add_argument("--allow-dirty", action="store_true")
     a = p.parse_args()
     rev = kiln_rev()
-    if rev.endswith("uncommitted changes") and a.record and not a.allow_dirty:
+    if is_dirty(rev) and a.record and not a.allow_dirty:
         sys.exit("elementwise_bench: the tree has uncommitted changes; a recorded run must come from a commit "
                  "(commit first, or --allow-dirty to mark the record)")
     kiln = os.path.join(os.path.abspath(a.build), "bench", "kiln_bench_elementwise")
@@ -84,7 +84,7 @@ def main():
                   f"{statistics.median(q):.3f} [{min(q):.3f}–{max(q):.3f}] | {ratio:.2f} |")
     entry = {"bench": "elementwise", "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
              "command": " ".join(["/usr/bin/python3", "bench/elementwise_bench.py"] + sys.argv[1:]), "kiln": rev,
-             "clean_tree": not rev.endswith("uncommitted changes"), "machine": machine(), "peer": peer_setup,
+             "clean_tree": not is_dirty(rev), "machine": machine(), "peer": peer_setup,
              "reps": a.reps, "min_time_s": a.min_time, "load_1min_at_start": round(load_start, 2),
              "load_1min_at_end": round(os.getloadavg()[0], 2), "results": results}
     if a.record:

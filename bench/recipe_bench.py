@@ -48,7 +48,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench_common import kiln_rev, machine  # noqa: E402
+from bench_common import is_dirty, kiln_rev, machine  # noqa: E402
 PEER_PYTHON = "/usr/bin/python3"
 PEER = "bench/peers/torch_recipe.py"
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
@@ -374,7 +374,7 @@ def main():
         sys.exit(f"recipe_bench.py: {a.kiln} is missing (build the examples first)")
     a.seeds = [int(s) for s in a.seeds.split(",")]
     a.rev = kiln_rev()
-    a.dirty = a.rev.endswith("uncommitted changes")
+    a.dirty = is_dirty(a.rev)
     if a.dirty and a.record and not a.allow_dirty:
         sys.exit("recipe_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
                  "(commit first, or --allow-dirty to mark the record)")

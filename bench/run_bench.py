@@ -42,7 +42,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench_common import cpu_fields, kiln_rev, ram_kib  # noqa: E402
+from bench_common import cpu_fields, is_dirty, kiln_rev, ram_kib  # noqa: E402
 PEER_PYTHON = "/usr/bin/python3"
 TORCH_PEER = "bench/peers/torch_cnn.py"
 NUMPY_GEMM = "bench/peers/numpy_gemm.py"
@@ -229,7 +229,7 @@ TORCH_OOB = ("torch", "oob", peer_env(), ["--layout", "nchw"])
 # Taken now: the binaries and scripts are this tree's, whatever is edited or committed
 # while the run goes on.
 KILN_REV = kiln_rev()
-if KILN_REV.endswith("uncommitted changes") and not (args.quick or args.allow_dirty):
+if is_dirty(KILN_REV) and not (args.quick or args.allow_dirty):
     sys.exit("run_bench.py: the tree has uncommitted changes; a recorded run must come from a commit "
              "(commit first, or --allow-dirty for a run that is not recorded as one).")
 
