@@ -64,7 +64,7 @@ RECIPE_LINE = re.compile(
     r"(?P<epochs>\d+) epochs, batch (?P<batch_size>\d+), AdamW lr (?P<learning_rate>\S+) wd (?P<weight_decay>\S+) "
     r"warmup (?P<warmup_epochs>\S+) ep, ema (?P<ema_momentum>\S+), "
     r"translate (?P<translate_pixels>\S+) px, flip (?P<flip>[01]), tta flip (?P<test_time_flip>[01]), "
-    r"dropout (?P<dropout>\S+), (?P<precision>\S+)$", re.M)
+    r"hidden (?P<hidden>\d+), dropout (?P<dropout>\S+), (?P<precision>\S+)$", re.M)
 FINAL_LINE = re.compile(r"^Test accuracy: ([0-9.]+) \(without test-time augmentation ([0-9.]+)\); "
                         r"training ([0-9.]+) s, whole run ([0-9.]+) s$", re.M)
 
@@ -80,7 +80,7 @@ def recipe_fields(line):
                 warmup_epochs=float(r["warmup_epochs"]), weight_decay=float(r["weight_decay"]),
                 ema_momentum=float(r["ema_momentum"]),
                 translate_pixels=float(r["translate_pixels"]), flip=r["flip"] == "1",
-                test_time_flip=r["test_time_flip"] == "1", dropout=float(r["dropout"]), precision=r["precision"])
+                test_time_flip=r["test_time_flip"] == "1", hidden=int(r["hidden"]), dropout=float(r["dropout"]), precision=r["precision"])
 
 
 def kiln_recipe(a, name):

@@ -21,7 +21,8 @@ What it mirrors (Keras semantics, as Kiln implements them):
     from the rounded pixel; elsewhere 0). Both are exact on uint8, so they run before the
     conversion to float (the same numbers, a quarter of the bytes to move);
   - per stage: Conv 3x3 same (no bias) -> MaxPool 2 -> BatchNorm (eps 1e-3, Keras momentum 0.9)
-    -> ReLU, then extra_convs x [Conv -> BN -> ReLU]; Flatten -> Dropout -> Dense; Glorot-uniform
+    -> ReLU, then extra_convs x [Conv -> BN -> ReLU]; Flatten -> [Dense(hidden) -> ReLU] -> Dropout
+    -> Dense; Glorot-uniform
     kernels, zero biases;
   - cross-entropy; AdamW (decay w -= lr*wd*w on every trainable weight,
     betas 0.9/0.999, eps 1e-7); per step, Keras's CosineDecay with linear warm-up from lr/10;
@@ -66,7 +67,7 @@ args = ap.parse_intermixed_args()  # FIELD=VALUE may come before or after the op
 
 # --------------------------------------------------------------------------- the recipe
 FIELDS = ["widths", "extra_convs", "epochs", "batch_size", "learning_rate", "warmup_epochs", "weight_decay",
-          "ema_momentum", "translate_pixels", "flip", "test_time_flip", "dropout", "precision"]
+          "ema_momentum", "translate_pixels", "flip", "test_time_flip", "hidden", "dropout", "precision"]
 
 
 def field_value(field, value):
@@ -92,7 +93,7 @@ def field_value(field, value):
         if value not in ("float32", "bf16"):
             raise ValueError(f"precision must be float32 or bf16, got {value!r}")
         return value
-    if field in ("extra_convs", "epochs", "batch_size"):
+    if field in ("extra_convs", "epochs", "batch_size", "hidden"):
         return int(number(value))  # Kiln truncates, as static_cast does
     return number(value)
 
@@ -113,8 +114,8 @@ def read_recipe():
         r = {f: field_value(f, given[f]) for f in FIELDS}
     except ValueError as e:
         sys.exit(f"torch_recipe.py: {e}")
-    if r["epochs"] < 1 or r["batch_size"] < 1 or r["extra_convs"] < 0:
-        sys.exit("torch_recipe.py: epochs and batch_size must be >= 1, extra_convs >= 0")
+    if r["epochs"] < 1 or r["batch_size"] < 1 or r["extra_convs"] < 0 or r["hidden"] < 0:
+        sys.exit("torch_recipe.py: epochs and batch_size must be >= 1, extra_convs and hidden >= 0")
     r["name"] = args.recipe
     return r
 
@@ -125,7 +126,7 @@ def describe(r):
             f"{r['epochs']} epochs, batch {r['batch_size']}, AdamW lr {r['learning_rate']:g} wd {r['weight_decay']:g} "
             f"warmup {r['warmup_epochs']:g} ep, ema {r['ema_momentum']:g}, "
             f"translate {r['translate_pixels']:g} px, flip {int(r['flip'])}, tta flip {int(r['test_time_flip'])}, "
-            f"dropout {r['dropout']:g}, {r['precision']}")
+            f"hidden {r['hidden']}, dropout {r['dropout']:g}, {r['precision']}")
 
 
 R = read_recipe()
@@ -245,9 +246,13 @@ def build_model():
             layers += [nn.Conv2d(width, width, 3, padding=1, bias=False),
                        nn.BatchNorm2d(width, eps=1e-3, momentum=0.1), nn.ReLU(inplace=True)]
     layers.append(nn.Flatten())
+    features = channels * h * w
+    if R["hidden"] > 0:
+        layers += [nn.Linear(features, R["hidden"]), nn.ReLU(inplace=True)]
+        features = R["hidden"]
     if R["dropout"] > 0:
         layers.append(nn.Dropout(R["dropout"]))
-    layers.append(nn.Linear(channels * h * w, CLASSES))
+    layers.append(nn.Linear(features, CLASSES))
     model = nn.Sequential(*layers)
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):

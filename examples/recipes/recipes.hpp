@@ -6,8 +6,8 @@
 // What a recipe is made of, and why (the tricks airbench made public, sized for two CPU cores):
 //  - a VGG-like network of `widths.size()` stages, each Conv2D(3x3, same) -> MaxPool(2) ->
 //    BatchNormalization -> ReLU (pooling before the normalization: it normalizes a quarter of
-//    the values), then more Conv -> BN -> ReLU blocks at that resolution, then Flatten and one
-//    Dense layer;
+//    the values), then more Conv -> BN -> ReLU blocks at that resolution, then Flatten, an
+//    optional hidden Dense -> ReLU layer, Dropout and the last Dense layer;
 //  - augmentation as layers (active in training only): horizontal flips and translations of a
 //    few pixels;
 //  - AdamW with decoupled weight decay, a linear warm-up then cosine decay to zero, per step;
@@ -25,7 +25,7 @@ namespace recipes {
 
 struct Recipe {
   std::string name;
-  std::vector<std::int64_t> widths = {24, 48, 96};  // filters of each stage
+  std::vector<std::int64_t> widths = {16, 32, 64};  // filters of each stage
   int extra_convs = 0;                              // Conv -> BN -> ReLU blocks after each stage's first
   int epochs = 9;
   std::int64_t batch_size = 128;
@@ -36,7 +36,8 @@ struct Recipe {
   double translate_pixels = 0.0;   // RandomTranslation by up to this many pixels (0: none)
   bool flip = true;                // RandomFlip("horizontal") in training
   bool test_time_flip = true;      // average the predictions of each test image and its mirror
-  double dropout = 0.0;            // before the last Dense layer
+  std::int64_t hidden = 256;       // units of a Dense -> ReLU layer after Flatten (0: none)
+  double dropout = 0.2;            // before the last Dense layer
   std::string precision = "bf16";  // or "float32" (bf16: kiln::mixed_precision's mixed_bfloat16)
 };
 

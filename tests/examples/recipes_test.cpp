@@ -36,6 +36,7 @@ TEST(Recipes, NamedRecipesAndChangesToThem) {
   EXPECT_TRUE(testing::contains(error({{"widths", "8,x"}}), "widths must be a number, got 'x'"));
   EXPECT_TRUE(testing::contains(error({{"flip", "maybe"}}), "flip must be true or false, got 'maybe'"));
   EXPECT_TRUE(testing::contains(error({{"precision", "fp16"}}), "precision must be float32 or bf16"));
+  EXPECT_TRUE(testing::contains(error({{"hidden", "-1"}}), "hidden must be >= 0, got '-1'"));
   EXPECT_TRUE(testing::contains(testing::error_of([] { recipes::named("slow"); }), "'slow' is not a recipe"));
 }
 
@@ -56,6 +57,23 @@ TEST(Recipes, ModelTakesTheRecipesPrecisionAndLeavesTheGlobalPolicy) {
   const std::string e = testing::error_of([&] { recipes::build_model(r, {30}, 3); });
   EXPECT_TRUE(testing::contains(e, "takes images [height, width, channels], got samples of shape [30]")) << e;
   EXPECT_EQ(mixed_precision::global_policy(), before);
+}
+
+// hidden=N puts Dense(N) -> ReLU between Flatten and the classifier; 0 leaves it out.
+TEST(Recipes, HiddenAddsADenseReluLayerBeforeTheClassifier) {
+  auto dense_units = [](const recipes::Recipe& r) {
+    std::vector<std::int64_t> units;
+    auto model = recipes::build_model(r, {12, 12, 1}, 3);
+    for (const auto& layer : model.layers()) {
+      if (const auto* dense = dynamic_cast<layers::Dense*>(layer.get())) units.push_back(dense->units());
+    }
+    return units;
+  };
+  const auto plain = recipes::with_changes(recipes::named("fast"), {{"widths", "4,8"}, {"hidden", "0"}});
+  const auto hidden = recipes::with_changes(plain, {{"hidden", "32"}, {"dropout", "0.2"}});
+  EXPECT_EQ(dense_units(plain), (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(dense_units(hidden), (std::vector<std::int64_t>{32, 3}));
+  EXPECT_TRUE(testing::contains(recipes::describe(hidden), "hidden 32, dropout 0.2")) << recipes::describe(hidden);
 }
 
 TEST(Recipes, TestTimeFlipAveragesEachImageWithItsMirror) {
