@@ -80,7 +80,8 @@ def recipe_fields(line):
                 warmup_epochs=float(r["warmup_epochs"]), weight_decay=float(r["weight_decay"]),
                 ema_momentum=float(r["ema_momentum"]),
                 translate_pixels=float(r["translate_pixels"]), flip=r["flip"] == "1",
-                test_time_flip=r["test_time_flip"] == "1", hidden=int(r["hidden"]), dropout=float(r["dropout"]), precision=r["precision"])
+                test_time_flip=r["test_time_flip"] == "1", hidden=int(r["hidden"]), dropout=float(r["dropout"]),
+                precision=r["precision"])
 
 
 def kiln_recipe(a, name):
