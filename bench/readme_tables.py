@@ -96,11 +96,18 @@ def tables(records):
 
 
 def recipe_runs(records, recipe):
-    """Kiln's and the peer's latest run of each seed both ran, as two lists in seed order."""
+    """Kiln's and the peer's latest run of each seed both ran, as two lists in seed order, from
+    the records of the recipe as the latest one states it (its recipe line): runs of an earlier
+    version of the recipe are never mixed in."""
+    kept = [r for r in records
+            if r.get("recipe") == recipe and r.get("dataset") == "fashion_mnist" and r.get("threads") == 2
+            and not r.get("changes") and r.get("clean_tree")]
+    if not kept:
+        return [], []
+    line = kept[-1].get("kiln_recipe_line")
     kiln, peer = {}, {}
-    for r in records:  # in file order, so a later run of a seed replaces an earlier one
-        if (r.get("recipe") != recipe or r.get("dataset") != "fashion_mnist" or r.get("threads") != 2
-                or r.get("changes") or not r.get("clean_tree")):
+    for r in kept:  # in file order, so a later run of a seed replaces an earlier one
+        if r.get("kiln_recipe_line") != line:
             continue
         kiln.update({run["seed"]: run for run in r["kiln"]["runs"]})
         peer.update({run["seed"]: run for run in r["torch"]["runs"]})
@@ -132,13 +139,34 @@ def between(text, begin, end, content, where):
     return head + begin + "\n" + content + end + tail
 
 
+def self_test():
+    """recipe_table on made-up records: a retuned recipe's runs replace the earlier version's, and
+    a seed the new version has not run yet does not keep an old run in the means."""
+    def record(line, seed, kiln_s, accuracy):
+        run = {"seed": seed, "process_wall_s": kiln_s, "test_accuracy": accuracy}
+        return {"recipe": "fast", "dataset": "fashion_mnist", "threads": 2, "changes": [], "clean_tree": True,
+                "kiln_recipe_line": line, "kiln": {"runs": [run]},
+                "torch": {"runs": [dict(run, process_wall_s=2 * kiln_s)]}}
+    records = [record("old", 1, 50.0, 0.90), record("old", 2, 50.0, 0.90), record("new", 1, 30.0, 0.95)]
+    table = recipe_table(records)
+    expected = ["| `fast`: mean test accuracy, 1 seed | 0.9500 | 0.9500 | |",
+                "| `fast`: whole-process wall time (mean, s) | 30.0 | 60.0 | 2.00× |"]
+    for line in expected:
+        if line not in table:
+            sys.exit(f"readme_tables.py --self-test: expected the line\n  {line}\nin\n{table}")
+    print("readme_tables.py --self-test: passed")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", default=os.path.join(HERE, "RESULTS.jsonl"))
     ap.add_argument("--recipes", default=os.path.join(HERE, "RESULTS-recipes.jsonl"))
     ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--self-test", action="store_true", help="check the recipe table's rules on made-up records")
     args = ap.parse_args()
+    if args.self_test:
+        return self_test()
     with open(args.records) as f:
         records = [json.loads(line) for line in f if line.strip()]
     with open(args.recipes) as f:
